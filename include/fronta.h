@@ -1,0 +1,325 @@
+/*
+ * fronta.h — the whole public API of fronta: submit work, get a future,
+ * wait on many futures at once.
+ *
+ * Ownership and thread-safety rules are written once, in docs/design.md;
+ * each comment here adds only what differs from them.
+ */
+#ifndef FRONTA_H
+#define FRONTA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- export and attributes -------------------------------------------- */
+
+#if defined(FRONTA_STATIC)
+#define FRONTA_API
+#elif defined(FRONTA_BUILDING)
+#define FRONTA_API __attribute__((visibility("default")))
+#else
+#define FRONTA_API
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define FRONTA_NODISCARD __attribute__((warn_unused_result))
+#define FRONTA_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define FRONTA_NODISCARD
+#define FRONTA_PRINTF(a, b)
+#endif
+
+/* ---- errors ------------------------------------------------------------ */
+
+/* One list gives the enum, fronta_strerror() and fronta_err_name(). */
+#define FRONTA_ERRNO_MAP(X)                                                   \
+    X(EINVAL,     -1,  "invalid argument")                                    \
+    X(ENOMEM,     -2,  "out of memory")                                       \
+    X(ESHUTDOWN,  -3,  "runtime is shut down")                                \
+    X(ETIMEDOUT,  -4,  "timed out")                                           \
+    X(ECANCELLED, -5,  "cancelled")                                           \
+    X(EDEPFAILED, -6,  "a task this one depends on failed")                   \
+    X(EPENDING,   -7,  "future is not done yet")                             \
+    X(ESIZE,      -8,  "size mismatch")                                       \
+    X(ETASK,      -9,  "task function failed")                               \
+    X(EBUSY,      -10, "task is already running or done")                     \
+    X(EEMPTY,     -11, "nothing left to return")                              \
+    X(ERANGE,     -12, "value out of range")                                  \
+    X(ENODEV,     -13, "no such device")                                      \
+    X(ENOTSUP,    -14, "not supported")                                       \
+    X(EENV,       -15, "invalid environment variable")                        \
+    X(ESYS,       -16, "operating system call failed")
+
+typedef enum fronta_errno {
+    FRONTA_OK = 0,
+#define FRONTA__ERR_ENUM(name, val, msg) FRONTA_##name = (val),
+    FRONTA_ERRNO_MAP(FRONTA__ERR_ENUM)
+#undef FRONTA__ERR_ENUM
+} fronta_errno_t;
+
+/* Text of an error code ("unknown error" for codes fronta does not define).
+ * Never NULL; the string is static. */
+FRONTA_API const char *fronta_strerror(int err);
+/* Name of an error code: "FRONTA_EINVAL", ...; "FRONTA_OK" for 0. */
+FRONTA_API const char *fronta_err_name(int err);
+
+/* ---- version ----------------------------------------------------------- */
+
+FRONTA_API const char *fronta_version(void);
+
+/* ---- handles ----------------------------------------------------------- */
+
+typedef struct fronta_runtime fronta_runtime_t;
+typedef struct fronta_future fronta_future_t;
+typedef struct fronta_ctx fronta_ctx_t;
+typedef struct fronta_as_completed fronta_as_completed_t;
+
+/* ---- runtime ----------------------------------------------------------- */
+
+/* Allocator hook (Lua's lua_Alloc): new_size == 0 frees ptr and returns
+ * NULL; otherwise (re)allocates, returning NULL on failure (ptr untouched).
+ * Every allocation fronta makes for a runtime goes through it. */
+typedef void *(*fronta_alloc_fn)(void *ud, void *ptr, size_t old_size,
+                                 size_t new_size);
+
+typedef enum fronta_log_level {
+    FRONTA_LOG_DEFAULT = 0, /* FRONTA_LOG, else warn */
+    FRONTA_LOG_ERROR,
+    FRONTA_LOG_WARN,
+    FRONTA_LOG_INFO,
+    FRONTA_LOG_DEBUG,
+    FRONTA_LOG_OFF
+} fronta_log_level_t;
+
+/* Zero-initialise, set what you need. A zero field means "the default,
+ * or the FRONTA_* environment variable when set". `size` is sizeof the
+ * struct the caller compiled against, or 0 for this header's layout; it
+ * lets later versions grow the struct without breaking old callers. */
+typedef struct fronta_config {
+    size_t size;
+    int cpu_threads;          /* FRONTA_CPU_THREADS, OMP_NUM_THREADS, cores */
+    const char *devices;      /* FRONTA_DEVICES: "all", "cpu", a list */
+    fronta_log_level_t log_level;
+    uint64_t seed;            /* FRONTA_SEED; the root of task random streams */
+    fronta_alloc_fn alloc;    /* NULL: malloc/realloc/free */
+    void *alloc_ud;
+    int spin_us;              /* idle spin before sleeping; <0 none, 0 default */
+} fronta_config_t;
+
+typedef enum fronta_shutdown {
+    FRONTA_SHUTDOWN_WAIT = 0,           /* run everything submitted */
+    FRONTA_SHUTDOWN_CANCEL_PENDING = 1  /* cancel what has not started */
+} fronta_shutdown_t;
+
+/* Create a runtime and start its CPU pool. cfg may be NULL. */
+FRONTA_API FRONTA_NODISCARD int fronta_runtime_create(const fronta_config_t *cfg,
+                                                      fronta_runtime_t **out);
+/* Executor.shutdown(wait=True, cancel_futures=how==CANCEL_PENDING): refuse
+ * new outside submissions, then block until every task has finished or been
+ * cancelled, and stop the workers. Futures stay readable until destroy.
+ * Calling it twice is harmless. Not callable from inside a task
+ * (FRONTA_EBUSY). */
+FRONTA_API int fronta_runtime_shutdown(fronta_runtime_t *rt, fronta_shutdown_t how);
+/* Shut down (WAIT) if not done, then free everything, futures included:
+ * every handle of this runtime is invalid afterwards. NULL is a no-op. */
+FRONTA_API void fronta_runtime_destroy(fronta_runtime_t *rt);
+/* Block until every task submitted so far has completed (StarPU's
+ * task_wait_for_all). timeout in seconds, < 0 forever. */
+FRONTA_API int fronta_runtime_wait_all(fronta_runtime_t *rt, double timeout);
+/* Number of CPU pool threads. */
+FRONTA_API int fronta_runtime_cpu_threads(const fronta_runtime_t *rt);
+
+typedef struct fronta_stats {
+    uint64_t tasks_submitted;
+    uint64_t tasks_run;        /* attempts executed, retries included */
+    uint64_t tasks_stolen;
+    uint64_t worker_sleeps;    /* times an idle worker went to sleep */
+} fronta_stats_t;
+FRONTA_API int fronta_runtime_stats(fronta_runtime_t *rt, fronta_stats_t *out);
+
+/* ---- tasks ------------------------------------------------------------- */
+
+/* A task function. `arg` points to the task's private copy of the argument
+ * bytes given at submit. Return 0 on success; any other value fails the
+ * attempt (a FRONTA_E* code, or use fronta_ctx_fail() for a message). */
+typedef int (*fronta_fn_t)(fronta_ctx_t *ctx, void *arg);
+
+/* The full form of a submission. Zero-initialise; `fn` is required. */
+typedef struct fronta_call {
+    size_t size;                     /* as fronta_config_t.size */
+    fronta_fn_t fn;
+    const void *arg;                 /* copied at submit */
+    size_t arg_size;
+    fronta_future_t *const *after;   /* futures as arguments: run after them */
+    size_t nafter;
+    int priority;                    /* soft: higher first among ready tasks */
+    unsigned retries;                /* further attempts when fn fails */
+    uint64_t key;                    /* random-stream key; 0: automatic */
+    const char *name;                /* for errors and logs; not copied */
+} fronta_call_t;
+
+/* concurrent.futures' submit(fn, arg). out may be NULL: fire-and-forget. */
+FRONTA_API FRONTA_NODISCARD int fronta_submit_fn(fronta_runtime_t *rt, fronta_fn_t fn,
+                                                 const void *arg, size_t arg_size,
+                                                 fronta_future_t **out);
+/* Submit with dependencies, priority, retries, key. If a future in `after`
+ * has already failed or been cancelled, the call still succeeds and the new
+ * future is failed (FRONTA_EDEPFAILED) or cancelled, as in Dask. */
+FRONTA_API FRONTA_NODISCARD int fronta_submit_call(fronta_runtime_t *rt,
+                                                   const fronta_call_t *call,
+                                                   fronta_future_t **out);
+
+typedef struct fronta_map_opts {
+    size_t size;                     /* as fronta_config_t.size */
+    size_t max_inflight;             /* 0: no limit */
+    int priority;
+    unsigned retries;
+} fronta_map_opts_t;
+
+/* Executor.map: one task per element of `args` (n elements of arg_size
+ * bytes each); out[i] receives the future of element i. With
+ * max_inflight, at most that many of these tasks are queued or running at
+ * once; the call never blocks: later tasks are released as earlier ones
+ * complete. opts may be NULL. */
+FRONTA_API FRONTA_NODISCARD int fronta_map(fronta_runtime_t *rt, fronta_fn_t fn,
+                                           const void *args, size_t arg_size, size_t n,
+                                           const fronta_map_opts_t *opts,
+                                           fronta_future_t **out);
+
+/* ---- inside a task ----------------------------------------------------- */
+
+/* Set the task's result (copied). Calling it again replaces the result. */
+FRONTA_API int fronta_ctx_return(fronta_ctx_t *ctx, const void *value, size_t size);
+/* Record a message for the failure; returns `code` (FRONTA_ETASK if code is
+ * 0 or positive) so a task can `return fronta_ctx_fail(ctx, ...)`. */
+FRONTA_API int fronta_ctx_fail(fronta_ctx_t *ctx, int code, const char *fmt, ...)
+    FRONTA_PRINTF(3, 4);
+/* Number of futures passed as arguments (fronta_call_t.after). */
+FRONTA_API size_t fronta_ctx_ninputs(const fronta_ctx_t *ctx);
+/* Result of input i: pointer valid during the task, size in *size. */
+FRONTA_API const void *fronta_ctx_input(const fronta_ctx_t *ctx, size_t i, size_t *size);
+/* Copy the result of input i; FRONTA_ESIZE when sizes differ. */
+FRONTA_API int fronta_ctx_input_copy(const fronta_ctx_t *ctx, size_t i, void *out,
+                                     size_t size);
+/* The runtime the task runs in (tasks may submit tasks). */
+FRONTA_API fronta_runtime_t *fronta_ctx_runtime(const fronta_ctx_t *ctx);
+/* Id of the running task (the id errors name). */
+FRONTA_API uint64_t fronta_ctx_task_id(const fronta_ctx_t *ctx);
+/* Attempt number, 0 for the first run, 1 for the first retry... */
+FRONTA_API unsigned fronta_ctx_attempt(const fronta_ctx_t *ctx);
+/* Index of the pool thread running the task. */
+FRONTA_API int fronta_ctx_worker(const fronta_ctx_t *ctx);
+/* Non-zero once cancellation was requested for this running task
+ * (fronta_future_cancel on it, or shutdown with CANCEL_PENDING): a long
+ * task should check it and return FRONTA_ECANCELLED. */
+FRONTA_API int fronta_ctx_cancel_requested(const fronta_ctx_t *ctx);
+/* The task's counter-based random stream: the n-th value depends only on
+ * (runtime seed, task key, attempt, n), never on the thread or timing. */
+FRONTA_API uint64_t fronta_ctx_random(fronta_ctx_t *ctx);
+/* Uniform double in [0, 1) from the same stream. */
+FRONTA_API double fronta_ctx_random_double(fronta_ctx_t *ctx);
+/* The generator itself, for checking results outside the runtime. */
+FRONTA_API uint64_t fronta_random_u64(uint64_t seed, uint64_t key, uint64_t counter);
+
+/* ---- futures ----------------------------------------------------------- */
+
+typedef enum fronta_status {
+    FRONTA_PENDING = 0,   /* waiting for inputs, queued */
+    FRONTA_RUNNING,
+    FRONTA_FINISHED,
+    FRONTA_FAILED,
+    FRONTA_CANCELLED
+} fronta_status_t;
+
+typedef struct fronta_error {
+    int code;             /* FRONTA_E*, or what the task returned */
+    uint64_t task_id;     /* the task where the failure started */
+    const char *message;  /* valid while the future is held */
+} fronta_error_t;
+
+/* Block until done or timeout (seconds; < 0 forever, 0 polls). Returns 0
+ * when done (whatever the outcome), FRONTA_ETIMEDOUT otherwise. Inside a
+ * task of the same runtime the worker runs other tasks while it waits. */
+FRONTA_API int fronta_future_wait(fronta_future_t *f, double timeout);
+/* 1 when finished, failed or cancelled; 0 otherwise (and for NULL). */
+FRONTA_API int fronta_future_done(const fronta_future_t *f);
+FRONTA_API fronta_status_t fronta_future_status(const fronta_future_t *f);
+/* Future.result(timeout): wait, then copy the result. Returns the task's
+ * error code when it failed or was cancelled, FRONTA_ETIMEDOUT, or
+ * FRONTA_ESIZE when size differs from the result's size (nothing copied). */
+FRONTA_API int fronta_future_result(fronta_future_t *f, double timeout, void *out,
+                                    size_t size);
+/* Borrow the result bytes of a finished future (valid while it is held). */
+FRONTA_API int fronta_future_result_ptr(fronta_future_t *f, const void **ptr,
+                                        size_t *size);
+/* The error of a failed or cancelled future: returns its code (0 when the
+ * future finished, FRONTA_EPENDING when not done) and fills *err if given. */
+FRONTA_API int fronta_future_error(const fronta_future_t *f, fronta_error_t *err);
+FRONTA_API uint64_t fronta_future_task_id(const fronta_future_t *f);
+/* Cancel a task that has not started: returns 0 and the future (and every
+ * task that depends on it) ends CANCELLED; FRONTA_EBUSY when it is running
+ * (its ctx then reports cancel_requested) or already done. */
+FRONTA_API int fronta_future_cancel(fronta_future_t *f);
+
+typedef void (*fronta_done_fn)(fronta_future_t *f, void *ud);
+/* Run cb exactly once when f is done: in the thread that completes it, or
+ * at once in the caller's thread when f is already done. On error cb never
+ * runs. cb must not block for long: it delays the worker that runs it. */
+FRONTA_API FRONTA_NODISCARD int fronta_future_add_done_callback(fronta_future_t *f,
+                                                                fronta_done_fn cb,
+                                                                void *ud);
+FRONTA_API void fronta_future_retain(fronta_future_t *f);
+/* Drop a reference. Releasing does not cancel: the task still runs. */
+FRONTA_API void fronta_future_release(fronta_future_t *f);
+/* Fire-and-forget (Dask's fire_and_forget): drop the reference; if the task
+ * fails, its error is logged since nobody else can see it. */
+FRONTA_API void fronta_future_detach(fronta_future_t *f);
+
+/* ---- many futures ------------------------------------------------------ */
+
+typedef enum fronta_return_when {
+    FRONTA_ALL_COMPLETED = 0,
+    FRONTA_FIRST_COMPLETED,
+    FRONTA_FIRST_EXCEPTION
+} fronta_return_when_t;
+
+/* concurrent.futures.wait: block until the condition holds or timeout.
+ * Then reorders fs in place: the done futures first (*ndone of them), the
+ * not-done after, each part in its original relative order. Returns 0, or
+ * FRONTA_ETIMEDOUT when the condition did not hold in time (the partition is
+ * made either way). Costs O(n) per call; to drain a large set use
+ * fronta_as_completed. */
+FRONTA_API int fronta_wait(fronta_future_t **fs, size_t n, double timeout,
+                           fronta_return_when_t when, size_t *ndone);
+
+/* as_completed: futures come out in the order they complete. add() and
+ * create() take over the caller's reference to each future; next() hands
+ * one reference back, which the caller releases. Futures may be added while
+ * the iterator is being drained, from any thread. */
+FRONTA_API FRONTA_NODISCARD int fronta_as_completed_create(fronta_runtime_t *rt,
+                                                           fronta_future_t *const *fs,
+                                                           size_t n,
+                                                           fronta_as_completed_t **out);
+FRONTA_API FRONTA_NODISCARD int fronta_as_completed_add(fronta_as_completed_t *ac,
+                                                        fronta_future_t *f);
+/* Next completed future; FRONTA_EEMPTY when every added future has been
+ * returned, FRONTA_ETIMEDOUT when none completed in time (0 polls). */
+FRONTA_API int fronta_as_completed_next(fronta_as_completed_t *ac, double timeout,
+                                        fronta_future_t **out);
+/* Futures added and not yet returned. */
+FRONTA_API size_t fronta_as_completed_pending(const fronta_as_completed_t *ac);
+/* A file descriptor (eventfd) that is readable exactly while next() has a
+ * completed future to return: put it in poll/epoll/libuv and call
+ * next(ac, 0, &f) when it fires. Owned by the iterator. */
+FRONTA_API int fronta_as_completed_fd(fronta_as_completed_t *ac);
+/* Releases the futures still held. */
+FRONTA_API void fronta_as_completed_destroy(fronta_as_completed_t *ac);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FRONTA_H */

@@ -1,0 +1,140 @@
+/* Runtime settings: the config struct, then FRONTA_* environment variables,
+ * then defaults. */
+#include "core/internal.h"
+#include "drivers/driver.h"
+
+#include <errno.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_THREADS 4096
+
+static int parse_threads(const char *name, const char *v, int *out, fronta_log_level_t lvl)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end || n < 1 || n > MAX_THREADS) {
+        fronta__log(lvl, FRONTA_LOG_ERROR,
+                    "%s='%s' is not a thread count (an integer from 1 to %d)", name, v,
+                    MAX_THREADS);
+        return FRONTA_EENV;
+    }
+    *out = (int)n;
+    return 0;
+}
+
+static int parse_log(const char *v, fronta_log_level_t *out)
+{
+    static const char *const names[] = {"", "error", "warn", "info", "debug", "off"};
+    for (int i = 1; i <= FRONTA_LOG_OFF; i++)
+        if (!strcasecmp(v, names[i])) {
+            *out = (fronta_log_level_t)i;
+            return 0;
+        }
+    fronta__log(FRONTA_LOG_ERROR, FRONTA_LOG_ERROR,
+                "FRONTA_LOG='%s' is not one of error, warn, info, debug, off", v);
+    return FRONTA_EENV;
+}
+
+static int token_known(const char *tok)
+{
+    if (!strcasecmp(tok, "all"))
+        return 1;
+    for (const fronta__driver *const *d = fronta__drivers; *d; d++)
+        if ((*d)->selects(tok))
+            return 1;
+    return 0;
+}
+
+/* FRONTA_DEVICES is a comma-separated list; each entry must select a
+ * compiled-in driver, so a typo is an error at create, not a silent
+ * fallback. */
+static int check_devices(const char *list, fronta_log_level_t lvl)
+{
+    char buf[256];
+    if (strlen(list) >= sizeof buf) {
+        fronta__log(lvl, FRONTA_LOG_ERROR, "FRONTA_DEVICES is too long");
+        return FRONTA_ENODEV;
+    }
+    strcpy(buf, list);
+    char *save = NULL;
+    int n = 0;
+    for (char *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        n++;
+        if (!token_known(tok)) {
+            fronta__log(lvl, FRONTA_LOG_ERROR,
+                        "FRONTA_DEVICES: '%s' matches no device of this build "
+                        "(known: all, cpu)", tok);
+            return FRONTA_ENODEV;
+        }
+    }
+    if (n == 0) {
+        fronta__log(lvl, FRONTA_LOG_ERROR, "FRONTA_DEVICES is empty");
+        return FRONTA_ENODEV;
+    }
+    return 0;
+}
+
+static int parse_seed(const char *v, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long s = strtoull(v, &end, 0);
+    if (errno || end == v || *end) {
+        fronta__log(FRONTA_LOG_ERROR, FRONTA_LOG_ERROR, "FRONTA_SEED='%s' is not an integer", v);
+        return FRONTA_EENV;
+    }
+    *out = s;
+    return 0;
+}
+
+int fronta__settings_load(const fronta_config_t *cfg, fronta__settings *out,
+                          fronta_log_level_t *lvl_out)
+{
+    fronta_config_t zero = {0};
+    if (!cfg)
+        cfg = &zero;
+    if (cfg->size && cfg->size < offsetof(fronta_config_t, spin_us))
+        return FRONTA_EINVAL;
+    int rc;
+    const char *v;
+    out->log_level = cfg->log_level;
+    if (out->log_level < 0 || out->log_level > FRONTA_LOG_OFF)
+        return FRONTA_EINVAL;
+    if (out->log_level == FRONTA_LOG_DEFAULT) {
+        out->log_level = FRONTA_LOG_WARN;
+        if ((v = getenv("FRONTA_LOG")) && *v && (rc = parse_log(v, &out->log_level)))
+            return rc;
+    }
+    fronta_log_level_t lvl = out->log_level;
+    *lvl_out = lvl;
+
+    if (cfg->cpu_threads < 0 || cfg->cpu_threads > MAX_THREADS)
+        return FRONTA_EINVAL;
+    out->cpu_threads = cfg->cpu_threads;
+    if (!out->cpu_threads && (v = getenv("FRONTA_CPU_THREADS")) &&
+        (rc = parse_threads("FRONTA_CPU_THREADS", v, &out->cpu_threads, lvl)))
+        return rc;
+    if (!out->cpu_threads) /* OMP_NUM_THREADS, else the cores we may use */
+        out->cpu_threads = omp_get_max_threads();
+    if (out->cpu_threads > MAX_THREADS)
+        out->cpu_threads = MAX_THREADS;
+
+    const char *devs = cfg->devices ? cfg->devices : getenv("FRONTA_DEVICES");
+    if (devs && (rc = check_devices(devs, lvl)))
+        return rc;
+
+    out->seed = cfg->seed;
+    if (!out->seed && (v = getenv("FRONTA_SEED")) && (rc = parse_seed(v, &out->seed)))
+        return rc;
+    if (!out->seed)
+        out->seed = 0x5eed5eed5eed5eedull;
+
+    /* Long enough to catch the next task of a submit/wait loop (a futex wake
+     * costs ~40 us on these VMs), short enough not to burn a core. */
+    out->spin_us = cfg->spin_us == 0 ? 50 : (cfg->spin_us < 0 ? 0 : cfg->spin_us);
+    return 0;
+}

@@ -1,0 +1,134 @@
+/* What a running task sees: its inputs, its result, errors, random stream. */
+#include "core/internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int fronta_ctx_return(fronta_ctx_t *ctx, const void *value, size_t size)
+{
+    if (!ctx || (size && !value))
+        return FRONTA_EINVAL;
+    fronta_future_t *t = ctx->task;
+    const fronta__allocator *a = &t->rt->alloc;
+    void *dst = t->res_inline;
+    if (size > FRONTA__RES_INLINE) {
+        if ((t->flags & FRONTA__F_RES_HEAP) && t->res_size == size) {
+            dst = t->res;
+        } else if (!(dst = fronta__mem_alloc(a, size))) {
+            return FRONTA_ENOMEM; /* the previous result stays */
+        }
+    }
+    if (size)
+        memmove(dst, value, size);
+    if ((t->flags & FRONTA__F_RES_HEAP) && dst != t->res) {
+        fronta__mem_free(a, t->res, t->res_size);
+        t->flags &= ~FRONTA__F_RES_HEAP;
+    }
+    if (dst != t->res_inline)
+        t->flags |= FRONTA__F_RES_HEAP;
+    t->res = dst;
+    t->res_size = size;
+    return 0;
+}
+
+int fronta_ctx_fail(fronta_ctx_t *ctx, int code, const char *fmt, ...)
+{
+    if (code >= 0)
+        code = FRONTA_ETASK;
+    if (!ctx)
+        return code;
+    char buf[512];
+    buf[0] = 0;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof buf, fmt, ap);
+        va_end(ap);
+    }
+    fronta_future_t *t = ctx->task;
+    fronta__set_error(t, code, t->id, fmt ? buf : NULL);
+    return code;
+}
+
+size_t fronta_ctx_ninputs(const fronta_ctx_t *ctx)
+{
+    return ctx ? ctx->task->ndeps : 0;
+}
+
+const void *fronta_ctx_input(const fronta_ctx_t *ctx, size_t i, size_t *size)
+{
+    if (!ctx || i >= ctx->task->ndeps) {
+        if (size)
+            *size = 0;
+        return NULL;
+    }
+    const fronta_future_t *p = ctx->task->deps[i].pred;
+    if (size)
+        *size = p->res_size;
+    return p->res;
+}
+
+int fronta_ctx_input_copy(const fronta_ctx_t *ctx, size_t i, void *out, size_t size)
+{
+    if (!ctx || i >= ctx->task->ndeps || (size && !out))
+        return FRONTA_EINVAL;
+    const fronta_future_t *p = ctx->task->deps[i].pred;
+    if (p->res_size != size)
+        return FRONTA_ESIZE;
+    if (size)
+        memcpy(out, p->res, size);
+    return 0;
+}
+
+fronta_runtime_t *fronta_ctx_runtime(const fronta_ctx_t *ctx)
+{
+    return ctx ? ctx->task->rt : NULL;
+}
+
+uint64_t fronta_ctx_task_id(const fronta_ctx_t *ctx)
+{
+    return ctx ? ctx->task->id : 0;
+}
+
+unsigned fronta_ctx_attempt(const fronta_ctx_t *ctx)
+{
+    return ctx ? ctx->task->attempt : 0;
+}
+
+int fronta_ctx_worker(const fronta_ctx_t *ctx)
+{
+    return ctx && ctx->worker ? ctx->worker->index : -1;
+}
+
+int fronta_ctx_cancel_requested(const fronta_ctx_t *ctx)
+{
+    if (!ctx)
+        return 0;
+    return atomic_load_explicit(&ctx->task->cancel_req, memory_order_relaxed) ||
+           (atomic_load_explicit(&ctx->task->rt->flags, memory_order_relaxed) &
+            FRONTA__RT_CANCELLING);
+}
+
+uint64_t fronta_random_u64(uint64_t seed, uint64_t key, uint64_t counter)
+{
+    /* Counter-based: hash (seed, key, counter) with chained SplitMix64
+     * finalisers; no state to share, so no thread can perturb it. */
+    uint64_t h = fronta__mix64(seed ^ 0x243f6a8885a308d3ull);
+    h = fronta__mix64(h ^ key);
+    return fronta__mix64(h + (counter + 1) * 0x9e3779b97f4a7c15ull);
+}
+
+uint64_t fronta_ctx_random(fronta_ctx_t *ctx)
+{
+    if (!ctx)
+        return 0;
+    const fronta_future_t *t = ctx->task;
+    uint64_t key = t->attempt ? fronta__mix64(t->key ^ t->attempt) : t->key;
+    return fronta_random_u64(t->rt->set.seed, key, ctx->rng_counter++);
+}
+
+double fronta_ctx_random_double(fronta_ctx_t *ctx)
+{
+    return (double)(fronta_ctx_random(ctx) >> 11) * 0x1.0p-53;
+}

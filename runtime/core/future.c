@@ -1,0 +1,254 @@
+/* The future API: wait, status, result, error, cancel, callbacks, references. */
+#include "core/internal.h"
+
+#include <sched.h>
+#include <string.h>
+
+static unsigned status_bits(const fronta_future_t *f)
+{
+    return atomic_load_explicit(&((fronta_future_t *)f)->state, memory_order_acquire) &
+           FRONTA__ST_MASK;
+}
+
+int fronta_future_done(const fronta_future_t *f)
+{
+    return fronta__task_valid(f) && FRONTA__FINAL(status_bits(f));
+}
+
+fronta_status_t fronta_future_status(const fronta_future_t *f)
+{
+    if (!fronta__task_valid(f))
+        return FRONTA_PENDING;
+    switch (status_bits(f)) {
+    case FRONTA__ST_RUNNING:
+        return FRONTA_RUNNING;
+    case FRONTA__ST_FINISHED:
+        return FRONTA_FINISHED;
+    case FRONTA__ST_FAILED:
+        return FRONTA_FAILED;
+    case FRONTA__ST_CANCELLED:
+        return FRONTA_CANCELLED;
+    default: /* pending, or claimed for a cancel that is being finalised */
+        return FRONTA_PENDING;
+    }
+}
+
+/* Sleep on the state word until final or the deadline. */
+static int park_until_done(fronta_future_t *f, uint64_t deadline)
+{
+    for (;;) {
+        unsigned s = atomic_load_explicit(&f->state, memory_order_acquire);
+        if (FRONTA__FINAL(s))
+            return 0;
+        if (fronta__now_ns() >= deadline)
+            return FRONTA_ETIMEDOUT;
+        if (!(s & FRONTA__ST_WAITERS) &&
+            !atomic_compare_exchange_weak_explicit(&f->state, &s, s | FRONTA__ST_WAITERS,
+                                                   memory_order_acq_rel,
+                                                   memory_order_acquire))
+            continue;
+        fronta__park(&f->state, s | FRONTA__ST_WAITERS, deadline);
+    }
+}
+
+/* A worker waiting inside a task runs other tasks meanwhile, so a pool
+ * whose every thread waits on a child cannot deadlock: someone runs the
+ * child. When there is nothing to run it naps briefly on the future. */
+static int help_until_done(fronta__worker *w, fronta_future_t *f, uint64_t deadline)
+{
+    fronta__ctx *saved = fronta__current_ctx();
+    int rc = FRONTA_ETIMEDOUT;
+    while (fronta__now_ns() < deadline) {
+        if (FRONTA__FINAL(status_bits(f))) {
+            rc = 0;
+            break;
+        }
+        fronta_future_t *t = fronta__pool_find_work(w);
+        if (t) {
+            fronta__pool_run(w, t);
+            continue;
+        }
+        fronta__pool_flush(w);
+        uint64_t nap = fronta__now_ns() + 200000; /* 200 us, then look for work again */
+        park_until_done(f, nap < deadline ? nap : deadline);
+    }
+    fronta__set_current(w, saved);
+    if (FRONTA__FINAL(status_bits(f)))
+        rc = 0;
+    return rc;
+}
+
+static int spin_until_done(fronta_future_t *f, uint64_t deadline)
+{
+    int spin_us = f->rt->set.spin_us;
+    if (spin_us <= 0)
+        return FRONTA_ETIMEDOUT;
+    uint64_t start = fronta__now_ns();
+    uint64_t end = start + (uint64_t)spin_us * 1000u;
+    if (end > deadline)
+        end = deadline;
+    for (unsigned i = 1;; i++) {
+        if (FRONTA__FINAL(status_bits(f)))
+            return 0;
+        fronta__cpu_relax();
+        if ((i & 63) == 0) {
+            uint64_t now = fronta__now_ns();
+            if (now >= end)
+                return FRONTA_ETIMEDOUT;
+            /* Past a few microseconds, let the worker we wait for have
+             * our core: with more threads than cores it may need it. */
+            if (now - start > 5000)
+                sched_yield();
+        }
+    }
+}
+
+int fronta_future_wait(fronta_future_t *f, double timeout)
+{
+    if (!fronta__task_valid(f))
+        return FRONTA_EINVAL;
+    if (FRONTA__FINAL(status_bits(f)))
+        return 0;
+    if (timeout == 0)
+        return FRONTA_ETIMEDOUT;
+    uint64_t deadline = fronta__deadline(timeout);
+    fronta__worker *w = fronta__worker_of(f->rt);
+    if (w)
+        return help_until_done(w, f, deadline);
+    if (spin_until_done(f, deadline) == 0)
+        return 0;
+    return park_until_done(f, deadline);
+}
+
+static int outcome(const fronta_future_t *f)
+{
+    return status_bits(f) == FRONTA__ST_FINISHED ? 0 : f->err_code;
+}
+
+int fronta_future_result(fronta_future_t *f, double timeout, void *out, size_t size)
+{
+    if (!fronta__task_valid(f) || (size && !out))
+        return FRONTA_EINVAL;
+    int rc = fronta_future_wait(f, timeout);
+    if (rc)
+        return rc;
+    if ((rc = outcome(f)))
+        return rc;
+    if (size != f->res_size)
+        return FRONTA_ESIZE;
+    if (size)
+        memcpy(out, f->res, size);
+    return 0;
+}
+
+int fronta_future_result_ptr(fronta_future_t *f, const void **ptr, size_t *size)
+{
+    if (!fronta__task_valid(f) || !ptr)
+        return FRONTA_EINVAL;
+    if (!FRONTA__FINAL(status_bits(f)))
+        return FRONTA_EPENDING;
+    int rc = outcome(f);
+    if (rc)
+        return rc;
+    *ptr = f->res;
+    if (size)
+        *size = f->res_size;
+    return 0;
+}
+
+int fronta_future_error(const fronta_future_t *f, fronta_error_t *err)
+{
+    if (!fronta__task_valid(f))
+        return FRONTA_EINVAL;
+    unsigned s = status_bits(f);
+    if (!FRONTA__FINAL(s))
+        return FRONTA_EPENDING;
+    int code = outcome(f);
+    if (err) {
+        err->code = code;
+        err->task_id = code ? f->err_root : f->id;
+        err->message = code ? (f->err_msg ? f->err_msg : fronta_strerror(code)) : NULL;
+    }
+    return code;
+}
+
+uint64_t fronta_future_task_id(const fronta_future_t *f)
+{
+    return fronta__task_valid(f) ? f->id : 0;
+}
+
+int fronta_future_cancel(fronta_future_t *f)
+{
+    if (!fronta__task_valid(f))
+        return FRONTA_EINVAL;
+    if (!fronta__claim(f)) {
+        if (status_bits(f) == FRONTA__ST_RUNNING)
+            atomic_store_explicit(&f->cancel_req, 1, memory_order_relaxed);
+        return FRONTA_EBUSY;
+    }
+    /* Claimed: it never runs. Whoever holds its execution reference (a
+     * queue, or the last input to finish) drops it on seeing the state. */
+    f->final = FRONTA__ST_CANCELLED;
+    fronta__set_error(f, FRONTA_ECANCELLED, f->id, NULL);
+    fronta__complete(f);
+    return 0;
+}
+
+/* ---- callbacks ---- */
+
+typedef struct cb_node {
+    fronta__node node;
+    fronta_done_fn cb;
+    void *ud;
+} cb_node;
+
+static void cb_fire(fronta__node *n, fronta_future_t *done, fronta__worklist *wl)
+{
+    (void)wl;
+    cb_node *c = (cb_node *)n;
+    c->cb(done, c->ud);
+    fronta__mem_free(&done->rt->alloc, c, sizeof *c);
+}
+
+int fronta_future_add_done_callback(fronta_future_t *f, fronta_done_fn cb, void *ud)
+{
+    if (!fronta__task_valid(f) || !cb)
+        return FRONTA_EINVAL;
+    cb_node *c = fronta__mem_alloc(&f->rt->alloc, sizeof *c);
+    if (!c)
+        return FRONTA_ENOMEM;
+    c->node.fire = cb_fire;
+    c->cb = cb;
+    c->ud = ud;
+    if (fronta__list_push(f, &c->node)) {
+        /* Already done: run now, in the caller's thread. */
+        fronta__mem_free(&f->rt->alloc, c, sizeof *c);
+        cb(f, ud);
+    }
+    return 0;
+}
+
+/* ---- references ---- */
+
+void fronta_future_retain(fronta_future_t *f)
+{
+    if (fronta__task_valid(f))
+        atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
+}
+
+void fronta_future_release(fronta_future_t *f)
+{
+    if (fronta__task_valid(f))
+        fronta__task_release(f);
+}
+
+void fronta_future_detach(fronta_future_t *f)
+{
+    if (!fronta__task_valid(f))
+        return;
+    /* Written before the release that may publish it; complete_one reads it
+     * after the state exchange. A detach racing with completion may miss
+     * the log line, never the release. */
+    __atomic_or_fetch(&f->flags, FRONTA__F_DETACHED, __ATOMIC_RELAXED);
+    fronta__task_release(f);
+}

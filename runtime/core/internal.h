@@ -1,0 +1,204 @@
+/* Internal types shared by core, sched and the CPU driver. */
+#ifndef FRONTA_CORE_INTERNAL_H
+#define FRONTA_CORE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "fronta.h"
+#include "sched/deque.h"
+#include "sched/inject.h"
+#include "sched/prio.h"
+#include "util/alloc.h"
+#include "util/log.h"
+#include "util/park.h"
+
+/* ---- task states: the low bits of fronta_future.state (a futex word) ---- */
+enum {
+    FRONTA__ST_PENDING = 0,
+    FRONTA__ST_RUNNING = 1,
+    FRONTA__ST_CLAIMED = 2,    /* being finalised without running (cancel, dep failure) */
+    FRONTA__ST_FINISHED = 3,
+    FRONTA__ST_FAILED = 4,
+    FRONTA__ST_CANCELLED = 5,
+    FRONTA__ST_MASK = 7,
+    FRONTA__ST_WAITERS = 8     /* someone sleeps on the word: wake at completion */
+};
+#define FRONTA__FINAL(s) (((s) & FRONTA__ST_MASK) >= FRONTA__ST_FINISHED)
+
+#define FRONTA__MAGIC_LIVE 0x46524f4eu  /* "FRON" */
+#define FRONTA__MAGIC_DEAD 0xdeadf00du
+
+/* ---- completion lists ----
+ * What runs when a future completes (successor edges, callbacks, waiters of
+ * fronta_wait and as_completed) is a node on the future's list. The list
+ * head is lock-free for push and close; FRONTA__LIST_LOCK, a tag bit on the
+ * head, is held only to unlink a node (a waiter that gives up). */
+typedef struct fronta__node fronta__node;
+typedef struct fronta__worklist { fronta_future_t *head; } fronta__worklist;
+typedef void (*fronta__fire_fn)(fronta__node *n, fronta_future_t *done,
+                                fronta__worklist *wl);
+struct fronta__node {
+    fronta__node *next;
+    fronta__fire_fn fire;
+};
+#define FRONTA__LIST_CLOSED ((fronta__node *)(uintptr_t)1)
+#define FRONTA__LIST_LOCK ((uintptr_t)2)
+
+/* A dependency: lives inside the successor, linked on the predecessor. */
+typedef struct fronta__edge {
+    fronta__node node;
+    fronta_future_t *pred;
+    fronta_future_t *succ;
+} fronta__edge;
+
+#define FRONTA__ARG_INLINE 48
+#define FRONTA__RES_INLINE 40
+#define FRONTA__DEP_INLINE 2
+
+enum {
+    FRONTA__F_ARG_HEAP = 1,
+    FRONTA__F_RES_HEAP = 2,
+    FRONTA__F_DEPS_HEAP = 4,
+    FRONTA__F_DETACHED = 8,
+};
+
+struct fronta__map;
+
+/* A task and its future are one object. References: one held by the
+ * execution (dropped by whoever would have run it), one per handle given to
+ * the user, one per registered dependency edge, one per worklist entry. */
+struct fronta_future {
+    fronta__qnode qnode;            /* injection queue; free-list link when free */
+    atomic_uint state;
+    atomic_uint refs;
+    atomic_int pending;             /* unfinished inputs + the submit gate */
+    uint32_t magic;
+    fronta_runtime_t *rt;
+    fronta_fn_t fn;
+    _Atomic(fronta__node *) list;
+    void *arg;
+    uint32_t arg_size;
+    int32_t priority;
+    uint16_t flags;
+    uint8_t final;                  /* outcome, set before the state publishes it */
+    atomic_uchar cancel_req;
+    uint32_t attempt, retries;
+    uint32_t ndeps;
+    uint64_t id, key;
+    fronta__edge *deps;
+    void *res;
+    size_t res_size;
+    int err_code;
+    uint64_t err_root;
+    char *err_msg;
+    size_t err_msg_size;
+    struct fronta__map *map;
+    size_t map_index;
+    const char *name;
+    fronta_future_t *work_next;     /* completion worklist */
+    fronta__edge dep_inline[FRONTA__DEP_INLINE];
+    unsigned char arg_inline[FRONTA__ARG_INLINE];
+    unsigned char res_inline[FRONTA__RES_INLINE];
+};
+
+/* Gated tasks of one fronta_map call with an in-flight limit. */
+typedef struct fronta__map {
+    atomic_size_t next;             /* index of the next task to release */
+    atomic_size_t refs;             /* one per task */
+    size_t n;
+    fronta_future_t *tasks[];
+} fronta__map;
+
+/* ---- workers ---- */
+typedef struct fronta__worker {
+    fronta__deque deque;
+    fronta_runtime_t *rt;
+    int index;
+    fronta_future_t *next_task;     /* LIFO slot: a released successor, run next */
+    fronta__cache cache;
+    int64_t unflushed;              /* completions not yet taken off rt->outstanding */
+    uint64_t victim_seed;
+    atomic_uint_fast64_t tasks_run, tasks_stolen, sleeps;
+} __attribute__((aligned(64))) fronta__worker;
+
+typedef struct fronta_ctx {
+    fronta_future_t *task;
+    fronta__worker *worker;
+    uint64_t rng_counter;
+    uint64_t children;
+} fronta__ctx;
+
+enum {
+    FRONTA__RT_SHUTDOWN = 1,        /* outside submissions refused */
+    FRONTA__RT_CANCELLING = 2,      /* tasks that have not started are cancelled */
+    FRONTA__RT_STOP = 4,            /* workers leave */
+};
+
+/* Settings after defaults and environment are applied. */
+typedef struct fronta__settings {
+    int cpu_threads;
+    fronta_log_level_t log_level;
+    uint64_t seed;
+    int spin_us;
+} fronta__settings;
+
+struct fronta_runtime {
+    fronta__allocator alloc;
+    fronta__settings set;
+    uint64_t uid;
+    int nworkers;                   /* threads in the pool */
+    int worker_cap;                 /* workers allocated */
+    fronta__slab task_slab;
+    fronta__worker *workers;
+    fronta__inject inject;
+    fronta__prio prio;
+    pthread_t launcher;
+    int launched;
+    pthread_mutex_t shutdown_lock;  /* serialises shutdown and destroy */
+    int stopped;                    /* workers joined; under shutdown_lock */
+    atomic_uint team_size, started, go;
+
+    _Alignas(64) atomic_uint sleepers;
+    atomic_uint wake_seq;           /* futex word idle workers sleep on */
+    atomic_uint wake_pending;       /* a wake-up is in flight */
+    _Alignas(64) atomic_uint_fast64_t next_id;
+    _Alignas(64) atomic_int_fast64_t outstanding;
+    atomic_uint idle_seq;           /* futex word of wait_all */
+    atomic_uint idle_waiters;
+    _Alignas(64) atomic_uint flags;
+};
+
+/* ---- core/runtime.c ---- */
+fronta__worker *fronta__worker_of(const fronta_runtime_t *rt);
+fronta__ctx *fronta__current_ctx(void);
+void fronta__set_current(fronta__worker *w, fronta__ctx *ctx);
+fronta__cache *fronta__thread_cache(fronta_runtime_t *rt);
+void fronta__outstanding_done(fronta_runtime_t *rt, int64_t n);
+int fronta__settings_load(const fronta_config_t *cfg, fronta__settings *out,
+                          fronta_log_level_t *log_for_errors);
+#define FRONTA__LOG(rt, lvl, ...) fronta__log((rt)->set.log_level, (lvl), __VA_ARGS__)
+
+/* ---- core/task.c ---- */
+int fronta__submit(fronta_runtime_t *rt, const fronta_call_t *c, fronta_future_t **out);
+void fronta__task_release(fronta_future_t *t);
+void fronta__task_free_parts(fronta_future_t *t);
+int fronta__task_valid(const fronta_future_t *t);
+void fronta__make_ready(fronta_future_t *t);
+void fronta__reschedule(fronta_future_t *t);
+void fronta__exec_done(fronta_future_t *t);
+int fronta__claim(fronta_future_t *t);
+void fronta__complete(fronta_future_t *t);
+void fronta__set_error(fronta_future_t *t, int code, uint64_t root, const char *msg);
+int fronta__list_push(fronta_future_t *f, fronta__node *n);
+int fronta__list_remove(fronta_future_t *f, fronta__node *n);
+uint64_t fronta__mix64(uint64_t x);
+
+/* ---- drivers/cpu/pool.c ---- */
+void fronta__pool_run(fronta__worker *w, fronta_future_t *t);
+fronta_future_t *fronta__pool_find_work(fronta__worker *w);
+void fronta__pool_notify(fronta_runtime_t *rt, int after_plain_store);
+void fronta__pool_flush(fronta__worker *w);
+
+#endif

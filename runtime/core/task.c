@@ -1,0 +1,543 @@
+/* Tasks: allocation, submission, dependency edges and completion. */
+#include "core/internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+uint64_t fronta__mix64(uint64_t x)
+{
+    /* SplitMix64's finaliser: a bijection with good avalanche. */
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    x ^= x >> 31;
+    return x;
+}
+
+int fronta__task_valid(const fronta_future_t *t)
+{
+    /* Released handles are caught while their memory has not been reused
+     * by a new task: a best effort, but it catches most double releases. */
+    return t && t->magic == FRONTA__MAGIC_LIVE;
+}
+
+/* ---- memory ---- */
+
+static void map_release_ref(fronta_runtime_t *rt, fronta__map *m)
+{
+    if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) == 1)
+        fronta__mem_free(&rt->alloc, m, sizeof *m + m->n * sizeof m->tasks[0]);
+}
+
+void fronta__task_free_parts(fronta_future_t *t)
+{
+    const fronta__allocator *a = &t->rt->alloc;
+    if (t->flags & FRONTA__F_ARG_HEAP)
+        fronta__mem_free(a, t->arg, t->arg_size);
+    if (t->flags & FRONTA__F_RES_HEAP)
+        fronta__mem_free(a, t->res, t->res_size);
+    if (t->flags & FRONTA__F_DEPS_HEAP)
+        fronta__mem_free(a, t->deps, t->ndeps * sizeof *t->deps);
+    fronta__mem_free(a, t->err_msg, t->err_msg_size);
+    if (t->map)
+        map_release_ref(t->rt, t->map);
+    t->flags = 0;
+    t->err_msg = NULL;
+    t->map = NULL;
+    t->magic = FRONTA__MAGIC_DEAD;
+}
+
+static void task_free(fronta_future_t *t)
+{
+    fronta_runtime_t *rt = t->rt;
+    fronta__task_free_parts(t);
+    fronta__cache_put(&rt->task_slab, fronta__thread_cache(rt), t);
+}
+
+void fronta__task_release(fronta_future_t *t)
+{
+    if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
+        task_free(t);
+}
+
+/* ---- errors ---- */
+
+void fronta__set_error(fronta_future_t *t, int code, uint64_t root, const char *msg)
+{
+    const fronta__allocator *a = &t->rt->alloc;
+    fronta__mem_free(a, t->err_msg, t->err_msg_size);
+    t->err_msg = NULL;
+    t->err_msg_size = 0;
+    t->err_code = code;
+    t->err_root = root;
+    if (!msg)
+        return;
+    size_t n = strlen(msg) + 1;
+    /* Out of memory here loses only the text: code and root remain. */
+    if ((t->err_msg = fronta__mem_alloc(a, n))) {
+        memcpy(t->err_msg, msg, n);
+        t->err_msg_size = n;
+    }
+}
+
+/* t depends on `done`, which failed or was cancelled: t fails the same way
+ * and names the root task, whose message it carries along the chain. */
+static void dep_fail(fronta_future_t *t, const fronta_future_t *done)
+{
+    int cancelled = done->final == FRONTA__ST_CANCELLED;
+    t->final = cancelled ? FRONTA__ST_CANCELLED : FRONTA__ST_FAILED;
+    if (done->err_code == FRONTA_EDEPFAILED || (cancelled && done->err_root != done->id)) {
+        fronta__set_error(t, done->err_code, done->err_root, done->err_msg);
+        return;
+    }
+    char buf[400];
+    if (cancelled)
+        snprintf(buf, sizeof buf, "depends on task %llu, which was cancelled",
+                 (unsigned long long)done->err_root);
+    else
+        snprintf(buf, sizeof buf, "depends on task %llu, which failed: %s",
+                 (unsigned long long)done->err_root,
+                 done->err_msg ? done->err_msg : fronta_strerror(done->err_code));
+    fronta__set_error(t, cancelled ? FRONTA_ECANCELLED : FRONTA_EDEPFAILED, done->err_root,
+                      buf);
+}
+
+/* ---- completion lists ---- */
+
+int fronta__list_push(fronta_future_t *f, fronta__node *n)
+{
+    fronta__node *h = atomic_load_explicit(&f->list, memory_order_acquire);
+    for (;;) {
+        if (h == FRONTA__LIST_CLOSED)
+            return 1;
+        if ((uintptr_t)h & FRONTA__LIST_LOCK) {
+            fronta__cpu_relax();
+            h = atomic_load_explicit(&f->list, memory_order_acquire);
+            continue;
+        }
+        n->next = h;
+        if (atomic_compare_exchange_weak_explicit(&f->list, &h, n, memory_order_release,
+                                                  memory_order_acquire))
+            return 0;
+    }
+}
+
+static fronta__node *list_close(fronta_future_t *f)
+{
+    fronta__node *h = atomic_load_explicit(&f->list, memory_order_acquire);
+    for (;;) {
+        if ((uintptr_t)h & FRONTA__LIST_LOCK) {
+            fronta__cpu_relax();
+            h = atomic_load_explicit(&f->list, memory_order_acquire);
+            continue;
+        }
+        if (atomic_compare_exchange_weak_explicit(&f->list, &h, FRONTA__LIST_CLOSED,
+                                                  memory_order_acq_rel,
+                                                  memory_order_acquire))
+            break;
+    }
+    /* Pushed last-first; fire in registration order. */
+    fronta__node *r = NULL;
+    while (h) {
+        fronta__node *next = h->next;
+        h->next = r;
+        r = h;
+        h = next;
+    }
+    return r;
+}
+
+int fronta__list_remove(fronta_future_t *f, fronta__node *n)
+{
+    fronta__node *h = atomic_load_explicit(&f->list, memory_order_acquire);
+    for (;;) {
+        if (h == FRONTA__LIST_CLOSED)
+            return 1; /* closed: the node fires, or has fired */
+        if ((uintptr_t)h & FRONTA__LIST_LOCK) {
+            fronta__cpu_relax();
+            h = atomic_load_explicit(&f->list, memory_order_acquire);
+            continue;
+        }
+        fronta__node *locked = (fronta__node *)((uintptr_t)h | FRONTA__LIST_LOCK);
+        if (atomic_compare_exchange_weak_explicit(&f->list, &h, locked, memory_order_acquire,
+                                                  memory_order_acquire))
+            break;
+    }
+    int found = 1;
+    fronta__node *head = h;
+    if (h == n) {
+        head = n->next;
+    } else {
+        fronta__node *p = h;
+        while (p && p->next != n)
+            p = p->next;
+        if (p)
+            p->next = n->next;
+        else
+            found = 0;
+    }
+    atomic_store_explicit(&f->list, head, memory_order_release);
+    return found ? 0 : 1;
+}
+
+/* ---- scheduling ---- */
+
+static void schedule(fronta_future_t *t, int lifo)
+{
+    fronta_runtime_t *rt = t->rt;
+    fronta__worker *w = fronta__worker_of(rt);
+    if (t->priority && fronta__prio_push(&rt->prio, t->priority, t) == 0) {
+        fronta__pool_notify(rt, 1);
+        return;
+    }
+    if (w) {
+        if (lifo && !w->next_task) {
+            w->next_task = t; /* this worker runs it next: nobody to wake */
+            return;
+        }
+        if (fronta__deque_push_owner(&w->deque, t) == 0) {
+            fronta__pool_notify(rt, 1);
+            return;
+        }
+    }
+    fronta__inject_push(&rt->inject, &t->qnode);
+    fronta__pool_notify(rt, 0);
+}
+
+static void make_ready_ex(fronta_future_t *t, int lifo)
+{
+    if ((atomic_load_explicit(&t->state, memory_order_acquire) & FRONTA__ST_MASK) ==
+        FRONTA__ST_PENDING)
+        schedule(t, lifo);
+    else
+        fronta__exec_done(t); /* cancelled or failed while it waited */
+}
+
+void fronta__make_ready(fronta_future_t *t)
+{
+    make_ready_ex(t, 0);
+}
+
+void fronta__reschedule(fronta_future_t *t)
+{
+    schedule(t, 0);
+}
+
+/* Open the gate of the next task of a map with an in-flight limit. A task
+ * whose gate opens after it was cancelled took no slot: open one more. */
+static void map_release_next(fronta__map *m)
+{
+    for (;;) {
+        size_t i = atomic_fetch_add_explicit(&m->next, 1, memory_order_acq_rel);
+        if (i >= m->n)
+            return;
+        fronta_future_t *t = m->tasks[i];
+        if (atomic_fetch_sub_explicit(&t->pending, 1, memory_order_acq_rel) != 1)
+            return;
+        if ((atomic_load_explicit(&t->state, memory_order_acquire) & FRONTA__ST_MASK) ==
+            FRONTA__ST_PENDING) {
+            schedule(t, 0);
+            return;
+        }
+        fronta__task_release(t);
+    }
+}
+
+void fronta__exec_done(fronta_future_t *t)
+{
+    fronta__map *m = t->map;
+    if (m && m->n)
+        map_release_next(m);
+    fronta__task_release(t);
+}
+
+int fronta__claim(fronta_future_t *t)
+{
+    unsigned s = atomic_load_explicit(&t->state, memory_order_acquire);
+    for (;;) {
+        if ((s & FRONTA__ST_MASK) != FRONTA__ST_PENDING)
+            return 0;
+        unsigned n = (s & FRONTA__ST_WAITERS) | FRONTA__ST_CLAIMED;
+        if (atomic_compare_exchange_weak_explicit(&t->state, &s, n, memory_order_acq_rel,
+                                                  memory_order_acquire))
+            return 1;
+    }
+}
+
+/* ---- completion ---- */
+
+static void edge_fire(fronta__node *n, fronta_future_t *done, fronta__worklist *wl)
+{
+    fronta__edge *e = (fronta__edge *)n;
+    fronta_future_t *s = e->succ;
+    if (done->final != FRONTA__ST_FINISHED && fronta__claim(s)) {
+        dep_fail(s, done);
+        atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+        s->work_next = wl->head;
+        wl->head = s;
+    }
+    if (atomic_fetch_sub_explicit(&s->pending, 1, memory_order_acq_rel) == 1)
+        make_ready_ex(s, 1);
+    fronta__task_release(s); /* the edge's reference */
+}
+
+static void complete_one(fronta_future_t *t, fronta__worklist *wl)
+{
+    fronta_runtime_t *rt = t->rt;
+    unsigned old = atomic_exchange_explicit(&t->state, t->final, memory_order_acq_rel);
+    if (old & FRONTA__ST_WAITERS)
+        fronta__unpark_all(&t->state);
+    for (fronta__node *n = list_close(t); n;) {
+        fronta__node *next = n->next; /* fire may free n */
+        n->fire(n, t, wl);
+        n = next;
+    }
+    for (uint32_t i = 0; i < t->ndeps; i++)
+        if (t->deps[i].pred) {
+            fronta__task_release(t->deps[i].pred);
+            t->deps[i].pred = NULL;
+        }
+    if ((t->flags & FRONTA__F_DETACHED) && t->final != FRONTA__ST_FINISHED)
+        FRONTA__LOG(rt, FRONTA_LOG_WARN, "detached task %llu%s%s failed: %s",
+                    (unsigned long long)t->id, t->name ? " " : "", t->name ? t->name : "",
+                    t->err_msg ? t->err_msg : fronta_strerror(t->err_code));
+    fronta__worker *w = fronta__worker_of(rt);
+    if (w) {
+        if (++w->unflushed >= 64)
+            fronta__pool_flush(w);
+    } else {
+        fronta__outstanding_done(rt, 1);
+    }
+}
+
+void fronta__complete(fronta_future_t *t)
+{
+    /* A worklist, not recursion: failing the head of a 10k-task chain must
+     * not need 10k stack frames. */
+    fronta__worklist wl = {NULL};
+    complete_one(t, &wl);
+    while (wl.head) {
+        fronta_future_t *x = wl.head;
+        wl.head = x->work_next;
+        complete_one(x, &wl);
+        fronta__task_release(x);
+    }
+}
+
+/* ---- submission ---- */
+
+static int check_call(fronta_runtime_t *rt, const fronta_call_t *c)
+{
+    if (!rt || !c || !c->fn || (c->size && c->size < offsetof(fronta_call_t, name)))
+        return FRONTA_EINVAL;
+    if (c->arg_size && !c->arg)
+        return FRONTA_EINVAL;
+    if (c->nafter && !c->after)
+        return FRONTA_EINVAL;
+    if (c->arg_size > UINT32_MAX || c->nafter > UINT32_MAX)
+        return FRONTA_ERANGE;
+    for (size_t i = 0; i < c->nafter; i++)
+        if (!fronta__task_valid(c->after[i]) || c->after[i]->rt != rt)
+            return FRONTA_EINVAL;
+    return 0;
+}
+
+/* Count n new tasks as outstanding, unless the runtime refuses them. The
+ * count comes first (seq_cst) so that shutdown, which sets the flag and then
+ * waits for zero, either sees these tasks or is seen by this check. Tasks
+ * submitted by tasks are accepted until the pool drains: they are part of
+ * work that shutdown(WAIT) promised to finish. */
+static int enter(fronta_runtime_t *rt, int64_t n)
+{
+    atomic_fetch_add_explicit(&rt->outstanding, n, memory_order_seq_cst);
+    unsigned fl = atomic_load_explicit(&rt->flags, memory_order_seq_cst);
+    if ((fl & FRONTA__RT_STOP) || ((fl & FRONTA__RT_SHUTDOWN) && !fronta__worker_of(rt))) {
+        fronta__outstanding_done(rt, n);
+        return FRONTA_ESHUTDOWN;
+    }
+    return 0;
+}
+
+static uint64_t task_key(fronta_runtime_t *rt, uint64_t key, uint64_t id)
+{
+    if (key)
+        return key;
+    fronta__ctx *ctx = fronta__current_ctx();
+    /* A child's key follows from its parent's and its rank among the
+     * parent's children, so nested submissions are as reproducible as
+     * top-level ones whatever thread runs the parent. */
+    if (ctx && ctx->task->rt == rt)
+        return fronta__mix64(ctx->task->key ^ fronta__mix64(++ctx->children));
+    return id;
+}
+
+/* Build a task, unpublished: on failure nothing is visible anywhere. */
+static int prepare(fronta_runtime_t *rt, const fronta_call_t *c, int with_user_ref,
+                   fronta_future_t **out)
+{
+    fronta_future_t *t = fronta__cache_get(&rt->task_slab, fronta__thread_cache(rt));
+    if (!t)
+        return FRONTA_ENOMEM;
+    memset(t, 0, offsetof(fronta_future_t, dep_inline));
+    t->rt = rt;
+    t->magic = FRONTA__MAGIC_LIVE;
+    t->fn = c->fn;
+    t->arg = t->arg_inline;
+    t->arg_size = (uint32_t)c->arg_size;
+    t->res = t->res_inline;
+    t->deps = t->dep_inline;
+    t->ndeps = (uint32_t)c->nafter;
+    if (c->arg_size > FRONTA__ARG_INLINE) {
+        t->arg = fronta__mem_alloc(&rt->alloc, c->arg_size);
+        t->flags |= FRONTA__F_ARG_HEAP;
+    }
+    if (c->nafter > FRONTA__DEP_INLINE) {
+        t->deps = fronta__mem_calloc(&rt->alloc, c->nafter, sizeof *t->deps);
+        t->flags |= FRONTA__F_DEPS_HEAP;
+    }
+    if (!t->arg || !t->deps) {
+        if (!t->arg)
+            t->flags &= ~FRONTA__F_ARG_HEAP;
+        if (!t->deps)
+            t->flags &= ~FRONTA__F_DEPS_HEAP;
+        task_free(t);
+        return FRONTA_ENOMEM;
+    }
+    if (c->arg_size)
+        memcpy(t->arg, c->arg, c->arg_size);
+    t->priority = c->priority;
+    t->retries = c->retries;
+    t->name = c->name;
+    t->id = atomic_fetch_add_explicit(&rt->next_id, 1, memory_order_relaxed) + 1;
+    t->key = task_key(rt, c->key, t->id);
+    atomic_init(&t->refs, 1u + (with_user_ref ? 1u : 0u) + t->ndeps);
+    atomic_init(&t->pending, 1 + (int)t->ndeps);
+    for (uint32_t i = 0; i < t->ndeps; i++) {
+        fronta__edge *e = &t->deps[i];
+        e->node.fire = edge_fire;
+        e->pred = c->after[i];
+        e->succ = t;
+    }
+    *out = t;
+    return 0;
+}
+
+/* Link t to its inputs and, unless gated, let it run once they are done. */
+static void publish(fronta_future_t *t, int gated)
+{
+    int claimed = 0;
+    for (uint32_t i = 0; i < t->ndeps; i++) {
+        fronta_future_t *p = t->deps[i].pred;
+        atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+        if (fronta__list_push(p, &t->deps[i].node) == 0)
+            continue;
+        /* Already done: no edge will fire, so settle it here. */
+        if (p->final != FRONTA__ST_FINISHED && fronta__claim(t)) {
+            dep_fail(t, p);
+            claimed = 1;
+        }
+        atomic_fetch_sub_explicit(&t->pending, 1, memory_order_acq_rel);
+        atomic_fetch_sub_explicit(&t->refs, 1, memory_order_relaxed);
+    }
+    if (claimed)
+        fronta__complete(t);
+    if (!gated && atomic_fetch_sub_explicit(&t->pending, 1, memory_order_acq_rel) == 1)
+        fronta__make_ready(t);
+}
+
+int fronta__submit(fronta_runtime_t *rt, const fronta_call_t *c, fronta_future_t **out)
+{
+    if (out)
+        *out = NULL;
+    int rc = check_call(rt, c);
+    if (rc || (rc = enter(rt, 1)))
+        return rc;
+    fronta_future_t *t;
+    if ((rc = prepare(rt, c, out != NULL, &t))) {
+        fronta__outstanding_done(rt, 1);
+        return rc;
+    }
+    if (out)
+        *out = t;
+    publish(t, 0);
+    return 0;
+}
+
+int fronta_submit_call(fronta_runtime_t *rt, const fronta_call_t *call, fronta_future_t **out)
+{
+    return fronta__submit(rt, call, out);
+}
+
+int fronta_submit_fn(fronta_runtime_t *rt, fronta_fn_t fn, const void *arg, size_t arg_size,
+                     fronta_future_t **out)
+{
+    fronta_call_t c = {.fn = fn, .arg = arg, .arg_size = arg_size};
+    return fronta__submit(rt, &c, out);
+}
+
+/* ---- map ---- */
+
+static int map_check(fronta_runtime_t *rt, fronta_fn_t fn, const void *args, size_t arg_size,
+                     size_t n, const fronta_map_opts_t *o, fronta_future_t **out)
+{
+    if (!rt || !fn || (n && !out) || (n && arg_size && !args))
+        return FRONTA_EINVAL;
+    if (o && o->size && o->size < sizeof(fronta_map_opts_t))
+        return FRONTA_EINVAL;
+    if (arg_size > UINT32_MAX || (arg_size && n > SIZE_MAX / arg_size))
+        return FRONTA_ERANGE;
+    return 0;
+}
+
+int fronta_map(fronta_runtime_t *rt, fronta_fn_t fn, const void *args, size_t arg_size,
+               size_t n, const fronta_map_opts_t *opts, fronta_future_t **out)
+{
+    int rc = map_check(rt, fn, args, arg_size, n, opts, out);
+    if (rc || n == 0)
+        return rc;
+    size_t limit = opts ? opts->max_inflight : 0;
+    fronta__map *m = NULL;
+    if (limit && limit < n) {
+        m = fronta__mem_alloc(&rt->alloc, sizeof *m + n * sizeof m->tasks[0]);
+        if (!m)
+            return FRONTA_ENOMEM;
+        m->n = n;
+        atomic_init(&m->refs, n);
+        atomic_init(&m->next, limit);
+    }
+    if ((rc = enter(rt, (int64_t)n))) {
+        if (m)
+            fronta__mem_free(&rt->alloc, m, sizeof *m + n * sizeof m->tasks[0]);
+        return rc;
+    }
+    fronta_call_t c = {.fn = fn, .arg_size = arg_size,
+                       .priority = opts ? opts->priority : 0,
+                       .retries = opts ? opts->retries : 0};
+    size_t i;
+    for (i = 0; i < n; i++) {
+        c.arg = (const char *)args + i * arg_size;
+        if ((rc = prepare(rt, &c, 1, &out[i])))
+            break;
+        if (m) {
+            out[i]->map = m;
+            out[i]->map_index = i;
+            m->tasks[i] = out[i];
+        }
+    }
+    if (rc) { /* roll back: nothing was published */
+        while (i--) {
+            out[i]->map = NULL;
+            fronta__task_release(out[i]);
+            fronta__task_release(out[i]);
+            out[i] = NULL;
+        }
+        if (m)
+            fronta__mem_free(&rt->alloc, m, sizeof *m + n * sizeof m->tasks[0]);
+        fronta__outstanding_done(rt, (int64_t)n);
+        return rc;
+    }
+    for (i = 0; i < n; i++)
+        publish(out[i], m && i >= limit);
+    return 0;
+}

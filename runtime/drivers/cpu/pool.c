@@ -1,0 +1,314 @@
+/* The CPU pool: OpenMP threads running a work-stealing loop over per-worker
+ * deques, an injection queue and the priority heap. */
+#include "core/internal.h"
+#include "drivers/driver.h"
+
+#include <omp.h>
+#include <sched.h>
+#include <string.h>
+
+#define INJECT_BATCH 8
+
+/* ---- waking ---- */
+
+void fronta__pool_notify(fronta_runtime_t *rt, int after_plain_store)
+{
+    /* The pusher's store and this load of the sleeper count must not be
+     * reordered against the sleeper's increment-then-recheck (a Dekker
+     * pair); deque pushes end in a relaxed store, so they need the fence. */
+    if (after_plain_store)
+        atomic_thread_fence(memory_order_seq_cst);
+    if (!atomic_load_explicit(&rt->sleepers, memory_order_seq_cst))
+        return;
+    /* One wake-up in flight at a time: the woken worker clears the flag and
+     * wakes the next one if it finds more work than it can take. */
+    if (atomic_exchange_explicit(&rt->wake_pending, 1, memory_order_seq_cst))
+        return;
+    atomic_fetch_add_explicit(&rt->wake_seq, 1, memory_order_seq_cst);
+    fronta__unpark_one(&rt->wake_seq);
+}
+
+void fronta__pool_flush(fronta__worker *w)
+{
+    if (w->unflushed) {
+        int64_t n = w->unflushed;
+        w->unflushed = 0;
+        fronta__outstanding_done(w->rt, n);
+    }
+}
+
+/* ---- finding work ---- */
+
+static fronta_future_t *task_of(fronta__qnode *n)
+{
+    return (fronta_future_t *)((char *)n - offsetof(fronta_future_t, qnode));
+}
+
+static fronta_future_t *take_injected(fronta__worker *w)
+{
+    fronta__qnode *buf[INJECT_BATCH];
+    unsigned n = fronta__inject_pop_many(&w->rt->inject, buf, INJECT_BATCH);
+    if (!n)
+        return NULL;
+    /* Keep the rest where other workers can steal them, oldest on top. */
+    unsigned kept = 0;
+    for (unsigned i = n; i-- > 1;)
+        if (fronta__deque_push_owner(&w->deque, task_of(buf[i])) == 0)
+            kept++;
+        else
+            fronta__inject_push(&w->rt->inject, buf[i]);
+    if (kept)
+        fronta__pool_notify(w->rt, 1);
+    return task_of(buf[0]);
+}
+
+static fronta_future_t *steal(fronta__worker *w)
+{
+    fronta_runtime_t *rt = w->rt;
+    int n = rt->nworkers;
+    if (n < 2)
+        return NULL;
+    w->victim_seed = w->victim_seed * 6364136223846793005ull + 1442695040888963407ull;
+    int start = (int)((w->victim_seed >> 33) % (uint64_t)n);
+    for (int k = 0; k < n; k++) {
+        fronta__worker *v = &rt->workers[(start + k) % n];
+        if (v == w)
+            continue;
+        fronta_future_t *t = fronta__deque_steal(&v->deque);
+        if (t) {
+            atomic_fetch_add_explicit(&w->tasks_stolen, 1, memory_order_relaxed);
+            return t;
+        }
+    }
+    return NULL;
+}
+
+fronta_future_t *fronta__pool_find_work(fronta__worker *w)
+{
+    fronta_future_t *t = w->next_task;
+    if (t) {
+        w->next_task = NULL;
+        return t;
+    }
+    fronta_runtime_t *rt = w->rt;
+    /* Positive priorities go before everything else; negative ones after. */
+    if ((t = fronta__prio_pop(&rt->prio, 1)))
+        return t;
+    if ((t = fronta__deque_take_owner(&w->deque)))
+        return t;
+    if ((t = take_injected(w)))
+        return t;
+    if ((t = steal(w)))
+        return t;
+    return fronta__prio_pop(&rt->prio, INT32_MIN);
+}
+
+static int has_work(fronta__worker *w)
+{
+    fronta_runtime_t *rt = w->rt;
+    if (w->next_task || atomic_load_explicit(&rt->prio.count, memory_order_seq_cst) ||
+        fronta__inject_maybe_nonempty(&rt->inject))
+        return 1;
+    for (int i = 0; i < rt->nworkers; i++)
+        if (fronta__deque_maybe_nonempty(&rt->workers[i].deque))
+            return 1;
+    return 0;
+}
+
+/* ---- running ---- */
+
+static void finish_attempt(fronta__worker *w, fronta_future_t *t, int rc)
+{
+    if (rc == 0) {
+        t->final = FRONTA__ST_FINISHED;
+    } else if (t->attempt < t->retries &&
+               !(atomic_load_explicit(&w->rt->flags, memory_order_relaxed) &
+                 FRONTA__RT_CANCELLING)) {
+        /* Retry: back to pending (so it can be cancelled between attempts),
+         * keeping the waiters bit; the execution reference goes with it. */
+        t->attempt++;
+        fronta__set_error(t, 0, 0, NULL);
+        unsigned s = atomic_load_explicit(&t->state, memory_order_relaxed);
+        while (!atomic_compare_exchange_weak_explicit(
+            &t->state, &s, (s & FRONTA__ST_WAITERS) | FRONTA__ST_PENDING,
+            memory_order_acq_rel, memory_order_relaxed))
+            ;
+        fronta__reschedule(t);
+        return;
+    } else {
+        int cancelled = rc == FRONTA_ECANCELLED &&
+                        fronta_ctx_cancel_requested(&(fronta__ctx){.task = t});
+        t->final = cancelled ? FRONTA__ST_CANCELLED : FRONTA__ST_FAILED;
+        if (t->err_code) { /* fronta_ctx_fail left a message: keep it */
+            t->err_code = rc;
+            t->err_root = t->id;
+        } else {
+            fronta__set_error(t, rc, t->id, NULL);
+        }
+    }
+    fronta__complete(t);
+    fronta__exec_done(t);
+}
+
+static int start_running(fronta_future_t *t)
+{
+    unsigned s = atomic_load_explicit(&t->state, memory_order_acquire);
+    for (;;) {
+        if ((s & FRONTA__ST_MASK) != FRONTA__ST_PENDING)
+            return 0;
+        if (atomic_compare_exchange_weak_explicit(
+                &t->state, &s, (s & FRONTA__ST_WAITERS) | FRONTA__ST_RUNNING,
+                memory_order_acq_rel, memory_order_acquire))
+            return 1;
+    }
+}
+
+void fronta__pool_run(fronta__worker *w, fronta_future_t *t)
+{
+    if (atomic_load_explicit(&w->rt->flags, memory_order_relaxed) & FRONTA__RT_CANCELLING) {
+        fronta_future_cancel(t); /* fails harmlessly if no longer pending */
+        fronta__exec_done(t);
+        return;
+    }
+    if (!start_running(t)) {
+        fronta__exec_done(t); /* cancelled or failed while queued */
+        return;
+    }
+    fronta__ctx ctx = {.task = t, .worker = w};
+    fronta__ctx *outer = fronta__current_ctx();
+    fronta__set_current(w, &ctx);
+    int rc = t->fn(&ctx, t->arg);
+    fronta__set_current(w, outer);
+    atomic_fetch_add_explicit(&w->tasks_run, 1, memory_order_relaxed);
+    finish_attempt(w, t, rc);
+}
+
+/* ---- idling ---- */
+
+/* Spin, then sleep on wake_seq. Returns non-zero when the pool stops. */
+static int idle(fronta__worker *w)
+{
+    fronta_runtime_t *rt = w->rt;
+    fronta__pool_flush(w);
+    uint64_t end = fronta__now_ns() + (uint64_t)rt->set.spin_us * 1000u;
+    for (unsigned i = 1;; i++) {
+        if (has_work(w))
+            return 0;
+        if (atomic_load_explicit(&rt->flags, memory_order_relaxed) & FRONTA__RT_STOP)
+            return 1;
+        fronta__cpu_relax();
+        if ((i & 31) == 0) {
+            if (fronta__now_ns() >= end)
+                break;
+            sched_yield(); /* more threads than cores: let the submitter run */
+        }
+    }
+    unsigned seq = atomic_load_explicit(&rt->wake_seq, memory_order_seq_cst);
+    atomic_fetch_add_explicit(&rt->sleepers, 1, memory_order_seq_cst);
+    if (!has_work(w) &&
+        !(atomic_load_explicit(&rt->flags, memory_order_seq_cst) & FRONTA__RT_STOP)) {
+        atomic_fetch_add_explicit(&w->sleeps, 1, memory_order_relaxed);
+        fronta__park(&rt->wake_seq, seq, 0);
+    }
+    atomic_fetch_sub_explicit(&rt->sleepers, 1, memory_order_seq_cst);
+    atomic_store_explicit(&rt->wake_pending, 0, memory_order_seq_cst);
+    return 0;
+}
+
+static void worker_main(fronta_runtime_t *rt, int index)
+{
+    fronta__worker *w = &rt->workers[index];
+    fronta__set_current(w, NULL);
+    for (;;) {
+        fronta_future_t *t = fronta__pool_find_work(w);
+        if (t)
+            fronta__pool_run(w, t);
+        else if (idle(w))
+            break;
+    }
+    fronta__pool_flush(w);
+    fronta__set_current(NULL, NULL);
+}
+
+/* ---- the driver ---- */
+
+static void wait_word(atomic_uint *word, unsigned until)
+{
+    for (;;) {
+        unsigned v = atomic_load_explicit(word, memory_order_acquire);
+        if (v >= until)
+            return;
+        fronta__park(word, v, 0);
+    }
+}
+
+static void bump(atomic_uint *word)
+{
+    atomic_fetch_add_explicit(word, 1, memory_order_release);
+    fronta__unpark_all(word);
+}
+
+/* The pool is one persistent OpenMP parallel region, opened by a launcher
+ * thread, so OMP_NUM_THREADS, OMP_PROC_BIND and OMP_PLACES place the
+ * workers as users expect. */
+static void *launcher_main(void *arg)
+{
+    fronta_runtime_t *rt = arg;
+    omp_set_dynamic(0);
+#pragma omp parallel num_threads(rt->nworkers)
+    {
+        int index = omp_get_thread_num();
+        if (index == 0) {
+            atomic_store_explicit(&rt->team_size, (unsigned)omp_get_num_threads(),
+                                  memory_order_release);
+            fronta__unpark_all(&rt->team_size);
+        }
+        bump(&rt->started);
+        wait_word(&rt->go, 1);
+        if (index < rt->nworkers)
+            worker_main(rt, index);
+    }
+    return NULL;
+}
+
+static int cpu_selects(const char *token)
+{
+    return !strcmp(token, "cpu") || !strcmp(token, "cpu_pool");
+}
+
+static int cpu_start(fronta_runtime_t *rt)
+{
+    if (pthread_create(&rt->launcher, NULL, launcher_main, rt))
+        return FRONTA_ESYS;
+    rt->launched = 1;
+    /* OpenMP may give a smaller team than asked (OMP_THREAD_LIMIT): the
+     * workers that exist are the pool. */
+    wait_word(&rt->team_size, 1);
+    unsigned team = atomic_load_explicit(&rt->team_size, memory_order_acquire);
+    wait_word(&rt->started, team);
+    if ((int)team < rt->nworkers) {
+        FRONTA__LOG(rt, FRONTA_LOG_WARN, "OpenMP gave %u of %d pool threads", team,
+                    rt->nworkers);
+        rt->nworkers = (int)team;
+    }
+    bump(&rt->go);
+    return 0;
+}
+
+static void cpu_stop(fronta_runtime_t *rt)
+{
+    if (!rt->launched)
+        return;
+    atomic_fetch_or_explicit(&rt->flags, FRONTA__RT_STOP, memory_order_seq_cst);
+    bump(&rt->wake_seq);
+    pthread_join(rt->launcher, NULL);
+    rt->launched = 0;
+}
+
+const fronta__driver fronta__driver_cpu = {
+    .name = "cpu",
+    .description = "CPU pool of OpenMP threads",
+    .selects = cpu_selects,
+    .start = cpu_start,
+    .stop = cpu_stop,
+};

@@ -1,0 +1,28 @@
+/* The injection queue: tasks submitted from outside the pool. Producers
+ * never block; consumers take turns through a try-lock. */
+#ifndef FRONTA_SCHED_INJECT_H
+#define FRONTA_SCHED_INJECT_H
+
+#include <stdatomic.h>
+
+typedef struct fronta__qnode {
+    _Atomic(struct fronta__qnode *) next;
+} fronta__qnode;
+
+typedef struct fronta__inject {
+    _Alignas(64) _Atomic(fronta__qnode *) head;   /* producers */
+    _Alignas(64) fronta__qnode *tail;             /* consumer, under lock */
+    atomic_flag lock;
+    fronta__qnode stub;
+} fronta__inject;
+
+void fronta__inject_init(fronta__inject *q);
+/* Any thread, lock-free (one atomic exchange). */
+void fronta__inject_push(fronta__inject *q, fronta__qnode *n);
+/* Any thread; NULL when empty, or when another consumer holds the queue. */
+fronta__qnode *fronta__inject_pop(fronta__inject *q);
+/* Pop up to max nodes under one lock; returns how many were stored. */
+unsigned fronta__inject_pop_many(fronta__inject *q, fronta__qnode **out, unsigned max);
+int fronta__inject_maybe_nonempty(fronta__inject *q);
+
+#endif

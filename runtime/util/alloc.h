@@ -1,0 +1,54 @@
+/* Allocation through the runtime's hook, and per-thread object caches. */
+#ifndef FRONTA_UTIL_ALLOC_H
+#define FRONTA_UTIL_ALLOC_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <pthread.h>
+#include "fronta.h"
+
+typedef struct fronta__allocator {
+    fronta_alloc_fn fn;
+    void *ud;
+} fronta__allocator;
+
+void fronta__allocator_init(fronta__allocator *a, fronta_alloc_fn fn, void *ud);
+void *fronta__mem_alloc(const fronta__allocator *a, size_t size);
+void *fronta__mem_calloc(const fronta__allocator *a, size_t n, size_t size);
+void *fronta__mem_realloc(const fronta__allocator *a, void *p, size_t old, size_t size);
+void fronta__mem_free(const fronta__allocator *a, void *p, size_t size);
+
+/*
+ * A slab of fixed-size objects shared by threads, fronted by per-thread
+ * caches so that the submit/complete hot path never takes a lock or calls
+ * the allocator: a cache trades whole batches with the slab, one lock per
+ * FRONTA__BATCH objects. Objects are returned to the allocator only when the
+ * slab is destroyed (with the runtime).
+ */
+#define FRONTA__BATCH 64
+
+typedef struct fronta__cache {
+    void *cur;          /* free list, linked through each object's first word */
+    unsigned ncur;
+    void *full;         /* one whole batch kept back before going to the slab */
+} fronta__cache;
+
+typedef struct fronta__slab {
+    const fronta__allocator *alloc;
+    size_t obj_size;
+    pthread_mutex_t lock;   /* guards batches and chunks */
+    void *batches;          /* full batches; linked through each batch head's second word */
+    void *chunks;           /* allocations made, freed at destroy */
+} fronta__slab;
+
+int fronta__slab_init(fronta__slab *s, const fronta__allocator *a, size_t obj_size);
+void fronta__slab_destroy(fronta__slab *s);
+/* NULL when the allocator fails. */
+void *fronta__cache_get(fronta__slab *s, fronta__cache *c);
+void fronta__cache_put(fronta__slab *s, fronta__cache *c, void *obj);
+/* Visit every object ever allocated from the slab, free or not. */
+void fronta__slab_foreach(fronta__slab *s, void (*fn)(void *obj, void *ud), void *ud);
+/* Give every cached object back to the slab. */
+void fronta__cache_flush(fronta__slab *s, fronta__cache *c);
+
+#endif
