@@ -27,6 +27,7 @@ struct fronta_as_completed {
     size_t pending;                /* added and not yet returned */
     int efd;
     int destroyed;
+    struct fronta_as_completed *rt_prev, *rt_next; /* rt->iterators, under rt->iter_lock */
 };
 
 static void unlink_waiting(fronta_as_completed_t *ac, ac_node *n)
@@ -49,6 +50,15 @@ static void free_node(fronta_as_completed_t *ac, ac_node *n, int release_future)
 
 static void ac_free(fronta_as_completed_t *ac)
 {
+    fronta_runtime_t *rt = ac->rt;
+    pthread_mutex_lock(&rt->iter_lock);
+    if (ac->rt_prev)
+        ac->rt_prev->rt_next = ac->rt_next;
+    else if (rt->iterators == ac)
+        rt->iterators = ac->rt_next;
+    if (ac->rt_next)
+        ac->rt_next->rt_prev = ac->rt_prev;
+    pthread_mutex_unlock(&rt->iter_lock);
     for (ac_node *n = ac->done_head; n;) {
         ac_node *next = n->next;
         free_node(ac, n, 1);
@@ -104,13 +114,9 @@ static void ac_fire(fronta__node *node, fronta_future_t *done, fronta__worklist 
     ac_release(ac);
 }
 
-int fronta_as_completed_add(fronta_as_completed_t *ac, fronta_future_t *f)
+/* Register f with a node allocated beforehand: cannot fail. */
+static void add_node(fronta_as_completed_t *ac, fronta_future_t *f, ac_node *n)
 {
-    if (!ac || !fronta__task_valid(f) || f->rt != ac->rt)
-        return FRONTA_EINVAL;
-    ac_node *n = fronta__mem_calloc(&ac->rt->alloc, 1, sizeof *n);
-    if (!n)
-        return FRONTA_ENOMEM;
     n->ac = ac;
     n->f = f;
     n->node.fire = ac_fire;
@@ -130,6 +136,16 @@ int fronta_as_completed_add(fronta_as_completed_t *ac, fronta_future_t *f)
         pthread_mutex_unlock(&ac->lock);
         ac_release(ac);
     }
+}
+
+int fronta_as_completed_add(fronta_as_completed_t *ac, fronta_future_t *f)
+{
+    if (!ac || !fronta__task_valid(f) || f->rt != ac->rt)
+        return FRONTA_EINVAL;
+    ac_node *n = fronta__mem_calloc(&ac->rt->alloc, 1, sizeof *n);
+    if (!n)
+        return FRONTA_ENOMEM;
+    add_node(ac, f, n);
     return 0;
 }
 
@@ -166,12 +182,14 @@ int fronta_as_completed_create(fronta_runtime_t *rt, fronta_future_t *const *fs,
         ac_free(ac);
         return rc;
     }
-    for (size_t i = 0; i < n; i++) {
-        /* Cannot fail now: add's only failure is allocation. */
-        fronta__mem_free(&rt->alloc, nodes[i], sizeof **nodes);
-        if (fronta_as_completed_add(ac, fs[i]))
-            FRONTA__LOG(rt, FRONTA_LOG_ERROR, "as_completed: add failed after reserve");
-    }
+    pthread_mutex_lock(&rt->iter_lock);
+    ac->rt_next = rt->iterators;
+    if (rt->iterators)
+        rt->iterators->rt_prev = ac;
+    rt->iterators = ac;
+    pthread_mutex_unlock(&rt->iter_lock);
+    for (size_t i = 0; i < n; i++)
+        add_node(ac, fs[i], nodes[i]);
     fronta__mem_free(&rt->alloc, nodes, n * sizeof *nodes);
     *out = ac;
     return 0;
@@ -207,11 +225,28 @@ int fronta_as_completed_next(fronta_as_completed_t *ac, double timeout, fronta_f
             rc = FRONTA_ETIMEDOUT;
             break;
         }
-        if (deadline == UINT64_MAX) {
+        uint64_t until = deadline;
+        fronta__worker *w = fronta__worker_of(ac->rt);
+        if (w) {
+            /* Inside a task: run other tasks meanwhile (they may be the
+             * ones we wait for), napping briefly when there are none. */
+            pthread_mutex_unlock(&ac->lock);
+            fronta_future_t *t = fronta__pool_find_work(w);
+            if (t)
+                fronta__pool_run(w, t);
+            else
+                fronta__pool_flush(w);
+            pthread_mutex_lock(&ac->lock);
+            if (t)
+                continue;
+            uint64_t nap = fronta__now_ns() + 200000;
+            until = nap < deadline ? nap : deadline;
+        }
+        if (until == UINT64_MAX) {
             pthread_cond_wait(&ac->cond, &ac->lock);
         } else {
             struct timespec ts;
-            to_timespec(deadline, &ts);
+            to_timespec(until, &ts);
             pthread_cond_timedwait(&ac->cond, &ac->lock, &ts);
         }
     }
@@ -278,4 +313,20 @@ void fronta_as_completed_destroy(fronta_as_completed_t *ac)
     pthread_mutex_unlock(&ac->lock);
     atomic_fetch_sub_explicit(&ac->refs, dropped, memory_order_relaxed);
     ac_release(ac);
+}
+
+void fronta__as_completed_reap(fronta_runtime_t *rt)
+{
+    /* Called by destroy after shutdown: no completion is in flight, so an
+     * iterator the user forgot is destroyed here, as the user would. */
+    for (;;) {
+        pthread_mutex_lock(&rt->iter_lock);
+        fronta_as_completed_t *ac = rt->iterators;
+        while (ac && ac->destroyed)
+            ac = ac->rt_next;
+        pthread_mutex_unlock(&rt->iter_lock);
+        if (!ac)
+            return;
+        fronta_as_completed_destroy(ac);
+    }
 }

@@ -94,11 +94,10 @@ static int parse_seed(const char *v, uint64_t *out)
 int fronta__settings_load(const fronta_config_t *cfg, fronta__settings *out,
                           fronta_log_level_t *lvl_out)
 {
-    fronta_config_t zero = {0};
-    if (!cfg)
-        cfg = &zero;
-    if (cfg->size && cfg->size < offsetof(fronta_config_t, spin_us))
+    fronta_config_t local = {0};
+    if (cfg && fronta__desc_read(&local, sizeof local, cfg, sizeof(size_t)))
         return FRONTA_EINVAL;
+    cfg = &local;
     int rc;
     const char *v;
     out->log_level = cfg->log_level;

@@ -9,6 +9,8 @@ int fronta_ctx_return(fronta_ctx_t *ctx, const void *value, size_t size)
 {
     if (!ctx || (size && !value))
         return FRONTA_EINVAL;
+    if (size > UINT32_MAX)
+        return FRONTA_ERANGE;
     fronta_future_t *t = ctx->task;
     const fronta__allocator *a = &t->rt->alloc;
     void *dst = t->res_inline;
@@ -28,7 +30,7 @@ int fronta_ctx_return(fronta_ctx_t *ctx, const void *value, size_t size)
     if (dst != t->res_inline)
         t->flags |= FRONTA__F_RES_HEAP;
     t->res = dst;
-    t->res_size = size;
+    t->res_size = (uint32_t)size;
     return 0;
 }
 

@@ -73,6 +73,12 @@ static int help_until_done(fronta__worker *w, fronta_future_t *f, uint64_t deadl
         park_until_done(f, nap < deadline ? nap : deadline);
     }
     fronta__set_current(w, saved);
+    /* A successor released into the LIFO slot while we helped must not
+     * wait for the rest of the current task: make it stealable. */
+    if (w->next_task && fronta__deque_push_owner(&w->deque, w->next_task) == 0) {
+        w->next_task = NULL;
+        fronta__pool_notify(w->rt, 1);
+    }
     if (FRONTA__FINAL(status_bits(f)))
         rc = 0;
     return rc;
@@ -246,9 +252,10 @@ void fronta_future_detach(fronta_future_t *f)
 {
     if (!fronta__task_valid(f))
         return;
-    /* Written before the release that may publish it; complete_one reads it
-     * after the state exchange. A detach racing with completion may miss
-     * the log line, never the release. */
-    __atomic_or_fetch(&f->flags, FRONTA__F_DETACHED, __ATOMIC_RELAXED);
+    /* A detach racing with completion may miss the log line, never the
+     * release. */
+    atomic_store_explicit(&f->detached, 1, memory_order_seq_cst);
+    if (status_bits(f) == FRONTA__ST_FAILED)
+        fronta__log_detached_failure(f);
     fronta__task_release(f);
 }

@@ -61,15 +61,20 @@ enum {
     FRONTA__F_ARG_HEAP = 1,
     FRONTA__F_RES_HEAP = 2,
     FRONTA__F_DEPS_HEAP = 4,
-    FRONTA__F_DETACHED = 8,
+    FRONTA__F_ERR = 8,      /* err_code, err_root, err_msg are set */
 };
 
 struct fronta__map;
 
 /* A task and its future are one object. References: one held by the
  * execution (dropped by whoever would have run it), one per handle given to
- * the user, one per registered dependency edge, one per worklist entry. */
+ * the user, one per registered dependency edge, one per worklist entry.
+ *
+ * Layout: submit writes only the first two cache lines (a task that
+ * crosses to another core costs a transfer per line); the error fields,
+ * valid only under FRONTA__F_ERR, and the inline arrays come after. */
 struct fronta_future {
+    /* line 0: scheduling */
     fronta__qnode qnode;            /* injection queue; free-list link when free */
     atomic_uint state;
     atomic_uint refs;
@@ -81,22 +86,25 @@ struct fronta_future {
     void *arg;
     uint32_t arg_size;
     int32_t priority;
-    uint16_t flags;
-    uint8_t final;                  /* outcome, set before the state publishes it */
-    atomic_uchar cancel_req;
-    uint32_t attempt, retries;
-    uint32_t ndeps;
+    /* line 1: identity and result */
     uint64_t id, key;
-    fronta__edge *deps;
     void *res;
-    size_t res_size;
+    struct fronta__map *map;
+    const char *name;
+    fronta__edge *deps;
+    uint32_t res_size;
+    uint32_t ndeps;
+    uint8_t flags;                  /* FRONTA__F_*: written only by the task's owner of the moment */
+    uint8_t final;                  /* outcome, set before the state publishes it */
+    atomic_uchar cancel_req;        /* cooperative cancel of a running task */
+    atomic_uchar detached;          /* own byte: flags is written by the running task */
+    uint16_t attempt, retries;
+    /* line 2 on: cold or optional */
     int err_code;
     uint64_t err_root;
     char *err_msg;
     size_t err_msg_size;
-    struct fronta__map *map;
     size_t map_index;
-    const char *name;
     fronta_future_t *work_next;     /* completion worklist */
     fronta__edge dep_inline[FRONTA__DEP_INLINE];
     unsigned char arg_inline[FRONTA__ARG_INLINE];
@@ -119,6 +127,7 @@ typedef struct fronta__worker {
     fronta_future_t *next_task;     /* LIFO slot: a released successor, run next */
     fronta__cache cache;
     int64_t unflushed;              /* completions not yet taken off rt->outstanding */
+    atomic_uint parked;             /* futex word: 1 while asleep, cleared by its waker */
     uint64_t victim_seed;
     atomic_uint_fast64_t tasks_run, tasks_stolen, sleeps;
 } __attribute__((aligned(64))) fronta__worker;
@@ -145,6 +154,8 @@ typedef struct fronta__settings {
 } fronta__settings;
 
 struct fronta_runtime {
+    void *raw;                      /* allocation behind this aligned struct */
+    void *workers_raw;
     fronta__allocator alloc;
     fronta__settings set;
     uint64_t uid;
@@ -157,12 +168,12 @@ struct fronta_runtime {
     pthread_t launcher;
     int launched;
     pthread_mutex_t shutdown_lock;  /* serialises shutdown and destroy */
+    pthread_mutex_t iter_lock;      /* guards iterators */
+    struct fronta_as_completed *iterators; /* live, freed by destroy if forgotten */
     int stopped;                    /* workers joined; under shutdown_lock */
     atomic_uint team_size, started, go;
 
-    _Alignas(64) atomic_uint sleepers;
-    atomic_uint wake_seq;           /* futex word idle workers sleep on */
-    atomic_uint wake_pending;       /* a wake-up is in flight */
+    _Alignas(64) atomic_uint sleepers; /* workers about to park or parked: a hint */
     _Alignas(64) atomic_uint_fast64_t next_id;
     _Alignas(64) atomic_int_fast64_t outstanding;
     atomic_uint idle_seq;           /* futex word of wait_all */
@@ -190,10 +201,14 @@ void fronta__reschedule(fronta_future_t *t);
 void fronta__exec_done(fronta_future_t *t);
 int fronta__claim(fronta_future_t *t);
 void fronta__complete(fronta_future_t *t);
+void fronta__log_detached_failure(const fronta_future_t *t);
 void fronta__set_error(fronta_future_t *t, int code, uint64_t root, const char *msg);
 int fronta__list_push(fronta_future_t *f, fronta__node *n);
 int fronta__list_remove(fronta_future_t *f, fronta__node *n);
 uint64_t fronta__mix64(uint64_t x);
+
+/* ---- core/as_completed.c ---- */
+void fronta__as_completed_reap(fronta_runtime_t *rt);
 
 /* ---- drivers/cpu/pool.c ---- */
 void fronta__pool_run(fronta__worker *w, fronta_future_t *t);

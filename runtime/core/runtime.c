@@ -7,12 +7,15 @@
 
 /* ---- per-thread state ---- */
 
-static _Thread_local fronta__worker *tls_worker;
-static _Thread_local fronta__ctx *tls_ctx;
+/* initial-exec: a plain %fs-relative load on the hot path instead of a
+ * __tls_get_addr call (the library is linked, not dlopen()ed late). */
+#define FRONTA__TLS _Thread_local __attribute__((tls_model("initial-exec")))
+static FRONTA__TLS fronta__worker *tls_worker;
+static FRONTA__TLS fronta__ctx *tls_ctx;
 
 /* A thread outside every pool keeps one object cache, for the last runtime
  * it used (uid, not pointer: a destroyed runtime's address can be reused). */
-static _Thread_local struct {
+static FRONTA__TLS struct {
     uint64_t uid;
     fronta__cache cache;
 } tls_ext;
@@ -131,12 +134,15 @@ static int runtime_init(fronta_runtime_t *rt, const fronta__settings *set)
     rt->nworkers = set->cpu_threads;
     fronta__inject_init(&rt->inject);
     pthread_mutex_init(&rt->shutdown_lock, NULL);
-    int rc = fronta__slab_init(&rt->task_slab, &rt->alloc, sizeof(fronta_future_t));
+    pthread_mutex_init(&rt->iter_lock, NULL);
+    int rc = fronta__slab_init(&rt->task_slab, &rt->alloc, sizeof(fronta_future_t),
+                               offsetof(fronta_future_t, magic));
     if (!rc)
         rc = fronta__prio_init(&rt->prio, &rt->alloc);
     if (rc)
         return rc;
-    rt->workers = fronta__mem_calloc(&rt->alloc, (size_t)rt->nworkers, sizeof *rt->workers);
+    rt->workers = fronta__mem_calloc_aligned(
+        &rt->alloc, (size_t)rt->nworkers * sizeof *rt->workers, &rt->workers_raw);
     if (!rt->workers)
         return FRONTA_ENOMEM;
     rt->worker_cap = rt->nworkers;
@@ -160,12 +166,16 @@ int fronta_runtime_create(const fronta_config_t *cfg, fronta_runtime_t **out)
     int rc = fronta__settings_load(cfg, &set, &lvl);
     if (rc)
         return rc;
+    fronta_config_t c = {0};
+    if (cfg)
+        fronta__desc_read(&c, sizeof c, cfg, sizeof(size_t)); /* checked above */
     fronta__allocator a;
-    fronta__allocator_init(&a, cfg ? cfg->alloc : NULL, cfg ? cfg->alloc_ud : NULL);
-    fronta_runtime_t *rt = fronta__mem_alloc(&a, sizeof *rt);
+    fronta__allocator_init(&a, c.alloc, c.alloc_ud);
+    void *raw;
+    fronta_runtime_t *rt = fronta__mem_calloc_aligned(&a, sizeof *rt, &raw);
     if (!rt)
         return FRONTA_ENOMEM;
-    memset(rt, 0, sizeof *rt);
+    rt->raw = raw;
     rt->alloc = a;
     rc = runtime_init(rt, &set);
     for (const fronta__driver *const *d = fronta__drivers; !rc && *d; d++)
@@ -218,15 +228,17 @@ static void runtime_free(fronta_runtime_t *rt)
     if (rt->workers) {
         for (int i = 0; i < rt->worker_cap; i++)
             fronta__deque_destroy(&rt->workers[i].deque);
-        fronta__mem_free(&rt->alloc, rt->workers, (size_t)rt->worker_cap * sizeof *rt->workers);
+        fronta__mem_free(&rt->alloc, rt->workers_raw,
+                         (size_t)rt->worker_cap * sizeof *rt->workers + 63);
     }
     fronta__slab_foreach(&rt->task_slab, free_live_task, NULL);
     fronta__slab_destroy(&rt->task_slab);
     if (rt->prio.alloc)
         fronta__prio_destroy(&rt->prio);
     pthread_mutex_destroy(&rt->shutdown_lock);
+    pthread_mutex_destroy(&rt->iter_lock);
     fronta__allocator a = rt->alloc;
-    fronta__mem_free(&a, rt, sizeof *rt);
+    fronta__mem_free(&a, rt->raw, sizeof *rt + 63);
 }
 
 void fronta_runtime_destroy(fronta_runtime_t *rt)
@@ -234,6 +246,7 @@ void fronta_runtime_destroy(fronta_runtime_t *rt)
     if (!rt || fronta__worker_of(rt))
         return;
     fronta_runtime_shutdown(rt, FRONTA_SHUTDOWN_WAIT);
+    fronta__as_completed_reap(rt);
     runtime_free(rt);
 }
 

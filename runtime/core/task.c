@@ -15,6 +15,10 @@ uint64_t fronta__mix64(uint64_t x)
     return x;
 }
 
+/* prepare() writes the first two lines only; keep the layout honest. */
+_Static_assert(offsetof(fronta_future_t, err_code) == 128,
+               "hot fields of a task must fill exactly two cache lines");
+
 int fronta__task_valid(const fronta_future_t *t)
 {
     /* Released handles are caught while their memory has not been reused
@@ -39,11 +43,11 @@ void fronta__task_free_parts(fronta_future_t *t)
         fronta__mem_free(a, t->res, t->res_size);
     if (t->flags & FRONTA__F_DEPS_HEAP)
         fronta__mem_free(a, t->deps, t->ndeps * sizeof *t->deps);
-    fronta__mem_free(a, t->err_msg, t->err_msg_size);
+    if (t->flags & FRONTA__F_ERR)
+        fronta__mem_free(a, t->err_msg, t->err_msg_size);
     if (t->map)
         map_release_ref(t->rt, t->map);
     t->flags = 0;
-    t->err_msg = NULL;
     t->map = NULL;
     t->magic = FRONTA__MAGIC_DEAD;
 }
@@ -66,11 +70,17 @@ void fronta__task_release(fronta_future_t *t)
 void fronta__set_error(fronta_future_t *t, int code, uint64_t root, const char *msg)
 {
     const fronta__allocator *a = &t->rt->alloc;
-    fronta__mem_free(a, t->err_msg, t->err_msg_size);
+    if (t->flags & FRONTA__F_ERR)
+        fronta__mem_free(a, t->err_msg, t->err_msg_size);
     t->err_msg = NULL;
     t->err_msg_size = 0;
     t->err_code = code;
     t->err_root = root;
+    if (code == 0) { /* cleared, for a retry */
+        t->flags &= (uint8_t)~FRONTA__F_ERR;
+        return;
+    }
+    t->flags |= FRONTA__F_ERR;
     if (!msg)
         return;
     size_t n = strlen(msg) + 1;
@@ -298,10 +308,9 @@ static void complete_one(fronta_future_t *t, fronta__worklist *wl)
             fronta__task_release(t->deps[i].pred);
             t->deps[i].pred = NULL;
         }
-    if ((t->flags & FRONTA__F_DETACHED) && t->final != FRONTA__ST_FINISHED)
-        FRONTA__LOG(rt, FRONTA_LOG_WARN, "detached task %llu%s%s failed: %s",
-                    (unsigned long long)t->id, t->name ? " " : "", t->name ? t->name : "",
-                    t->err_msg ? t->err_msg : fronta_strerror(t->err_code));
+    if (t->final == FRONTA__ST_FAILED &&
+        atomic_load_explicit(&t->detached, memory_order_seq_cst))
+        fronta__log_detached_failure(t);
     fronta__worker *w = fronta__worker_of(rt);
     if (w) {
         if (++w->unflushed >= 64)
@@ -309,6 +318,13 @@ static void complete_one(fronta_future_t *t, fronta__worklist *wl)
     } else {
         fronta__outstanding_done(rt, 1);
     }
+}
+
+void fronta__log_detached_failure(const fronta_future_t *t)
+{
+    FRONTA__LOG(t->rt, FRONTA_LOG_WARN, "detached task %llu%s%s failed: %s",
+                (unsigned long long)t->id, t->name ? " " : "", t->name ? t->name : "",
+                t->err_msg ? t->err_msg : fronta_strerror(t->err_code));
 }
 
 void fronta__complete(fronta_future_t *t)
@@ -329,13 +345,13 @@ void fronta__complete(fronta_future_t *t)
 
 static int check_call(fronta_runtime_t *rt, const fronta_call_t *c)
 {
-    if (!rt || !c || !c->fn || (c->size && c->size < offsetof(fronta_call_t, name)))
+    if (!rt || !c || !c->fn)
         return FRONTA_EINVAL;
     if (c->arg_size && !c->arg)
         return FRONTA_EINVAL;
     if (c->nafter && !c->after)
         return FRONTA_EINVAL;
-    if (c->arg_size > UINT32_MAX || c->nafter > UINT32_MAX)
+    if (c->arg_size > UINT32_MAX || c->nafter > UINT32_MAX || c->retries > UINT16_MAX)
         return FRONTA_ERANGE;
     for (size_t i = 0; i < c->nafter; i++)
         if (!fronta__task_valid(c->after[i]) || c->after[i]->rt != rt)
@@ -379,15 +395,27 @@ static int prepare(fronta_runtime_t *rt, const fronta_call_t *c, int with_user_r
     fronta_future_t *t = fronta__cache_get(&rt->task_slab, fronta__thread_cache(rt));
     if (!t)
         return FRONTA_ENOMEM;
-    memset(t, 0, offsetof(fronta_future_t, dep_inline));
-    t->rt = rt;
+    /* Field by field rather than memset: only the first two lines. */
+    atomic_init(&t->state, FRONTA__ST_PENDING);
+    atomic_init(&t->list, NULL);
     t->magic = FRONTA__MAGIC_LIVE;
+    t->rt = rt;
     t->fn = c->fn;
     t->arg = t->arg_inline;
     t->arg_size = (uint32_t)c->arg_size;
+    t->priority = c->priority;
     t->res = t->res_inline;
+    t->res_size = 0;
+    t->map = NULL;
+    t->name = c->name;
     t->deps = t->dep_inline;
     t->ndeps = (uint32_t)c->nafter;
+    t->flags = 0;
+    t->final = 0;
+    atomic_init(&t->cancel_req, 0);
+    atomic_init(&t->detached, 0);
+    t->attempt = 0;
+    t->retries = (uint16_t)c->retries;
     if (c->arg_size > FRONTA__ARG_INLINE) {
         t->arg = fronta__mem_alloc(&rt->alloc, c->arg_size);
         t->flags |= FRONTA__F_ARG_HEAP;
@@ -406,9 +434,6 @@ static int prepare(fronta_runtime_t *rt, const fronta_call_t *c, int with_user_r
     }
     if (c->arg_size)
         memcpy(t->arg, c->arg, c->arg_size);
-    t->priority = c->priority;
-    t->retries = c->retries;
-    t->name = c->name;
     t->id = atomic_fetch_add_explicit(&rt->next_id, 1, memory_order_relaxed) + 1;
     t->key = task_key(rt, c->key, t->id);
     atomic_init(&t->refs, 1u + (with_user_ref ? 1u : 0u) + t->ndeps);
@@ -466,7 +491,16 @@ int fronta__submit(fronta_runtime_t *rt, const fronta_call_t *c, fronta_future_t
 
 int fronta_submit_call(fronta_runtime_t *rt, const fronta_call_t *call, fronta_future_t **out)
 {
-    return fronta__submit(rt, call, out);
+    if (out)
+        *out = NULL;
+    if (!call)
+        return FRONTA_EINVAL;
+    if (call->size == 0 || call->size == sizeof *call)
+        return fronta__submit(rt, call, out);
+    fronta_call_t c; /* another version's layout */
+    if (fronta__desc_read(&c, sizeof c, call, offsetof(fronta_call_t, fn) + sizeof c.fn))
+        return FRONTA_EINVAL;
+    return fronta__submit(rt, &c, out);
 }
 
 int fronta_submit_fn(fronta_runtime_t *rt, fronta_fn_t fn, const void *arg, size_t arg_size,
@@ -483,9 +517,8 @@ static int map_check(fronta_runtime_t *rt, fronta_fn_t fn, const void *args, siz
 {
     if (!rt || !fn || (n && !out) || (n && arg_size && !args))
         return FRONTA_EINVAL;
-    if (o && o->size && o->size < sizeof(fronta_map_opts_t))
-        return FRONTA_EINVAL;
-    if (arg_size > UINT32_MAX || (arg_size && n > SIZE_MAX / arg_size))
+    if (arg_size > UINT32_MAX || (arg_size && n > SIZE_MAX / arg_size) ||
+        (o && o->retries > UINT16_MAX))
         return FRONTA_ERANGE;
     return 0;
 }
@@ -493,6 +526,10 @@ static int map_check(fronta_runtime_t *rt, fronta_fn_t fn, const void *args, siz
 int fronta_map(fronta_runtime_t *rt, fronta_fn_t fn, const void *args, size_t arg_size,
                size_t n, const fronta_map_opts_t *opts, fronta_future_t **out)
 {
+    fronta_map_opts_t o;
+    if (opts && fronta__desc_read(&o, sizeof o, opts, sizeof(size_t)))
+        return FRONTA_EINVAL;
+    opts = opts ? &o : NULL;
     int rc = map_check(rt, fn, args, arg_size, n, opts, out);
     if (rc || n == 0)
         return rc;

@@ -53,6 +53,29 @@ void fronta__mem_free(const fronta__allocator *a, void *p, size_t size)
         a->fn(a->ud, p, size ? size : 1, 0);
 }
 
+void *fronta__mem_calloc_aligned(const fronta__allocator *a, size_t size, void **raw)
+{
+    if (size > SIZE_MAX - 63)
+        return NULL;
+    char *p = fronta__mem_calloc(a, 1, size + 63);
+    *raw = p;
+    if (!p)
+        return NULL;
+    return (void *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
+}
+
+int fronta__desc_read(void *dst, size_t dst_size, const void *src, size_t min_size)
+{
+    size_t n = *(const size_t *)src;
+    if (n == 0)
+        n = dst_size;
+    if (n < min_size)
+        return FRONTA_EINVAL;
+    memset(dst, 0, dst_size);
+    memcpy(dst, src, n < dst_size ? n : dst_size);
+    return 0;
+}
+
 /* ---- slab ---- */
 
 #define NEXT(o) (*(void **)(o))
@@ -63,10 +86,12 @@ typedef struct chunk {
     size_t size;
 } chunk;
 
-int fronta__slab_init(fronta__slab *s, const fronta__allocator *a, size_t obj_size)
+int fronta__slab_init(fronta__slab *s, const fronta__allocator *a, size_t obj_size,
+                      size_t tag_offset)
 {
     memset(s, 0, sizeof *s);
     s->alloc = a;
+    s->tag_offset = tag_offset;
     /* Round to a cache line: objects are touched by several threads. */
     s->obj_size = (obj_size + 63) & ~(size_t)63;
     return pthread_mutex_init(&s->lock, NULL) ? FRONTA_ESYS : 0;
@@ -96,12 +121,12 @@ static void *slab_grow(fronta__slab *s)
     c->next = s->chunks;
     s->chunks = c;
     char *base = (char *)c + 64;
-    /* Zeroed so that slab_foreach can tell never-used objects by their
-     * contents (fronta's tasks by their magic). */
-    memset(base, 0, s->obj_size * FRONTA__BATCH);
-    for (unsigned i = 0; i < FRONTA__BATCH; i++)
-        NEXT(base + i * s->obj_size) =
-            i + 1 < FRONTA__BATCH ? base + (i + 1) * s->obj_size : NULL;
+    for (unsigned i = 0; i < FRONTA__BATCH; i++) {
+        char *o = base + i * s->obj_size;
+        NEXT(o) = i + 1 < FRONTA__BATCH ? o + s->obj_size : NULL;
+        /* Zero the tag so slab_foreach can tell never-used objects. */
+        memset(o + s->tag_offset, 0, sizeof(uint32_t));
+    }
     return base;
 }
 

@@ -17,6 +17,13 @@ void *fronta__mem_alloc(const fronta__allocator *a, size_t size);
 void *fronta__mem_calloc(const fronta__allocator *a, size_t n, size_t size);
 void *fronta__mem_realloc(const fronta__allocator *a, void *p, size_t old, size_t size);
 void fronta__mem_free(const fronta__allocator *a, void *p, size_t size);
+/* Zeroed, 64-byte aligned (the hook gives malloc alignment only); *raw is
+ * what to free, with size + 63 bytes. */
+void *fronta__mem_calloc_aligned(const fronta__allocator *a, size_t size, void **raw);
+/* A descriptor struct whose first field is its caller's sizeof (0: this
+ * header's): copy what the caller has and zero the rest, so fields a
+ * newer library adds read as defaults. */
+int fronta__desc_read(void *dst, size_t dst_size, const void *src, size_t min_size);
 
 /*
  * A slab of fixed-size objects shared by threads, fronted by per-thread
@@ -36,12 +43,14 @@ typedef struct fronta__cache {
 typedef struct fronta__slab {
     const fronta__allocator *alloc;
     size_t obj_size;
+    size_t tag_offset;      /* a uint32 zeroed in every new object */
     pthread_mutex_t lock;   /* guards batches and chunks */
     void *batches;          /* full batches; linked through each batch head's second word */
     void *chunks;           /* allocations made, freed at destroy */
 } fronta__slab;
 
-int fronta__slab_init(fronta__slab *s, const fronta__allocator *a, size_t obj_size);
+int fronta__slab_init(fronta__slab *s, const fronta__allocator *a, size_t obj_size,
+                      size_t tag_offset);
 void fronta__slab_destroy(fronta__slab *s);
 /* NULL when the allocator fails. */
 void *fronta__cache_get(fronta__slab *s, fronta__cache *c);

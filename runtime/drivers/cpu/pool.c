@@ -5,6 +5,7 @@
 
 #include <omp.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define INJECT_BATCH 8
@@ -14,18 +15,25 @@
 void fronta__pool_notify(fronta_runtime_t *rt, int after_plain_store)
 {
     /* The pusher's store and this load of the sleeper count must not be
-     * reordered against the sleeper's increment-then-recheck (a Dekker
+     * reordered against the sleeper's announce-then-recheck (a Dekker
      * pair); deque pushes end in a relaxed store, so they need the fence. */
     if (after_plain_store)
         atomic_thread_fence(memory_order_seq_cst);
     if (!atomic_load_explicit(&rt->sleepers, memory_order_seq_cst))
         return;
-    /* One wake-up in flight at a time: the woken worker clears the flag and
-     * wakes the next one if it finds more work than it can take. */
-    if (atomic_exchange_explicit(&rt->wake_pending, 1, memory_order_seq_cst))
-        return;
-    atomic_fetch_add_explicit(&rt->wake_seq, 1, memory_order_seq_cst);
-    fronta__unpark_one(&rt->wake_seq);
+    /* Claim one parked worker (clear its flag) and wake it; a worker is
+     * claimed by one notifier only, so a burst wakes each worker once. */
+    for (int i = 0; i < rt->nworkers; i++) {
+        fronta__worker *w = &rt->workers[i];
+        unsigned one = 1;
+        if (atomic_load_explicit(&w->parked, memory_order_seq_cst) == 1 &&
+            atomic_compare_exchange_strong_explicit(&w->parked, &one, 0,
+                                                    memory_order_seq_cst,
+                                                    memory_order_relaxed)) {
+            fronta__unpark_one(&w->parked);
+            return;
+        }
+    }
 }
 
 void fronta__pool_flush(fronta__worker *w)
@@ -50,7 +58,8 @@ static fronta_future_t *take_injected(fronta__worker *w)
     unsigned n = fronta__inject_pop_many(&w->rt->inject, buf, INJECT_BATCH);
     if (!n)
         return NULL;
-    /* Keep the rest where other workers can steal them, oldest on top. */
+    /* Keep the rest in the deque, where other workers can steal them; the
+     * owner takes them oldest first, thieves take the newest. */
     unsigned kept = 0;
     for (unsigned i = n; i-- > 1;)
         if (fronta__deque_push_owner(&w->deque, task_of(buf[i])) == 0)
@@ -117,13 +126,12 @@ static int has_work(fronta__worker *w)
 
 /* ---- running ---- */
 
-static void finish_attempt(fronta__worker *w, fronta_future_t *t, int rc)
+static void finish_attempt(fronta_future_t *t, int rc)
 {
     if (rc == 0) {
         t->final = FRONTA__ST_FINISHED;
     } else if (t->attempt < t->retries &&
-               !(atomic_load_explicit(&w->rt->flags, memory_order_relaxed) &
-                 FRONTA__RT_CANCELLING)) {
+               !fronta_ctx_cancel_requested(&(fronta__ctx){.task = t})) {
         /* Retry: back to pending (so it can be cancelled between attempts),
          * keeping the waiters bit; the execution reference goes with it. */
         t->attempt++;
@@ -139,7 +147,7 @@ static void finish_attempt(fronta__worker *w, fronta_future_t *t, int rc)
         int cancelled = rc == FRONTA_ECANCELLED &&
                         fronta_ctx_cancel_requested(&(fronta__ctx){.task = t});
         t->final = cancelled ? FRONTA__ST_CANCELLED : FRONTA__ST_FAILED;
-        if (t->err_code) { /* fronta_ctx_fail left a message: keep it */
+        if (t->flags & FRONTA__F_ERR) { /* fronta_ctx_fail left a message: keep it */
             t->err_code = rc;
             t->err_root = t->id;
         } else {
@@ -178,14 +186,40 @@ void fronta__pool_run(fronta__worker *w, fronta_future_t *t)
     fronta__ctx *outer = fronta__current_ctx();
     fronta__set_current(w, &ctx);
     int rc = t->fn(&ctx, t->arg);
-    fronta__set_current(w, outer);
+    /* Completion runs outside any task: a done-callback that submits makes
+     * a top-level task, not a child of whatever task this worker is
+     * nested in (which would make that task's child keys depend on timing). */
+    fronta__set_current(w, NULL);
     atomic_fetch_add_explicit(&w->tasks_run, 1, memory_order_relaxed);
-    finish_attempt(w, t, rc);
+    finish_attempt(t, rc);
+    fronta__set_current(w, outer);
 }
 
 /* ---- idling ---- */
 
-/* Spin, then sleep on wake_seq. Returns non-zero when the pool stops. */
+static int stopping(fronta_runtime_t *rt)
+{
+    return atomic_load_explicit(&rt->flags, memory_order_seq_cst) & FRONTA__RT_STOP;
+}
+
+/* Announce, re-check, sleep until a notifier clears `parked`. */
+static void park_worker(fronta__worker *w)
+{
+    fronta_runtime_t *rt = w->rt;
+    atomic_fetch_add_explicit(&rt->sleepers, 1, memory_order_seq_cst);
+    atomic_store_explicit(&w->parked, 1, memory_order_seq_cst);
+    if (has_work(w) || stopping(rt)) {
+        /* A notifier may have claimed us meanwhile; either way we are up. */
+        atomic_store_explicit(&w->parked, 0, memory_order_relaxed);
+    } else {
+        atomic_fetch_add_explicit(&w->sleeps, 1, memory_order_relaxed);
+        while (atomic_load_explicit(&w->parked, memory_order_acquire) == 1)
+            fronta__park(&w->parked, 1, 0);
+    }
+    atomic_fetch_sub_explicit(&rt->sleepers, 1, memory_order_seq_cst);
+}
+
+/* Spin, then sleep. Returns non-zero when the pool stops. */
 static int idle(fronta__worker *w)
 {
     fronta_runtime_t *rt = w->rt;
@@ -203,16 +237,8 @@ static int idle(fronta__worker *w)
             sched_yield(); /* more threads than cores: let the submitter run */
         }
     }
-    unsigned seq = atomic_load_explicit(&rt->wake_seq, memory_order_seq_cst);
-    atomic_fetch_add_explicit(&rt->sleepers, 1, memory_order_seq_cst);
-    if (!has_work(w) &&
-        !(atomic_load_explicit(&rt->flags, memory_order_seq_cst) & FRONTA__RT_STOP)) {
-        atomic_fetch_add_explicit(&w->sleeps, 1, memory_order_relaxed);
-        fronta__park(&rt->wake_seq, seq, 0);
-    }
-    atomic_fetch_sub_explicit(&rt->sleepers, 1, memory_order_seq_cst);
-    atomic_store_explicit(&rt->wake_pending, 0, memory_order_seq_cst);
-    return 0;
+    park_worker(w);
+    return stopping(rt);
 }
 
 static void worker_main(fronta_runtime_t *rt, int index)
@@ -276,9 +302,40 @@ static int cpu_selects(const char *token)
     return !strcmp(token, "cpu") || !strcmp(token, "cpu_pool");
 }
 
+/* OMP_STACKSIZE ("64M", "512K", "1G"; no unit means K), which libgomp
+ * applies to the threads it creates: the launcher is worker 0, so it gets
+ * the same stack as the others. 0 when unset or invalid. */
+static size_t omp_stacksize(void)
+{
+    const char *v = getenv("OMP_STACKSIZE");
+    if (!v || !*v)
+        return 0;
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    while (*end == ' ')
+        end++;
+    unsigned shift = 10;
+    switch (*end) {
+    case 'b': case 'B': shift = 0; end++; break;
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    }
+    if (*end || end == v || n == 0 || n > (SIZE_MAX >> shift))
+        return 0;
+    return (size_t)n << shift;
+}
+
 static int cpu_start(fronta_runtime_t *rt)
 {
-    if (pthread_create(&rt->launcher, NULL, launcher_main, rt))
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    size_t stack = omp_stacksize();
+    if (stack && pthread_attr_setstacksize(&attr, stack))
+        FRONTA__LOG(rt, FRONTA_LOG_WARN, "OMP_STACKSIZE: cannot use %zu bytes", stack);
+    int err = pthread_create(&rt->launcher, &attr, launcher_main, rt);
+    pthread_attr_destroy(&attr);
+    if (err)
         return FRONTA_ESYS;
     rt->launched = 1;
     /* OpenMP may give a smaller team than asked (OMP_THREAD_LIMIT): the
@@ -300,7 +357,10 @@ static void cpu_stop(fronta_runtime_t *rt)
     if (!rt->launched)
         return;
     atomic_fetch_or_explicit(&rt->flags, FRONTA__RT_STOP, memory_order_seq_cst);
-    bump(&rt->wake_seq);
+    for (int i = 0; i < rt->nworkers; i++) {
+        atomic_store_explicit(&rt->workers[i].parked, 0, memory_order_seq_cst);
+        fronta__unpark_one(&rt->workers[i].parked);
+    }
     pthread_join(rt->launcher, NULL);
     rt->launched = 0;
 }
