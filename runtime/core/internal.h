@@ -171,7 +171,7 @@ struct fronta_runtime {
     pthread_mutex_t iter_lock;      /* guards iterators */
     struct fronta_as_completed *iterators; /* live, freed by destroy if forgotten */
     int stopped;                    /* workers joined; under shutdown_lock */
-    atomic_uint team_size, started, go;
+    atomic_uint team_size, started, go, exited;
 
     _Alignas(64) atomic_uint sleepers; /* workers about to park or parked: a hint */
     _Alignas(64) atomic_uint_fast64_t next_id;

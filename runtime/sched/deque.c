@@ -65,9 +65,11 @@ int fronta__deque_push_owner(fronta__deque *d, void *item)
             return FRONTA_ENOMEM;
     }
     atomic_store_explicit(&a->buf[b & (a->cap - 1)], item, memory_order_relaxed);
-    /* Publish the slot before the new bottom a thief may read. */
-    atomic_thread_fence(memory_order_release);
-    atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
+    /* Publish the slot (and the task behind it) with the new bottom. The
+     * paper uses a release fence and a relaxed store; a release store is
+     * the same instruction on x86 and ThreadSanitizer, which ignores
+     * fences, understands it. */
+    atomic_store_explicit(&d->bottom, b + 1, memory_order_release);
     return 0;
 }
 

@@ -78,9 +78,6 @@ int fronta__desc_read(void *dst, size_t dst_size, const void *src, size_t min_si
 
 /* ---- slab ---- */
 
-#define NEXT(o) (*(void **)(o))
-#define BATCH_NEXT(o) (((void **)(o))[1])
-
 typedef struct chunk {
     struct chunk *next;
     size_t size;
@@ -105,97 +102,82 @@ void fronta__slab_destroy(fronta__slab *s)
         fronta__mem_free(s->alloc, c, c->size);
         c = n;
     }
+    fronta__mem_free(s->alloc, s->free, s->cap * sizeof *s->free);
     s->chunks = NULL;
-    s->batches = NULL;
+    s->free = NULL;
     pthread_mutex_destroy(&s->lock);
 }
 
-/* A new chunk of one batch, called with the lock held. */
-static void *slab_grow(fronta__slab *s)
+/* A new chunk of one batch straight into cache c; lock held. Reserves room
+ * in the free array first, so that returning these objects never fails. */
+static int slab_grow(fronta__slab *s, fronta__cache *c)
 {
+    if (s->total + FRONTA__BATCH > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 4 * FRONTA__BATCH;
+        void **f = fronta__mem_realloc(s->alloc, s->free, s->cap * sizeof *f, cap * sizeof *f);
+        if (!f)
+            return FRONTA_ENOMEM;
+        s->free = f;
+        s->cap = cap;
+    }
     size_t size = 64 + s->obj_size * FRONTA__BATCH;
-    chunk *c = fronta__mem_alloc(s->alloc, size);
-    if (!c)
-        return NULL;
-    c->size = size;
-    c->next = s->chunks;
-    s->chunks = c;
-    char *base = (char *)c + 64;
+    chunk *ch = fronta__mem_alloc(s->alloc, size);
+    if (!ch)
+        return FRONTA_ENOMEM;
+    ch->size = size;
+    s->total += FRONTA__BATCH;
+    ch->next = s->chunks;
+    s->chunks = ch;
+    char *base = (char *)ch + 64;
     for (unsigned i = 0; i < FRONTA__BATCH; i++) {
         char *o = base + i * s->obj_size;
-        NEXT(o) = i + 1 < FRONTA__BATCH ? o + s->obj_size : NULL;
         /* Zero the tag so slab_foreach can tell never-used objects. */
         memset(o + s->tag_offset, 0, sizeof(uint32_t));
+        c->items[c->n++] = o;
     }
-    return base;
-}
-
-static void *slab_take_batch(fronta__slab *s)
-{
-    pthread_mutex_lock(&s->lock);
-    void *b = s->batches;
-    if (b)
-        s->batches = BATCH_NEXT(b);
-    else
-        b = slab_grow(s);
-    pthread_mutex_unlock(&s->lock);
-    return b;
-}
-
-static void slab_give_batch(fronta__slab *s, void *b)
-{
-    pthread_mutex_lock(&s->lock);
-    BATCH_NEXT(b) = s->batches;
-    s->batches = b;
-    pthread_mutex_unlock(&s->lock);
+    return 0;
 }
 
 void *fronta__cache_get(fronta__slab *s, fronta__cache *c)
 {
-    if (!c->cur) {
-        if (c->full) {
-            c->cur = c->full;
-            c->full = NULL;
-        } else {
-            c->cur = slab_take_batch(s);
-            if (!c->cur)
-                return NULL;
+    if (c->n == 0) {
+        pthread_mutex_lock(&s->lock);
+        size_t k = s->nfree < FRONTA__BATCH ? s->nfree : FRONTA__BATCH;
+        if (k) {
+            s->nfree -= k;
+            memcpy(c->items, s->free + s->nfree, k * sizeof *s->free);
+            c->n = (unsigned)k;
+        } else if (slab_grow(s, c)) {
+            pthread_mutex_unlock(&s->lock);
+            return NULL;
         }
-        c->ncur = FRONTA__BATCH;
+        pthread_mutex_unlock(&s->lock);
     }
-    void *o = c->cur;
-    c->cur = NEXT(o);
-    c->ncur--;
-    return o;
+    return c->items[--c->n];
+}
+
+static void give_back(fronta__slab *s, fronta__cache *c, unsigned k)
+{
+    pthread_mutex_lock(&s->lock);
+    c->n -= k;
+    memcpy(s->free + s->nfree, c->items + c->n, k * sizeof *s->free);
+    s->nfree += k;
+    pthread_mutex_unlock(&s->lock);
 }
 
 void fronta__cache_put(fronta__slab *s, fronta__cache *c, void *obj)
 {
-    if (c->ncur == FRONTA__BATCH) {
-        /* Keep one spare batch so a thread that alternates get/put at the
-         * boundary does not bounce batches through the lock. */
-        if (c->full)
-            slab_give_batch(s, c->full);
-        c->full = c->cur;
-        c->cur = NULL;
-        c->ncur = 0;
-    }
-    NEXT(obj) = c->cur;
-    c->cur = obj;
-    c->ncur++;
+    /* Keep one batch when full, so a thread alternating get and put at the
+     * boundary does not bounce batches through the lock. */
+    if (c->n == 2 * FRONTA__BATCH)
+        give_back(s, c, FRONTA__BATCH);
+    c->items[c->n++] = obj;
 }
 
 void fronta__cache_flush(fronta__slab *s, fronta__cache *c)
 {
-    if (c->full)
-        slab_give_batch(s, c->full);
-    /* A partial list goes back as a (short) batch: batches need no fixed
-     * length, only cache_get assumes FRONTA__BATCH for its counter, which
-     * is just a hint for when to hand a batch back. */
-    if (c->cur)
-        slab_give_batch(s, c->cur);
-    c->cur = c->full = NULL;
-    c->ncur = 0;
+    if (c->n)
+        give_back(s, c, c->n);
 }
 
 void fronta__slab_foreach(fronta__slab *s, void (*fn)(void *obj, void *ud), void *ud)

@@ -28,24 +28,27 @@ int fronta__desc_read(void *dst, size_t dst_size, const void *src, size_t min_si
 /*
  * A slab of fixed-size objects shared by threads, fronted by per-thread
  * caches so that the submit/complete hot path never takes a lock or calls
- * the allocator: a cache trades whole batches with the slab, one lock per
- * FRONTA__BATCH objects. Objects are returned to the allocator only when the
- * slab is destroyed (with the runtime).
+ * the allocator: a cache trades FRONTA__BATCH objects at a time with the
+ * slab, under one lock. Caches and the slab hold arrays of pointers, not
+ * lists threaded through the objects: popping a list would read a link in
+ * an object last written by another core, one serialised cache miss per
+ * task. Objects return to the allocator only when the slab is destroyed.
  */
 #define FRONTA__BATCH 64
 
 typedef struct fronta__cache {
-    void *cur;          /* free list, linked through each object's first word */
-    unsigned ncur;
-    void *full;         /* one whole batch kept back before going to the slab */
+    unsigned n;
+    void *items[2 * FRONTA__BATCH];
 } fronta__cache;
 
 typedef struct fronta__slab {
     const fronta__allocator *alloc;
     size_t obj_size;
     size_t tag_offset;      /* a uint32 zeroed in every new object */
-    pthread_mutex_t lock;   /* guards batches and chunks */
-    void *batches;          /* full batches; linked through each batch head's second word */
+    pthread_mutex_t lock;   /* guards everything below */
+    void **free;            /* free objects not in any cache */
+    size_t nfree, cap;      /* cap >= total, so puts never grow the array */
+    size_t total;           /* objects ever allocated */
     void *chunks;           /* allocations made, freed at destroy */
 } fronta__slab;
 

@@ -293,6 +293,10 @@ static void *launcher_main(void *arg)
         wait_word(&rt->go, 1);
         if (index < rt->nworkers)
             worker_main(rt, index);
+        /* Our own release/acquire edge to cpu_stop: the region's closing
+         * barrier orders the same things, but inside libgomp, where
+         * ThreadSanitizer cannot see it. */
+        bump(&rt->exited);
     }
     return NULL;
 }
@@ -362,6 +366,7 @@ static void cpu_stop(fronta_runtime_t *rt)
         fronta__unpark_one(&rt->workers[i].parked);
     }
     pthread_join(rt->launcher, NULL);
+    wait_word(&rt->exited, atomic_load_explicit(&rt->team_size, memory_order_relaxed));
     rt->launched = 0;
 }
 
