@@ -1,0 +1,51 @@
+# .ci/deps.sh — install the Debian packages fronta needs; sourced by
+# tests/run and bench/run (not executable on its own).
+#
+# Checks each package with dpkg -s and runs `apt-get update` once, only when
+# something is missing, so a machine that has everything pays nothing.
+# FRONTA_SKIP_DEPS=1 skips the whole step (a non-Debian machine, say);
+# FRONTA_DEPS_EXTRA="pkg ..." adds packages (e.g. libstarpu-dev, clang).
+
+fronta_deps_base=(cmake gcc make libc6-dev pkg-config libcmocka-dev
+                  ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo)
+
+fronta_install_deps() {
+    if [[ ${FRONTA_SKIP_DEPS:-0} == 1 ]]; then
+        echo "deps: skipped (FRONTA_SKIP_DEPS=1)" >&2
+        return 0
+    fi
+    if ! command -v dpkg >/dev/null 2>&1; then
+        echo "deps: no dpkg here; install by hand: ${fronta_deps_base[*]}" >&2
+        return 0
+    fi
+    local pkgs=("${fronta_deps_base[@]}" "$@")
+    # Word-splitting of the extra list is intended.
+    # shellcheck disable=SC2206
+    pkgs+=(${FRONTA_DEPS_EXTRA:-})
+    local missing=() p
+    for p in "${pkgs[@]}"; do
+        # dpkg -s succeeds for removed-but-configured packages too; ask for
+        # the installed state explicitly.
+        if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+            missing+=("$p")
+        fi
+    done
+    if ((${#missing[@]} == 0)); then
+        echo "deps: all ${#pkgs[@]} packages present" >&2
+        return 0
+    fi
+    local sudo=()
+    if ((EUID != 0)); then
+        if command -v sudo >/dev/null 2>&1; then
+            sudo=(sudo)
+        else
+            echo "deps: missing ${missing[*]} and not root (no sudo); install them and rerun" >&2
+            return 1
+        fi
+    fi
+    echo "deps: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -q || return 1
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null || return 1
+}

@@ -1,0 +1,116 @@
+/* bench.h — fronta-bench internals: the case registry, run environment, results. */
+#ifndef FRONTA_BENCH_H
+#define FRONTA_BENCH_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#include "fronta.h"
+
+/* What one run of an implementation reports. */
+typedef enum bench_status {
+    BENCH_OK = 0,     /* ran, and the result matched the serial reference */
+    BENCH_WRONG = 1,  /* ran, but the result is wrong: never shown as a speed */
+    BENCH_ERROR = 2   /* could not run (an API call failed, a timeout) */
+} bench_status_t;
+
+/* Where an implementation runs; --device selects among these. */
+typedef enum bench_dev {
+    BENCH_DEV_CPU = 0,
+    BENCH_DEV_OPENCL,
+    BENCH_DEV_GPU,
+    BENCH_DEV_COUNT
+} bench_dev_t;
+
+/* One machine device, as --list and the JSON "devices" array show it.
+ * Fields that do not apply to a kind are 0 / NULL and are not printed. */
+typedef struct bench_device {
+    const char *kind;      /* "cpu_pool", "opencl" */
+    char name[128];
+    char type[16];         /* OpenCL: "cpu", "gpu", "accelerator" */
+    char platform[128];
+    int threads;           /* cpu_pool */
+    uint64_t global_mem;   /* OpenCL, bytes */
+} bench_device_t;
+
+#define BENCH_MAX_DEVICES 16
+
+typedef struct bench_machine {
+    int cpus;
+    char cpu_model[128];
+    bench_device_t devices[BENCH_MAX_DEVICES];
+    int ndevices;
+} bench_machine_t;
+
+/* Shared by every run of one fronta-bench process. */
+typedef struct bench_env {
+    fronta_runtime_t *rt;  /* created once, default config */
+    int threads;           /* CPU pool threads; every CPU baseline uses as many */
+} bench_env_t;
+
+/* Runs an implementation once over n items. Stores the run's metric in
+ * *value (unit of the case) and returns a bench_status_t. Untimed set-up
+ * (allocation, zeroing) may happen inside, outside the timed region. */
+typedef bench_status_t (*bench_fn)(const bench_env_t *env, size_t n, double *value);
+
+/* A case: what is measured and against what. */
+typedef struct bench_case {
+    const char *bench;       /* "overhead" */
+    const char *name;        /* "independent" */
+    const char *metric;      /* "ns_per_task" */
+    const char *unit;        /* "ns" */
+    int higher_is_better;    /* 0: "better": "lower" */
+    size_t size;             /* default N */
+    size_t quick_size;       /* N under --quick */
+    const char *reference;   /* impl the ratio is taken against */
+    const char *note;        /* footnote when the reference is not a
+                                hand-written baseline; NULL otherwise */
+} bench_case_t;
+
+/* One row of the registry: an implementation of a case on a device. */
+typedef struct bench_impl {
+    const bench_case_t *c;
+    const char *impl;        /* "fronta", "omp_task", "starpu", ... */
+    bench_dev_t dev;
+    bench_fn run;
+} bench_impl_t;
+
+/* The registry (registry.c), in run order, rows of a case together. */
+extern const bench_impl_t bench_registry[];
+extern const size_t bench_registry_len;
+
+/* One table row / JSON result. */
+typedef struct bench_result {
+    const bench_impl_t *impl;
+    size_t size;
+    int repeat;
+    bench_status_t status;   /* worst status over warm-up and repeats */
+    double median, min, max; /* meaningful only when status == BENCH_OK */
+} bench_result_t;
+
+/* Callbacks run once at exit, newest first (StarPU's shutdown, ...). */
+typedef void (*bench_cleanup_fn)(void);
+int bench_at_exit(bench_cleanup_fn fn);
+void bench_run_cleanups(void);
+
+/* stats.c */
+uint64_t bench_now_ns(void);
+double bench_median(double *v, size_t n); /* sorts v in place */
+
+/* machine.c */
+void bench_machine_probe(const bench_env_t *env, bench_machine_t *m);
+int bench_machine_has(const bench_machine_t *m, bench_dev_t dev);
+void bench_machine_list(const bench_machine_t *m, FILE *out);
+const char *bench_dev_name(bench_dev_t dev);
+
+/* report.c */
+void bench_report_table(const bench_result_t *r, size_t n, FILE *out);
+int bench_report_json(const bench_machine_t *m, const bench_result_t *r, size_t n,
+                      const char *path);
+
+/* Seconds any wait may block before the run is reported as an error
+ * rather than hanging the whole suite. */
+#define BENCH_WAIT_S 120.0
+
+#endif /* FRONTA_BENCH_H */

@@ -1,0 +1,120 @@
+/* machine.c — what fronta-bench runs on: CPUs, CPU model, and the devices --list shows. */
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+static const char *const dev_names[BENCH_DEV_COUNT] = {
+    [BENCH_DEV_CPU] = "cpu",
+    [BENCH_DEV_OPENCL] = "opencl",
+    [BENCH_DEV_GPU] = "gpu",
+};
+
+const char *bench_dev_name(bench_dev_t dev)
+{
+    return dev < BENCH_DEV_COUNT ? dev_names[dev] : "?";
+}
+
+/* "model name : AMD EPYC" from /proc/cpuinfo; "unknown" where there is
+ * none (some ARM kernels name no model). */
+static void probe_cpu_model(char *out, size_t size)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+
+    snprintf(out, size, "unknown");
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) != 0 || !colon)
+            continue;
+        colon += 1 + strspn(colon + 1, " \t");
+        colon[strcspn(colon, "\n")] = '\0';
+        snprintf(out, size, "%s", colon);
+        break;
+    }
+    fclose(f);
+}
+
+static bench_device_t *device_add(bench_machine_t *m)
+{
+    bench_device_t *d;
+
+    if (m->ndevices >= BENCH_MAX_DEVICES)
+        return NULL;
+    d = &m->devices[m->ndevices++];
+    memset(d, 0, sizeof *d);
+    return d;
+}
+
+static void probe_cpu_pool(const bench_env_t *env, bench_machine_t *m)
+{
+    bench_device_t *d = device_add(m);
+
+    if (!d)
+        return;
+    d->kind = "cpu_pool";
+    snprintf(d->name, sizeof d->name, "OpenMP pool");
+    d->threads = env->threads;
+}
+
+/* One probe per kind of device, in id order. OpenCL devices come as one
+ * more line here, from a file compiled when OpenCL is built. */
+typedef void (*probe_fn)(const bench_env_t *env, bench_machine_t *m);
+static const probe_fn probes[] = {
+    probe_cpu_pool,
+};
+
+void bench_machine_probe(const bench_env_t *env, bench_machine_t *m)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    memset(m, 0, sizeof *m);
+    m->cpus = n > 0 ? (int)n : 1;
+    probe_cpu_model(m->cpu_model, sizeof m->cpu_model);
+    for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++)
+        probes[i](env, m);
+}
+
+/* --device opencl takes every OpenCL device; --device gpu those of type gpu. */
+static int device_serves(const bench_device_t *d, bench_dev_t dev)
+{
+    switch (dev) {
+    case BENCH_DEV_CPU:
+        return strcmp(d->kind, "cpu_pool") == 0;
+    case BENCH_DEV_OPENCL:
+        return strcmp(d->kind, "opencl") == 0;
+    case BENCH_DEV_GPU:
+        return strcmp(d->kind, "opencl") == 0 && strcmp(d->type, "gpu") == 0;
+    default:
+        return 0;
+    }
+}
+
+int bench_machine_has(const bench_machine_t *m, bench_dev_t dev)
+{
+    for (int i = 0; i < m->ndevices; i++)
+        if (device_serves(&m->devices[i], dev))
+            return 1;
+    return 0;
+}
+
+/* One line per device: id, kind, name, then what matters for the kind. */
+void bench_machine_list(const bench_machine_t *m, FILE *out)
+{
+    for (int i = 0; i < m->ndevices; i++) {
+        const bench_device_t *d = &m->devices[i];
+
+        fprintf(out, "%d  %-8s  %s", i, d->kind, d->name);
+        if (d->threads)
+            fprintf(out, "  threads=%d", d->threads);
+        if (d->type[0])
+            fprintf(out, "  type=%s", d->type);
+        if (d->platform[0])
+            fprintf(out, "  platform=\"%s\"", d->platform);
+        if (d->global_mem)
+            fprintf(out, "  global_mem=%llu", (unsigned long long)d->global_mem);
+        fputc('\n', out);
+    }
+}
