@@ -260,6 +260,9 @@ FRONTA_API int fronta_future_result_ptr(fronta_future_t *f, const void **ptr,
  * future finished, FRONTA_EPENDING when not done) and fills *err if given. */
 FRONTA_API int fronta_future_error(const fronta_future_t *f, fronta_error_t *err);
 FRONTA_API uint64_t fronta_future_task_id(const fronta_future_t *f);
+/* The task's random-stream key (fronta_call_t.key, or the one derived for
+ * it; see docs/design.md), for checking results with fronta_random_u64. */
+FRONTA_API uint64_t fronta_future_key(const fronta_future_t *f);
 /* Cancel a task that has not started: returns 0 and the future (and every
  * task that depends on it) ends CANCELLED; FRONTA_EBUSY when it is running
  * (its ctx then reports cancel_requested) or already done. */

@@ -235,8 +235,7 @@ int fronta_as_completed_next(fronta_as_completed_t *ac, double timeout, fronta_f
             if (t)
                 fronta__pool_run(w, t);
             else
-                fronta__pool_flush(w);
-            pthread_mutex_lock(&ac->lock);
+                    pthread_mutex_lock(&ac->lock);
             if (t)
                 continue;
             uint64_t nap = fronta__now_ns() + 200000;

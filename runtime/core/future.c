@@ -68,7 +68,6 @@ static int help_until_done(fronta__worker *w, fronta_future_t *f, uint64_t deadl
             fronta__pool_run(w, t);
             continue;
         }
-        fronta__pool_flush(w);
         uint64_t nap = fronta__now_ns() + 200000; /* 200 us, then look for work again */
         park_until_done(f, nap < deadline ? nap : deadline);
     }
@@ -181,6 +180,11 @@ int fronta_future_error(const fronta_future_t *f, fronta_error_t *err)
 uint64_t fronta_future_task_id(const fronta_future_t *f)
 {
     return fronta__task_valid(f) ? f->id : 0;
+}
+
+uint64_t fronta_future_key(const fronta_future_t *f)
+{
+    return fronta__task_valid(f) ? f->key : 0;
 }
 
 int fronta_future_cancel(fronta_future_t *f)

@@ -10,6 +10,7 @@
 #include "sched/deque.h"
 #include "sched/inject.h"
 #include "sched/prio.h"
+#include "sched/spmc.h"
 #include "util/alloc.h"
 #include "util/log.h"
 #include "util/park.h"
@@ -126,11 +127,32 @@ typedef struct fronta__worker {
     int index;
     fronta_future_t *next_task;     /* LIFO slot: a released successor, run next */
     fronta__cache cache;
-    int64_t unflushed;              /* completions not yet taken off rt->outstanding */
+    atomic_uint_fast64_t submitted; /* tasks this worker submitted; written by it only */
+    atomic_uint_fast64_t completed; /* tasks completed on it; written by it only */
+    uint64_t id_next, id_end;       /* its block of task ids */
     atomic_uint parked;             /* futex word: 1 while asleep, cleared by its waker */
     uint64_t victim_seed;
     atomic_uint_fast64_t tasks_run, tasks_stolen, sleeps;
 } __attribute__((aligned(64))) fronta__worker;
+
+/* A thread outside the pool that submits gets a slot: its own queue and
+ * counters, so submitting takes no locked instruction (each one would wait
+ * for the stores of the task just written). Threads beyond the slots share
+ * the injection queue and counters. */
+#define FRONTA__MAX_EXT 16
+typedef struct fronta__ext {
+    fronta__spmc q;
+    atomic_uint in_use;             /* claimed by a thread */
+    atomic_uint_fast64_t submitted; /* written by the owner only */
+    uint64_t id_next, id_end;       /* the owner's block of task ids */
+    uint64_t seq;                   /* the owner's top-level submissions: default keys */
+} __attribute__((aligned(64))) fronta__ext;
+
+/* Who is submitting: a worker, a slotted outside thread, or neither. */
+typedef struct fronta__submitter {
+    fronta__worker *w;
+    fronta__ext *x;
+} fronta__submitter;
 
 typedef struct fronta_ctx {
     fronta_future_t *task;
@@ -174,9 +196,13 @@ struct fronta_runtime {
     atomic_uint team_size, started, go, exited;
 
     _Alignas(64) atomic_uint sleepers; /* workers about to park or parked: a hint */
+    fronta__ext ext[FRONTA__MAX_EXT];
+    atomic_uint next_ext;           /* slots ever claimed: bound of scans */
     _Alignas(64) atomic_uint_fast64_t next_id;
-    _Alignas(64) atomic_int_fast64_t outstanding;
-    atomic_uint idle_seq;           /* futex word of wait_all */
+    /* Submissions and completions not made by a worker or a slot owner. */
+    _Alignas(64) atomic_uint_fast64_t shared_submitted;
+    atomic_uint_fast64_t shared_completed;
+    _Alignas(64) atomic_uint idle_seq; /* futex word of wait_all */
     atomic_uint idle_waiters;
     _Alignas(64) atomic_uint flags;
 };
@@ -186,7 +212,13 @@ fronta__worker *fronta__worker_of(const fronta_runtime_t *rt);
 fronta__ctx *fronta__current_ctx(void);
 void fronta__set_current(fronta__worker *w, fronta__ctx *ctx);
 fronta__cache *fronta__thread_cache(fronta_runtime_t *rt);
-void fronta__outstanding_done(fronta_runtime_t *rt, int64_t n);
+void fronta__submitter_get(fronta_runtime_t *rt, fronta__submitter *s);
+int fronta__enter(fronta_runtime_t *rt, const fronta__submitter *s, uint64_t n);
+void fronta__count_completed(fronta_runtime_t *rt, uint64_t n);
+uint64_t fronta__new_id(fronta_runtime_t *rt, const fronta__submitter *s);
+void fronta__wake_idle_waiters(fronta_runtime_t *rt);
+void fronta__light_barrier(void);
+void fronta__heavy_barrier(void);
 int fronta__settings_load(const fronta_config_t *cfg, fronta__settings *out,
                           fronta_log_level_t *log_for_errors);
 #define FRONTA__LOG(rt, lvl, ...) fronta__log((rt)->set.log_level, (lvl), __VA_ARGS__)
@@ -214,6 +246,6 @@ void fronta__as_completed_reap(fronta_runtime_t *rt);
 void fronta__pool_run(fronta__worker *w, fronta_future_t *t);
 fronta_future_t *fronta__pool_find_work(fronta__worker *w);
 void fronta__pool_notify(fronta_runtime_t *rt, int after_plain_store);
-void fronta__pool_flush(fronta__worker *w);
+void fronta__pool_idle_check(fronta__worker *w);
 
 #endif

@@ -3,7 +3,10 @@
 #include "core/internal.h"
 #include "drivers/driver.h"
 
+#include <linux/membarrier.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /* ---- per-thread state ---- */
 
@@ -17,6 +20,8 @@ static FRONTA__TLS fronta__ctx *tls_ctx;
  * it used (uid, not pointer: a destroyed runtime's address can be reused). */
 static FRONTA__TLS struct {
     uint64_t uid;
+    fronta__ext *slot;      /* NULL: not claimed yet, or none was free */
+    int no_slot;            /* all slots were taken: use the shared path */
     fronta__cache cache;
 } tls_ext;
 
@@ -43,15 +48,47 @@ void fronta__set_current(fronta__worker *w, fronta__ctx *ctx)
     tls_ctx = ctx;
 }
 
-static void ext_cache_switch(fronta_runtime_t *rt)
+/* The thread leaves the runtime it used last (for another one, or at
+ * exit): give its cached objects and its slot back, if that runtime still
+ * exists. The slot's queue keeps its tasks: workers drain every slot. */
+static void ext_leave(void)
 {
     pthread_mutex_lock(&registry_lock);
     for (size_t i = 0; i < sizeof registry / sizeof *registry; i++)
-        if (registry[i] && registry[i]->uid == tls_ext.uid)
+        if (registry[i] && registry[i]->uid == tls_ext.uid) {
             fronta__cache_flush(&registry[i]->task_slab, &tls_ext.cache);
+            if (tls_ext.slot)
+                atomic_store_explicit(&tls_ext.slot->in_use, 0, memory_order_release);
+        }
     pthread_mutex_unlock(&registry_lock);
-    memset(&tls_ext.cache, 0, sizeof tls_ext.cache);
+    tls_ext.slot = NULL;
+    tls_ext.no_slot = 0;
+    tls_ext.cache.n = 0;
+    tls_ext.uid = 0;
+}
+
+static pthread_key_t exit_key;
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+
+static void on_thread_exit(void *unused)
+{
+    (void)unused;
+    ext_leave();
+}
+
+static void make_exit_key(void)
+{
+    pthread_key_create(&exit_key, on_thread_exit);
+}
+
+static void ext_cache_switch(fronta_runtime_t *rt)
+{
+    if (tls_ext.uid)
+        ext_leave();
     tls_ext.uid = rt->uid;
+    /* Any non-NULL value: the destructor runs at thread exit. */
+    pthread_once(&exit_key_once, make_exit_key);
+    pthread_setspecific(exit_key, &tls_ext);
 }
 
 fronta__cache *fronta__thread_cache(fronta_runtime_t *rt)
@@ -86,22 +123,163 @@ static void registry_remove(fronta_runtime_t *rt)
         if (registry[i] == rt)
             registry[i] = NULL;
     pthread_mutex_unlock(&registry_lock);
-    if (tls_ext.uid == rt->uid) /* the objects die with the slab */
-        memset(&tls_ext, 0, sizeof tls_ext);
+    if (tls_ext.uid == rt->uid) { /* the objects die with the slab */
+        tls_ext.uid = 0;
+        tls_ext.slot = NULL;
+        tls_ext.no_slot = 0;
+        tls_ext.cache.n = 0;
+    }
 }
 
-/* ---- outstanding work ---- */
+/* ---- barriers ---- */
 
-/* Submissions add to rt->outstanding one by one; completions are taken off
- * in batches by workers (pool_flush), so the count only ever over-estimates
- * and reaches zero exactly when everything submitted has completed. */
-void fronta__outstanding_done(fronta_runtime_t *rt, int64_t n)
+/* The submit path pairs with rarely-run code (a worker going to sleep,
+ * shutdown, wait_all) in Dekker-style handshakes that need a StoreLoad
+ * barrier on both sides. With membarrier(2), the rare side pays for both
+ * (it forces a barrier on every running thread of the process) and the
+ * submitter needs only a compiler barrier. */
+static atomic_int membarrier_ok = -1;
+
+static void membarrier_register(void)
 {
-    if (atomic_fetch_sub_explicit(&rt->outstanding, n, memory_order_seq_cst) == n &&
-        atomic_load_explicit(&rt->idle_waiters, memory_order_seq_cst)) {
+    if (atomic_load(&membarrier_ok) >= 0)
+        return;
+    int ok = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+    atomic_store(&membarrier_ok, ok);
+}
+
+void fronta__light_barrier(void)
+{
+    if (atomic_load_explicit(&membarrier_ok, memory_order_relaxed) == 1)
+        atomic_signal_fence(memory_order_seq_cst);
+    else
+        atomic_thread_fence(memory_order_seq_cst);
+}
+
+void fronta__heavy_barrier(void)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&membarrier_ok, memory_order_relaxed) == 1)
+        syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+}
+
+/* ---- submitters and counts ---- */
+
+static fronta__ext *claim_slot(fronta_runtime_t *rt)
+{
+    for (unsigned i = 0; i < FRONTA__MAX_EXT; i++) {
+        unsigned zero = 0;
+        fronta__ext *x = &rt->ext[i];
+        if (atomic_load_explicit(&x->in_use, memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_strong_explicit(&x->in_use, &zero, 1,
+                                                    memory_order_acquire,
+                                                    memory_order_relaxed)) {
+            unsigned n = atomic_load_explicit(&rt->next_ext, memory_order_relaxed);
+            while (n < i + 1 &&
+                   !atomic_compare_exchange_weak_explicit(&rt->next_ext, &n, i + 1,
+                                                          memory_order_release,
+                                                          memory_order_relaxed))
+                ;
+            return x;
+        }
+    }
+    return NULL;
+}
+
+void fronta__submitter_get(fronta_runtime_t *rt, fronta__submitter *s)
+{
+    s->w = fronta__worker_of(rt);
+    s->x = NULL;
+    if (s->w)
+        return;
+    if (tls_ext.uid != rt->uid)
+        ext_cache_switch(rt);
+    if (!tls_ext.slot && !tls_ext.no_slot) {
+        tls_ext.slot = claim_slot(rt);
+        tls_ext.no_slot = tls_ext.slot == NULL;
+    }
+    s->x = tls_ext.slot;
+}
+
+static void add_owned(atomic_uint_fast64_t *c, uint64_t n)
+{
+    /* One writer: a plain load and store, no locked instruction. */
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_release);
+}
+
+/* Count n new tasks, unless the runtime refuses them. The count comes
+ * before the flag check so that shutdown, which sets the flag and then
+ * waits for the counts to balance, either sees these tasks or is seen.
+ * Tasks submitted by tasks are accepted until the pool drains: they are
+ * part of the work shutdown(WAIT) promised to finish. */
+int fronta__enter(fronta_runtime_t *rt, const fronta__submitter *s, uint64_t n)
+{
+    if (s->w) {
+        add_owned(&s->w->submitted, n);
+        return 0;
+    }
+    if (s->x) {
+        add_owned(&s->x->submitted, n);
+        fronta__light_barrier();
+    } else {
+        atomic_fetch_add_explicit(&rt->shared_submitted, n, memory_order_seq_cst);
+    }
+    if (atomic_load_explicit(&rt->flags, memory_order_seq_cst) &
+        (FRONTA__RT_SHUTDOWN | FRONTA__RT_STOP)) {
+        fronta__count_completed(rt, n); /* balance the count: never ran */
+        return FRONTA_ESHUTDOWN;
+    }
+    return 0;
+}
+
+uint64_t fronta__new_id(fronta_runtime_t *rt, const fronta__submitter *s)
+{
+    uint64_t *next = s->w ? &s->w->id_next : s->x ? &s->x->id_next : NULL;
+    uint64_t *end = s->w ? &s->w->id_end : s->x ? &s->x->id_end : NULL;
+    if (!next)
+        return atomic_fetch_add_explicit(&rt->next_id, 1, memory_order_relaxed) + 1;
+    if (*next == *end) { /* ids come in blocks: unique, and no shared line per task */
+        *next = atomic_fetch_add_explicit(&rt->next_id, 1024, memory_order_relaxed) + 1;
+        *end = *next + 1024;
+    }
+    return (*next)++;
+}
+
+/* Completions read first, then submissions: a completion is counted only
+ * after its task's submission (and its children's) was, so equal sums
+ * mean nothing submitted so far is unfinished. */
+static int quiescent(fronta_runtime_t *rt)
+{
+    uint64_t done = atomic_load_explicit(&rt->shared_completed, memory_order_seq_cst);
+    for (int i = 0; i < rt->nworkers; i++)
+        done += atomic_load_explicit(&rt->workers[i].completed, memory_order_acquire);
+    uint64_t sub = atomic_load_explicit(&rt->shared_submitted, memory_order_seq_cst);
+    for (int i = 0; i < rt->nworkers; i++)
+        sub += atomic_load_explicit(&rt->workers[i].submitted, memory_order_acquire);
+    unsigned nx = atomic_load_explicit(&rt->next_ext, memory_order_acquire);
+    for (unsigned i = 0; i < nx; i++)
+        sub += atomic_load_explicit(&rt->ext[i].submitted, memory_order_acquire);
+    return done == sub;
+}
+
+void fronta__wake_idle_waiters(fronta_runtime_t *rt)
+{
+    if (atomic_load_explicit(&rt->idle_waiters, memory_order_seq_cst) && quiescent(rt)) {
         atomic_fetch_add_explicit(&rt->idle_seq, 1, memory_order_release);
         fronta__unpark_all(&rt->idle_seq);
     }
+}
+
+void fronta__count_completed(fronta_runtime_t *rt, uint64_t n)
+{
+    fronta__worker *w = fronta__worker_of(rt);
+    if (w) { /* checked for waiters when the worker goes idle */
+        add_owned(&w->completed, n);
+        return;
+    }
+    atomic_fetch_add_explicit(&rt->shared_completed, n, memory_order_seq_cst);
+    fronta__wake_idle_waiters(rt);
 }
 
 int fronta_runtime_wait_all(fronta_runtime_t *rt, double timeout)
@@ -111,17 +289,21 @@ int fronta_runtime_wait_all(fronta_runtime_t *rt, double timeout)
     if (fronta__worker_of(rt))
         return FRONTA_EBUSY; /* a task waiting for all tasks waits for itself */
     uint64_t deadline = fronta__deadline(timeout);
+    int rc = 0;
+    atomic_fetch_add_explicit(&rt->idle_waiters, 1, memory_order_seq_cst);
     for (;;) {
-        if (atomic_load_explicit(&rt->outstanding, memory_order_seq_cst) == 0)
-            return 0;
-        if (fronta__now_ns() >= deadline)
-            return FRONTA_ETIMEDOUT;
         unsigned seq = atomic_load_explicit(&rt->idle_seq, memory_order_acquire);
-        atomic_fetch_add_explicit(&rt->idle_waiters, 1, memory_order_seq_cst);
-        if (atomic_load_explicit(&rt->outstanding, memory_order_seq_cst) != 0)
-            fronta__park(&rt->idle_seq, seq, deadline);
-        atomic_fetch_sub_explicit(&rt->idle_waiters, 1, memory_order_relaxed);
+        fronta__heavy_barrier(); /* pairs with the submitters' light barrier */
+        if (quiescent(rt))
+            break;
+        if (fronta__now_ns() >= deadline) {
+            rc = FRONTA_ETIMEDOUT;
+            break;
+        }
+        fronta__park(&rt->idle_seq, seq, deadline);
     }
+    atomic_fetch_sub_explicit(&rt->idle_waiters, 1, memory_order_relaxed);
+    return rc;
 }
 
 /* ---- lifecycle ---- */
@@ -154,6 +336,10 @@ static int runtime_init(fronta_runtime_t *rt, const fronta__settings *set)
         if (fronta__deque_init(&w->deque, &rt->alloc, 256))
             return FRONTA_ENOMEM;
     }
+    for (int i = 0; i < FRONTA__MAX_EXT; i++)
+        if (fronta__spmc_init(&rt->ext[i].q, &rt->alloc, 1024))
+            return FRONTA_ENOMEM;
+    membarrier_register();
     return registry_add(rt);
 }
 
@@ -196,8 +382,8 @@ int fronta_runtime_shutdown(fronta_runtime_t *rt, fronta_shutdown_t how)
         return FRONTA_EINVAL;
     if (fronta__worker_of(rt))
         return FRONTA_EBUSY;
-    /* seq_cst: pairs with the submitter, which counts itself in outstanding
-     * before it reads the flags (see fronta__submit). */
+    /* Pairs with fronta__enter, which counts itself before it reads the
+     * flags; wait_all's heavy barrier completes the handshake. */
     unsigned f = FRONTA__RT_SHUTDOWN |
                  (how == FRONTA_SHUTDOWN_CANCEL_PENDING ? FRONTA__RT_CANCELLING : 0);
     atomic_fetch_or_explicit(&rt->flags, f, memory_order_seq_cst);
@@ -231,6 +417,8 @@ static void runtime_free(fronta_runtime_t *rt)
         fronta__mem_free(&rt->alloc, rt->workers_raw,
                          (size_t)rt->worker_cap * sizeof *rt->workers + 63);
     }
+    for (int i = 0; i < FRONTA__MAX_EXT; i++)
+        fronta__spmc_destroy(&rt->ext[i].q);
     fronta__slab_foreach(&rt->task_slab, free_live_task, NULL);
     fronta__slab_destroy(&rt->task_slab);
     if (rt->prio.alloc)
@@ -260,9 +448,12 @@ int fronta_runtime_stats(fronta_runtime_t *rt, fronta_stats_t *out)
     if (!rt || !out)
         return FRONTA_EINVAL;
     memset(out, 0, sizeof *out);
-    out->tasks_submitted = atomic_load_explicit(&rt->next_id, memory_order_relaxed);
+    out->tasks_submitted = atomic_load_explicit(&rt->shared_submitted, memory_order_relaxed);
+    for (unsigned i = 0; i < FRONTA__MAX_EXT; i++)
+        out->tasks_submitted += atomic_load_explicit(&rt->ext[i].submitted, memory_order_relaxed);
     for (int i = 0; i < rt->nworkers; i++) {
         fronta__worker *w = &rt->workers[i];
+        out->tasks_submitted += atomic_load_explicit(&w->submitted, memory_order_relaxed);
         out->tasks_run += atomic_load_explicit(&w->tasks_run, memory_order_relaxed);
         out->tasks_stolen += atomic_load_explicit(&w->tasks_stolen, memory_order_relaxed);
         out->worker_sleeps += atomic_load_explicit(&w->sleeps, memory_order_relaxed);

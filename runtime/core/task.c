@@ -210,6 +210,14 @@ static void schedule(fronta_future_t *t, int lifo)
             fronta__pool_notify(rt, 1);
             return;
         }
+    } else {
+        fronta__submitter sub;
+        fronta__submitter_get(rt, &sub);
+        if (sub.x && fronta__spmc_push_owner(&sub.x->q, t) == 0) {
+            fronta__light_barrier(); /* pairs with the heavy one of park_worker */
+            fronta__pool_notify(rt, 0);
+            return;
+        }
     }
     fronta__inject_push(&rt->inject, &t->qnode);
     fronta__pool_notify(rt, 0);
@@ -311,13 +319,7 @@ static void complete_one(fronta_future_t *t, fronta__worklist *wl)
     if (t->final == FRONTA__ST_FAILED &&
         atomic_load_explicit(&t->detached, memory_order_seq_cst))
         fronta__log_detached_failure(t);
-    fronta__worker *w = fronta__worker_of(rt);
-    if (w) {
-        if (++w->unflushed >= 64)
-            fronta__pool_flush(w);
-    } else {
-        fronta__outstanding_done(rt, 1);
-    }
+    fronta__count_completed(rt, 1);
 }
 
 void fronta__log_detached_failure(const fronta_future_t *t)
@@ -359,38 +361,26 @@ static int check_call(fronta_runtime_t *rt, const fronta_call_t *c)
     return 0;
 }
 
-/* Count n new tasks as outstanding, unless the runtime refuses them. The
- * count comes first (seq_cst) so that shutdown, which sets the flag and then
- * waits for zero, either sees these tasks or is seen by this check. Tasks
- * submitted by tasks are accepted until the pool drains: they are part of
- * work that shutdown(WAIT) promised to finish. */
-static int enter(fronta_runtime_t *rt, int64_t n)
-{
-    atomic_fetch_add_explicit(&rt->outstanding, n, memory_order_seq_cst);
-    unsigned fl = atomic_load_explicit(&rt->flags, memory_order_seq_cst);
-    if ((fl & FRONTA__RT_STOP) || ((fl & FRONTA__RT_SHUTDOWN) && !fronta__worker_of(rt))) {
-        fronta__outstanding_done(rt, n);
-        return FRONTA_ESHUTDOWN;
-    }
-    return 0;
-}
-
-static uint64_t task_key(fronta_runtime_t *rt, uint64_t key, uint64_t id)
+static uint64_t task_key(fronta_runtime_t *rt, const fronta__submitter *s, uint64_t key,
+                         uint64_t id)
 {
     if (key)
         return key;
     fronta__ctx *ctx = fronta__current_ctx();
     /* A child's key follows from its parent's and its rank among the
      * parent's children, so nested submissions are as reproducible as
-     * top-level ones whatever thread runs the parent. */
+     * top-level ones whatever thread runs the parent. A top-level task's
+     * follows from its rank among its thread's submissions. */
     if (ctx && ctx->task->rt == rt)
         return fronta__mix64(ctx->task->key ^ fronta__mix64(++ctx->children));
+    if (s->x)
+        return fronta__mix64((uint64_t)(s->x - rt->ext) << 56 ^ ++s->x->seq);
     return id;
 }
 
 /* Build a task, unpublished: on failure nothing is visible anywhere. */
-static int prepare(fronta_runtime_t *rt, const fronta_call_t *c, int with_user_ref,
-                   fronta_future_t **out)
+static int prepare(fronta_runtime_t *rt, const fronta__submitter *sub, const fronta_call_t *c,
+                   int with_user_ref, fronta_future_t **out)
 {
     fronta_future_t *t = fronta__cache_get(&rt->task_slab, fronta__thread_cache(rt));
     if (!t)
@@ -434,10 +424,12 @@ static int prepare(fronta_runtime_t *rt, const fronta_call_t *c, int with_user_r
     }
     if (c->arg_size)
         memcpy(t->arg, c->arg, c->arg_size);
-    t->id = atomic_fetch_add_explicit(&rt->next_id, 1, memory_order_relaxed) + 1;
-    t->key = task_key(rt, c->key, t->id);
+    t->id = fronta__new_id(rt, sub);
+    t->key = task_key(rt, sub, c->key, t->id);
     atomic_init(&t->refs, 1u + (with_user_ref ? 1u : 0u) + t->ndeps);
-    atomic_init(&t->pending, 1 + (int)t->ndeps);
+    /* Inputs, plus a guard held while publish() links them; a task without
+     * inputs has nothing to guard and is made ready directly. */
+    atomic_init(&t->pending, t->ndeps ? 1 + (int)t->ndeps : 0);
     for (uint32_t i = 0; i < t->ndeps; i++) {
         fronta__edge *e = &t->deps[i];
         e->node.fire = edge_fire;
@@ -451,6 +443,11 @@ static int prepare(fronta_runtime_t *rt, const fronta_call_t *c, int with_user_r
 /* Link t to its inputs and, unless gated, let it run once they are done. */
 static void publish(fronta_future_t *t, int gated)
 {
+    if (t->ndeps == 0) {
+        if (!gated) /* else map_release_next opens the gate */
+            fronta__make_ready(t);
+        return;
+    }
     int claimed = 0;
     for (uint32_t i = 0; i < t->ndeps; i++) {
         fronta_future_t *p = t->deps[i].pred;
@@ -467,7 +464,7 @@ static void publish(fronta_future_t *t, int gated)
     }
     if (claimed)
         fronta__complete(t);
-    if (!gated && atomic_fetch_sub_explicit(&t->pending, 1, memory_order_acq_rel) == 1)
+    if (atomic_fetch_sub_explicit(&t->pending, 1, memory_order_acq_rel) == 1)
         fronta__make_ready(t);
 }
 
@@ -476,11 +473,15 @@ int fronta__submit(fronta_runtime_t *rt, const fronta_call_t *c, fronta_future_t
     if (out)
         *out = NULL;
     int rc = check_call(rt, c);
-    if (rc || (rc = enter(rt, 1)))
+    if (rc)
+        return rc;
+    fronta__submitter sub;
+    fronta__submitter_get(rt, &sub);
+    if ((rc = fronta__enter(rt, &sub, 1)))
         return rc;
     fronta_future_t *t;
-    if ((rc = prepare(rt, c, out != NULL, &t))) {
-        fronta__outstanding_done(rt, 1);
+    if ((rc = prepare(rt, &sub, c, out != NULL, &t))) {
+        fronta__count_completed(rt, 1);
         return rc;
     }
     if (out)
@@ -543,7 +544,9 @@ int fronta_map(fronta_runtime_t *rt, fronta_fn_t fn, const void *args, size_t ar
         atomic_init(&m->refs, n);
         atomic_init(&m->next, limit);
     }
-    if ((rc = enter(rt, (int64_t)n))) {
+    fronta__submitter sub;
+    fronta__submitter_get(rt, &sub);
+    if ((rc = fronta__enter(rt, &sub, n))) {
         if (m)
             fronta__mem_free(&rt->alloc, m, sizeof *m + n * sizeof m->tasks[0]);
         return rc;
@@ -554,12 +557,16 @@ int fronta_map(fronta_runtime_t *rt, fronta_fn_t fn, const void *args, size_t ar
     size_t i;
     for (i = 0; i < n; i++) {
         c.arg = (const char *)args + i * arg_size;
-        if ((rc = prepare(rt, &c, 1, &out[i])))
+        if ((rc = prepare(rt, &sub, &c, 1, &out[i])))
             break;
         if (m) {
             out[i]->map = m;
             out[i]->map_index = i;
             m->tasks[i] = out[i];
+            /* The gate, closed before any task of the map can run and
+             * open it (map_release_next). */
+            if (i >= limit)
+                atomic_init(&out[i]->pending, 1);
         }
     }
     if (rc) { /* roll back: nothing was published */
@@ -571,7 +578,7 @@ int fronta_map(fronta_runtime_t *rt, fronta_fn_t fn, const void *args, size_t ar
         }
         if (m)
             fronta__mem_free(&rt->alloc, m, sizeof *m + n * sizeof m->tasks[0]);
-        fronta__outstanding_done(rt, (int64_t)n);
+        fronta__count_completed(rt, n);
         return rc;
     }
     for (i = 0; i < n; i++)

@@ -122,7 +122,6 @@ static int ws_block(waitset *ws, uint64_t deadline)
             fronta__pool_run(w, t);
             continue;
         }
-        fronta__pool_flush(w);
         uint64_t nap = now + 200000;
         fronta__park(&ws->seq, seq, nap < deadline ? nap : deadline);
     }

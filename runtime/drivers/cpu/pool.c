@@ -36,13 +36,12 @@ void fronta__pool_notify(fronta_runtime_t *rt, int after_plain_store)
     }
 }
 
-void fronta__pool_flush(fronta__worker *w)
+/* A worker with nothing to do may have completed the last task someone's
+ * wait_all is waiting for. */
+void fronta__pool_idle_check(fronta__worker *w)
 {
-    if (w->unflushed) {
-        int64_t n = w->unflushed;
-        w->unflushed = 0;
-        fronta__outstanding_done(w->rt, n);
-    }
+    atomic_thread_fence(memory_order_seq_cst); /* completed store, then waiters load */
+    fronta__wake_idle_waiters(w->rt);
 }
 
 /* ---- finding work ---- */
@@ -69,6 +68,40 @@ static fronta_future_t *take_injected(fronta__worker *w)
     if (kept)
         fronta__pool_notify(w->rt, 1);
     return task_of(buf[0]);
+}
+
+/* Take a batch from the queues of outside submitters, oldest first; keep
+ * all but one in our deque, where the other workers can steal them. */
+static fronta_future_t *take_external(fronta__worker *w)
+{
+    fronta_runtime_t *rt = w->rt;
+    unsigned nx = atomic_load_explicit(&rt->next_ext, memory_order_acquire);
+    if (!nx)
+        return NULL;
+    void *buf[INJECT_BATCH];
+    unsigned start = (unsigned)(w->victim_seed >> 40) % nx;
+    for (unsigned k = 0; k < nx; k++) {
+        fronta__spmc *q = &rt->ext[(start + k) % nx].q;
+        unsigned n = fronta__spmc_steal_many(q, buf, INJECT_BATCH);
+        if (!n)
+            continue;
+        /* These tasks were just written by another core: fetch them all at
+         * once rather than one miss per task. */
+        for (unsigned i = 0; i < n; i++) {
+            __builtin_prefetch(buf[i], 1, 3);
+            __builtin_prefetch((char *)buf[i] + 64, 1, 3);
+        }
+        unsigned kept = 0;
+        for (unsigned i = n; i-- > 1;)
+            if (fronta__deque_push_owner(&w->deque, buf[i]) == 0)
+                kept++;
+            else
+                fronta__inject_push(&rt->inject, &((fronta_future_t *)buf[i])->qnode);
+        if (kept)
+            fronta__pool_notify(rt, 1);
+        return buf[0];
+    }
+    return NULL;
 }
 
 static fronta_future_t *steal(fronta__worker *w)
@@ -105,6 +138,8 @@ fronta_future_t *fronta__pool_find_work(fronta__worker *w)
         return t;
     if ((t = fronta__deque_take_owner(&w->deque)))
         return t;
+    if ((t = take_external(w)))
+        return t;
     if ((t = take_injected(w)))
         return t;
     if ((t = steal(w)))
@@ -120,6 +155,10 @@ static int has_work(fronta__worker *w)
         return 1;
     for (int i = 0; i < rt->nworkers; i++)
         if (fronta__deque_maybe_nonempty(&rt->workers[i].deque))
+            return 1;
+    unsigned nx = atomic_load_explicit(&rt->next_ext, memory_order_acquire);
+    for (unsigned i = 0; i < nx; i++)
+        if (fronta__spmc_maybe_nonempty(&rt->ext[i].q))
             return 1;
     return 0;
 }
@@ -208,6 +247,9 @@ static void park_worker(fronta__worker *w)
     fronta_runtime_t *rt = w->rt;
     atomic_fetch_add_explicit(&rt->sleepers, 1, memory_order_seq_cst);
     atomic_store_explicit(&w->parked, 1, memory_order_seq_cst);
+    /* Outside submitters push with only a compiler barrier before they
+     * read `sleepers`: this makes their pushes visible before we look. */
+    fronta__heavy_barrier();
     if (has_work(w) || stopping(rt)) {
         /* A notifier may have claimed us meanwhile; either way we are up. */
         atomic_store_explicit(&w->parked, 0, memory_order_relaxed);
@@ -223,7 +265,7 @@ static void park_worker(fronta__worker *w)
 static int idle(fronta__worker *w)
 {
     fronta_runtime_t *rt = w->rt;
-    fronta__pool_flush(w);
+    fronta__pool_idle_check(w);
     uint64_t end = fronta__now_ns() + (uint64_t)rt->set.spin_us * 1000u;
     for (unsigned i = 1;; i++) {
         if (has_work(w))
@@ -252,7 +294,6 @@ static void worker_main(fronta_runtime_t *rt, int index)
         else if (idle(w))
             break;
     }
-    fronta__pool_flush(w);
     fronta__set_current(NULL, NULL);
 }
 
