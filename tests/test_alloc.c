@@ -425,6 +425,7 @@ static void fail_during_burst(void **state)
 
 int main(void)
 {
+    ft_filter();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fail_each_allocation),
         cmocka_unit_test(fail_from_allocation),

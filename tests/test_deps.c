@@ -632,6 +632,7 @@ static void nested_fronta_wait(void **state)
 
 int main(void)
 {
+    ft_filter();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(inputs_are_readable),
         cmocka_unit_test(no_inputs_and_duplicates),

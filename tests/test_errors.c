@@ -91,6 +91,7 @@ static void version_is_set(void **state)
 
 int main(void)
 {
+    ft_filter();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(codes_are_negative_and_distinct),
         cmocka_unit_test(strerror_distinct_and_non_empty),

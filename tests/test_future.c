@@ -882,6 +882,7 @@ static void priorities(void **state)
 
 int main(void)
 {
+    ft_filter();
     main_thread = pthread_self();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(submit_and_result),

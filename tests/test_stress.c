@@ -412,6 +412,7 @@ static void random_dags_from_threads(void **state)
 
 int main(void)
 {
+    ft_filter();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(million_fire_and_forget),
         cmocka_unit_test(concurrent_submitters),

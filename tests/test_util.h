@@ -190,4 +190,13 @@ static inline size_t ft_scaled(size_t n, size_t min)
     return v < (double)min ? min : (size_t)v;
 }
 
+/* FRONTA_TEST_FILTER=pattern runs only the matching tests (cmocka's
+ * pattern syntax), to repeat one test while hunting a race. */
+static inline void ft_filter(void)
+{
+    const char *filter = getenv("FRONTA_TEST_FILTER");
+    if (filter && *filter)
+        cmocka_set_test_filter(filter);
+}
+
 #endif /* FRONTA_TEST_UTIL_H */

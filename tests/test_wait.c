@@ -771,11 +771,7 @@ static void map_edge_cases(void **state)
 
 int main(void)
 {
-    /* FRONTA_TEST_FILTER=name runs only the matching tests (cmocka's
-     * pattern syntax), to repeat one test while hunting a race. */
-    const char *filter = getenv("FRONTA_TEST_FILTER");
-    if (filter && *filter)
-        cmocka_set_test_filter(filter);
+    ft_filter();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(wait_all_completed),
         cmocka_unit_test(wait_partitions),
