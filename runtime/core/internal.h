@@ -152,6 +152,7 @@ typedef struct fronta__ext {
 typedef struct fronta__submitter {
     fronta__worker *w;
     fronta__ext *x;
+    fronta__cache *cache;           /* the thread's object cache */
 } fronta__submitter;
 
 typedef struct fronta_ctx {
@@ -196,6 +197,7 @@ struct fronta_runtime {
     atomic_uint team_size, started, go, exited;
 
     _Alignas(64) atomic_uint sleepers; /* workers about to park or parked: a hint */
+    atomic_uint spinning;           /* idle workers spinning: they will find new work */
     fronta__ext ext[FRONTA__MAX_EXT];
     atomic_uint next_ext;           /* slots ever claimed: bound of scans */
     _Alignas(64) atomic_uint_fast64_t next_id;

@@ -190,10 +190,13 @@ void fronta__submitter_get(fronta_runtime_t *rt, fronta__submitter *s)
 {
     s->w = fronta__worker_of(rt);
     s->x = NULL;
-    if (s->w)
+    if (s->w) {
+        s->cache = &s->w->cache;
         return;
+    }
     if (tls_ext.uid != rt->uid)
         ext_cache_switch(rt);
+    s->cache = &tls_ext.cache;
     if (!tls_ext.slot && !tls_ext.no_slot) {
         tls_ext.slot = claim_slot(rt);
         tls_ext.no_slot = tls_ext.slot == NULL;

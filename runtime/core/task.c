@@ -193,10 +193,11 @@ int fronta__list_remove(fronta_future_t *f, fronta__node *n)
 
 /* ---- scheduling ---- */
 
-static void schedule(fronta_future_t *t, int lifo)
+/* sub: the calling thread, as fronta__submitter_get describes it. */
+static void schedule_by(fronta_future_t *t, const fronta__submitter *sub, int lifo)
 {
     fronta_runtime_t *rt = t->rt;
-    fronta__worker *w = fronta__worker_of(rt);
+    fronta__worker *w = sub->w;
     if (t->priority && fronta__prio_push(&rt->prio, t->priority, t) == 0) {
         fronta__pool_notify(rt, 1);
         return;
@@ -210,17 +211,20 @@ static void schedule(fronta_future_t *t, int lifo)
             fronta__pool_notify(rt, 1);
             return;
         }
-    } else {
-        fronta__submitter sub;
-        fronta__submitter_get(rt, &sub);
-        if (sub.x && fronta__spmc_push_owner(&sub.x->q, t) == 0) {
-            fronta__light_barrier(); /* pairs with the heavy one of park_worker */
-            fronta__pool_notify(rt, 0);
-            return;
-        }
+    } else if (sub->x && fronta__spmc_push_owner(&sub->x->q, t) == 0) {
+        fronta__light_barrier(); /* pairs with the heavy one of park_worker */
+        fronta__pool_notify(rt, 0);
+        return;
     }
     fronta__inject_push(&rt->inject, &t->qnode);
     fronta__pool_notify(rt, 0);
+}
+
+static void schedule(fronta_future_t *t, int lifo)
+{
+    fronta__submitter sub;
+    fronta__submitter_get(t->rt, &sub);
+    schedule_by(t, &sub, lifo);
 }
 
 static void make_ready_ex(fronta_future_t *t, int lifo)
@@ -382,7 +386,7 @@ static uint64_t task_key(fronta_runtime_t *rt, const fronta__submitter *s, uint6
 static int prepare(fronta_runtime_t *rt, const fronta__submitter *sub, const fronta_call_t *c,
                    int with_user_ref, fronta_future_t **out)
 {
-    fronta_future_t *t = fronta__cache_get(&rt->task_slab, fronta__thread_cache(rt));
+    fronta_future_t *t = fronta__cache_get(&rt->task_slab, sub->cache);
     if (!t)
         return FRONTA_ENOMEM;
     /* Field by field rather than memset: only the first two lines. */
@@ -441,11 +445,12 @@ static int prepare(fronta_runtime_t *rt, const fronta__submitter *sub, const fro
 }
 
 /* Link t to its inputs and, unless gated, let it run once they are done. */
-static void publish(fronta_future_t *t, int gated)
+static void publish(fronta_future_t *t, const fronta__submitter *sub, int gated)
 {
     if (t->ndeps == 0) {
-        if (!gated) /* else map_release_next opens the gate */
-            fronta__make_ready(t);
+        if (!gated) /* else map_release_next opens the gate; nobody can
+                     * have claimed t yet, so it is pending */
+            schedule_by(t, sub, 0);
         return;
     }
     int claimed = 0;
@@ -486,7 +491,7 @@ int fronta__submit(fronta_runtime_t *rt, const fronta_call_t *c, fronta_future_t
     }
     if (out)
         *out = t;
-    publish(t, 0);
+    publish(t, &sub, 0);
     return 0;
 }
 
@@ -582,6 +587,6 @@ int fronta_map(fronta_runtime_t *rt, fronta_fn_t fn, const void *args, size_t ar
         return rc;
     }
     for (i = 0; i < n; i++)
-        publish(out[i], m && i >= limit);
+        publish(out[i], &sub, m && i >= limit);
     return 0;
 }

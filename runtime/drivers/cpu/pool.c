@@ -21,6 +21,11 @@ void fronta__pool_notify(fronta_runtime_t *rt, int after_plain_store)
         atomic_thread_fence(memory_order_seq_cst);
     if (!atomic_load_explicit(&rt->sleepers, memory_order_seq_cst))
         return;
+    /* A spinning worker will see the task: waking another would cost this
+     * thread a system call for nothing. The spinner re-checks after its
+     * heavy barrier before it parks, so it cannot miss it. */
+    if (atomic_load_explicit(&rt->spinning, memory_order_seq_cst))
+        return;
     /* Claim one parked worker (clear its flag) and wake it; a worker is
      * claimed by one notifier only, so a burst wakes each worker once. */
     for (int i = 0; i < rt->nworkers; i++) {
@@ -261,23 +266,34 @@ static void park_worker(fronta__worker *w)
     atomic_fetch_sub_explicit(&rt->sleepers, 1, memory_order_seq_cst);
 }
 
+/* Spin until work shows up or spin_us passes; 1 when work showed up. */
+static int spin_for_work(fronta__worker *w)
+{
+    fronta_runtime_t *rt = w->rt;
+    uint64_t end = fronta__now_ns() + (uint64_t)rt->set.spin_us * 1000u;
+    for (unsigned i = 1;; i++) {
+        if (has_work(w) || stopping(rt))
+            return 1;
+        fronta__cpu_relax();
+        if ((i & 31) == 0) {
+            if (fronta__now_ns() >= end)
+                return 0;
+            sched_yield(); /* more threads than cores: let the submitter run */
+        }
+    }
+}
+
 /* Spin, then sleep. Returns non-zero when the pool stops. */
 static int idle(fronta__worker *w)
 {
     fronta_runtime_t *rt = w->rt;
     fronta__pool_idle_check(w);
-    uint64_t end = fronta__now_ns() + (uint64_t)rt->set.spin_us * 1000u;
-    for (unsigned i = 1;; i++) {
-        if (has_work(w))
-            return 0;
-        if (atomic_load_explicit(&rt->flags, memory_order_relaxed) & FRONTA__RT_STOP)
-            return 1;
-        fronta__cpu_relax();
-        if ((i & 31) == 0) {
-            if (fronta__now_ns() >= end)
-                break;
-            sched_yield(); /* more threads than cores: let the submitter run */
-        }
+    if (rt->set.spin_us > 0) {
+        atomic_fetch_add_explicit(&rt->spinning, 1, memory_order_seq_cst);
+        int found = spin_for_work(w);
+        atomic_fetch_sub_explicit(&rt->spinning, 1, memory_order_seq_cst);
+        if (found)
+            return stopping(rt) && !has_work(w);
     }
     park_worker(w);
     return stopping(rt);
