@@ -880,6 +880,73 @@ static void priorities(void **state)
     fronta_runtime_destroy(rt);
 }
 
+/* ---- descriptor sizes ------------------------------------------------- */
+
+static int partial_call_task(fronta_ctx_t *ctx, void *arg)
+{
+    int v = *(int *)arg * 2;
+    return fronta_ctx_return(ctx, &v, sizeof v);
+}
+
+/* A caller whose fronta_call_t ends before `name`: only `size` bytes exist
+ * (on the heap, so ASan sees a read past them). */
+static void call_size_partial(void **state)
+{
+    (void)state;
+    fronta_runtime_t *rt = ft_runtime(1);
+    size_t n = offsetof(fronta_call_t, name);
+    int x = 21;
+    fronta_call_t full = {.size = n, .fn = partial_call_task, .arg = &x, .arg_size = sizeof x};
+    void *buf = malloc(n); /* no member access through it: it is short */
+    assert_non_null(buf);
+    memcpy(buf, &full, n);
+    fronta_future_t *f = NULL;
+    assert_int_equal(fronta_submit_call(rt, (const fronta_call_t *)buf, &f), 0);
+    free(buf);
+    int y = 0;
+    assert_int_equal(fronta_future_result(f, FT_LIMIT, &y, sizeof y), 0);
+    assert_int_equal(y, 42);
+    fronta_future_release(f);
+    /* Too small to hold fn: refused. */
+    fronta_call_t tiny = {.size = offsetof(fronta_call_t, fn), .fn = partial_call_task};
+    assert_int_equal(fronta_submit_call(rt, &tiny, &f), FRONTA_EINVAL);
+    assert_null(f);
+    fronta_runtime_destroy(rt);
+}
+
+/* ---- cancel versus retries ------------------------------------------- */
+
+static atomic_int cr_attempts;
+
+static int cancellable_task(fronta_ctx_t *ctx, void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&cr_attempts, 1);
+    double dl = ft_now() + FT_LIMIT;
+    while (!fronta_ctx_cancel_requested(ctx) && ft_now() < dl)
+        sched_yield();
+    return FRONTA_ECANCELLED;
+}
+
+/* A cancel request on a running task with retries left ends it: the
+ * request stays, so a retry would only see it again (it once did, 4 runs). */
+static void cancel_stops_retries(void **state)
+{
+    (void)state;
+    atomic_store(&cr_attempts, 0);
+    fronta_runtime_t *rt = ft_runtime(1);
+    fronta_call_t c = {.fn = cancellable_task, .retries = 3};
+    fronta_future_t *f = NULL;
+    assert_int_equal(fronta_submit_call(rt, &c, &f), 0);
+    FT_SPIN_UNTIL(fronta_future_status(f) == FRONTA_RUNNING);
+    assert_int_equal(fronta_future_cancel(f), FRONTA_EBUSY);
+    assert_int_equal(fronta_future_wait(f, FT_LIMIT), 0);
+    assert_int_equal(fronta_future_status(f), FRONTA_CANCELLED);
+    assert_int_equal(atomic_load(&cr_attempts), 1);
+    fronta_future_release(f);
+    fronta_runtime_destroy(rt);
+}
+
 int main(void)
 {
     ft_filter();
@@ -901,6 +968,8 @@ int main(void)
         cmocka_unit_test(detach),
         cmocka_unit_test(null_handles),
         cmocka_unit_test(retries),
+        cmocka_unit_test(cancel_stops_retries),
+        cmocka_unit_test(call_size_partial),
         cmocka_unit_test(priorities),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

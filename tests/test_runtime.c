@@ -153,6 +153,25 @@ static void create_config_size_too_small(void **state)
     assert_null(rt);
 }
 
+/* A caller built against an older, shorter fronta_config_t: only `size`
+ * bytes exist, and the fields past them must read as defaults. The struct
+ * lives on the heap at exactly that size, so ASan catches a read past it
+ * (one happened once). */
+static void create_config_size_partial(void **state)
+{
+    (void)state;
+    size_t n = offsetof(fronta_config_t, spin_us);
+    fronta_config_t full = {.size = n, .cpu_threads = 1};
+    void *buf = malloc(n); /* no member access through it: it is short */
+    assert_non_null(buf);
+    memcpy(buf, &full, n);
+    fronta_runtime_t *rt = NULL;
+    assert_int_equal(fronta_runtime_create((const fronta_config_t *)buf, &rt), 0);
+    free(buf);
+    assert_int_equal(fronta_runtime_cpu_threads(rt), 1);
+    fronta_runtime_destroy(rt);
+}
+
 /* Up to 64 runtimes at once; the 65th is FRONTA_EBUSY (docs/design.md §4). */
 static void sixty_four_runtimes(void **state)
 {
@@ -722,6 +741,7 @@ int main(void)
         cmocka_unit_test(create_with_thread_counts),
         cmocka_unit_test(create_config_size_zero_and_full),
         cmocka_unit_test(create_config_size_too_small),
+        cmocka_unit_test(create_config_size_partial),
         cmocka_unit_test(sixty_four_runtimes),
         cmocka_unit_test(create_null_out_is_einval),
         cmocka_unit_test(create_negative_threads_fails),

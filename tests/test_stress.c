@@ -51,6 +51,34 @@ static fronta_runtime_t *default_runtime(void)
 
 /* ---- volume ----------------------------------------------------------- */
 
+/* Many bursts on one runtime, each drained with wait_all: the pattern that
+ * once lost a wake-up (workers parked with tasks queued, wait_all timing
+ * out after ~10 rounds of 1e6). Between bursts the workers go to sleep. */
+static void wait_all_rounds(void **state)
+{
+    (void)state;
+    size_t rounds = ft_scaled(40, 4), n = ft_scaled(100000, 1000);
+    fronta_runtime_t *rt = default_runtime();
+    atomic_long count;
+    atomic_init(&count, 0);
+    atomic_long *cp = &count;
+    for (size_t r = 0; r < rounds; r++) {
+        for (size_t i = 0; i < n; i++)
+            if (fronta_submit_fn(rt, count_task, &cp, sizeof cp, NULL) != 0)
+                fail_msg("round %zu: submit %zu failed", r, i);
+        int rc = fronta_runtime_wait_all(rt, STRESS_LIMIT);
+        if (rc)
+            fail_msg("round %zu: wait_all: %s", r, fronta_err_name(rc));
+        assert_int_equal(atomic_load(&count), (long)((r + 1) * n));
+        if (r % 8 == 7) { /* let the workers fall asleep: 50 us spin, then park */
+            double until = ft_now() + 0.002;
+            while (ft_now() < until)
+                sched_yield();
+        }
+    }
+    fronta_runtime_destroy(rt);
+}
+
 static void million_fire_and_forget(void **state)
 {
     (void)state;
@@ -415,6 +443,7 @@ int main(void)
     ft_filter();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(million_fire_and_forget),
+        cmocka_unit_test(wait_all_rounds),
         cmocka_unit_test(concurrent_submitters),
         cmocka_unit_test(cancel_races_completion),
         cmocka_unit_test(shutdown_races_submitters),

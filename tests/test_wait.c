@@ -769,6 +769,75 @@ static void map_edge_cases(void **state)
     fronta_runtime_destroy(rt);
 }
 
+/* ---- as_completed and the runtime's lifetime ---------------------------- */
+
+static int ac_value_task(fronta_ctx_t *ctx, void *arg)
+{
+    int v = *(int *)arg;
+    return fronta_ctx_return(ctx, &v, sizeof v);
+}
+
+/* An iterator the user never destroys is freed with the runtime: under
+ * ASan, LeakSanitizer fails this test if it is not (it once leaked, with
+ * its eventfd). */
+static void as_completed_freed_by_runtime_destroy(void **state)
+{
+    (void)state;
+    fronta_runtime_t *rt = ft_runtime(2);
+    fronta_as_completed_t *ac = NULL;
+    assert_int_equal(fronta_as_completed_create(rt, NULL, 0, &ac), 0);
+    for (int i = 0; i < 5; i++) {
+        fronta_future_t *f = NULL;
+        assert_int_equal(fronta_submit_fn(rt, ac_value_task, &i, sizeof i, &f), 0);
+        assert_int_equal(fronta_as_completed_add(ac, f), 0);
+    }
+    assert_true(fronta_as_completed_fd(ac) >= 0);
+    fronta_future_t *first = NULL;
+    assert_int_equal(fronta_as_completed_next(ac, FT_LIMIT, &first), 0);
+    fronta_future_release(first);
+    fronta_runtime_destroy(rt); /* four futures and the iterator still held */
+}
+
+static atomic_int ac_inner_sum;
+
+/* Inside a task, next() runs other tasks while it waits: with one thread
+ * the children can only run that way (it once blocked on a condvar). */
+static int ac_parent_task(fronta_ctx_t *ctx, void *arg)
+{
+    (void)arg;
+    fronta_runtime_t *rt = fronta_ctx_runtime(ctx);
+    fronta_as_completed_t *ac = NULL;
+    int rc = fronta_as_completed_create(rt, NULL, 0, &ac);
+    for (int i = 1; !rc && i <= 10; i++) {
+        fronta_future_t *f = NULL;
+        if (!(rc = fronta_submit_fn(rt, ac_value_task, &i, sizeof i, &f)) &&
+            (rc = fronta_as_completed_add(ac, f)))
+            fronta_future_release(f);
+    }
+    fronta_future_t *f = NULL;
+    while (!rc && (rc = fronta_as_completed_next(ac, FT_LIMIT, &f)) == 0) {
+        int v = 0;
+        rc = fronta_future_result(f, 0, &v, sizeof v);
+        atomic_fetch_add(&ac_inner_sum, v);
+        fronta_future_release(f);
+    }
+    fronta_as_completed_destroy(ac);
+    return rc == FRONTA_EEMPTY ? 0 : rc;
+}
+
+static void as_completed_next_inside_task(void **state)
+{
+    (void)state;
+    atomic_store(&ac_inner_sum, 0);
+    fronta_runtime_t *rt = ft_runtime(1);
+    fronta_future_t *f = NULL;
+    assert_int_equal(fronta_submit_fn(rt, ac_parent_task, NULL, 0, &f), 0);
+    assert_int_equal(fronta_future_result(f, FT_LIMIT, NULL, 0), 0);
+    assert_int_equal(atomic_load(&ac_inner_sum), 55);
+    fronta_future_release(f);
+    fronta_runtime_destroy(rt);
+}
+
 int main(void)
 {
     ft_filter();
@@ -782,6 +851,8 @@ int main(void)
         cmocka_unit_test(as_completed_add_while_draining),
         cmocka_unit_test(as_completed_fd),
         cmocka_unit_test(as_completed_destroy_with_pending),
+        cmocka_unit_test(as_completed_freed_by_runtime_destroy),
+        cmocka_unit_test(as_completed_next_inside_task),
         cmocka_unit_test(as_completed_bad_args),
         cmocka_unit_test(map_results_in_input_order),
         cmocka_unit_test(map_max_inflight),
