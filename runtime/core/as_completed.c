@@ -231,12 +231,9 @@ int fronta_as_completed_next(fronta_as_completed_t *ac, double timeout, fronta_f
             /* Inside a task: run other tasks meanwhile (they may be the
              * ones we wait for), napping briefly when there are none. */
             pthread_mutex_unlock(&ac->lock);
-            fronta_future_t *t = fronta__pool_find_work(w);
-            if (t)
-                fronta__pool_run(w, t);
-            else
-                    pthread_mutex_lock(&ac->lock);
-            if (t)
+            int ran = fronta__pool_help(w);
+            pthread_mutex_lock(&ac->lock);
+            if (ran)
                 continue;
             uint64_t nap = fronta__now_ns() + 200000;
             until = nap < deadline ? nap : deadline;
@@ -260,6 +257,9 @@ int fronta_as_completed_next(fronta_as_completed_t *ac, double timeout, fronta_f
         *out = n->f;
     }
     pthread_mutex_unlock(&ac->lock);
+    fronta__worker *w = fronta__worker_of(ac->rt);
+    if (w)
+        fronta__pool_help_done(w);
     if (n)
         free_node(ac, n, 0); /* the reference goes to the caller */
     return rc;

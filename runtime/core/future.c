@@ -51,36 +51,18 @@ static int park_until_done(fronta_future_t *f, uint64_t deadline)
     }
 }
 
-/* A worker waiting inside a task runs other tasks meanwhile, so a pool
- * whose every thread waits on a child cannot deadlock: someone runs the
- * child. When there is nothing to run it naps briefly on the future. */
+/* Inside a task: run other tasks while waiting (fronta__pool_help), and
+ * nap briefly on the future when there are none. */
 static int help_until_done(fronta__worker *w, fronta_future_t *f, uint64_t deadline)
 {
-    fronta__ctx *saved = fronta__current_ctx();
-    int rc = FRONTA_ETIMEDOUT;
-    while (fronta__now_ns() < deadline) {
-        if (FRONTA__FINAL(status_bits(f))) {
-            rc = 0;
-            break;
-        }
-        fronta_future_t *t = fronta__pool_find_work(w);
-        if (t) {
-            fronta__pool_run(w, t);
+    while (!FRONTA__FINAL(status_bits(f)) && fronta__now_ns() < deadline) {
+        if (fronta__pool_help(w))
             continue;
-        }
         uint64_t nap = fronta__now_ns() + 200000; /* 200 us, then look for work again */
         park_until_done(f, nap < deadline ? nap : deadline);
     }
-    fronta__set_current(w, saved);
-    /* A successor released into the LIFO slot while we helped must not
-     * wait for the rest of the current task: make it stealable. */
-    if (w->next_task && fronta__deque_push_owner(&w->deque, w->next_task) == 0) {
-        w->next_task = NULL;
-        fronta__pool_notify(w->rt, 1);
-    }
-    if (FRONTA__FINAL(status_bits(f)))
-        rc = 0;
-    return rc;
+    fronta__pool_help_done(w);
+    return FRONTA__FINAL(status_bits(f)) ? 0 : FRONTA_ETIMEDOUT;
 }
 
 static int spin_until_done(fronta_future_t *f, uint64_t deadline)

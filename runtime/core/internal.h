@@ -249,5 +249,7 @@ void fronta__pool_run(fronta__worker *w, fronta_future_t *t);
 fronta_future_t *fronta__pool_find_work(fronta__worker *w);
 void fronta__pool_notify(fronta_runtime_t *rt, int after_plain_store);
 void fronta__pool_idle_check(fronta__worker *w);
+int fronta__pool_help(fronta__worker *w);
+void fronta__pool_help_done(fronta__worker *w);
 
 #endif

@@ -117,11 +117,8 @@ static int ws_block(waitset *ws, uint64_t deadline)
             fronta__park(&ws->seq, seq, deadline);
             continue;
         }
-        fronta_future_t *t = fronta__pool_find_work(w);
-        if (t) {
-            fronta__pool_run(w, t);
+        if (fronta__pool_help(w))
             continue;
-        }
         uint64_t nap = now + 200000;
         fronta__park(&ws->seq, seq, nap < deadline ? nap : deadline);
     }
@@ -181,6 +178,9 @@ int fronta_wait(fronta_future_t **fs, size_t n, double timeout, fronta_return_wh
     atomic_init(&ws->refs, 1);
     ws_register(ws, fs);
     rc = ws_block(ws, fronta__deadline(timeout));
+    fronta__worker *w = fronta__worker_of(rt);
+    if (w)
+        fronta__pool_help_done(w);
     ws_unregister(ws);
     fronta_future_t **tmp = (fronta_future_t **)((char *)ws + ws_size(n));
     *ndone = partition(fs, n, tmp);

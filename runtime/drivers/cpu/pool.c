@@ -239,6 +239,31 @@ void fronta__pool_run(fronta__worker *w, fronta_future_t *t)
     fronta__set_current(w, outer);
 }
 
+/* ---- waiting inside a task ---- */
+
+/* One step of a wait inside a task: run another task if there is one (it
+ * may be the one waited for). Returns 1 when it ran one. Waiting this way
+ * (help-first) is what keeps a pool whose every thread waits from
+ * deadlocking. */
+int fronta__pool_help(fronta__worker *w)
+{
+    fronta_future_t *t = fronta__pool_find_work(w);
+    if (!t)
+        return 0;
+    fronta__pool_run(w, t);
+    return 1;
+}
+
+/* The wait is over: a successor released into the LIFO slot meanwhile
+ * must not wait for the rest of the current task, so make it stealable. */
+void fronta__pool_help_done(fronta__worker *w)
+{
+    if (w->next_task && fronta__deque_push_owner(&w->deque, w->next_task) == 0) {
+        w->next_task = NULL;
+        fronta__pool_notify(w->rt, 1);
+    }
+}
+
 /* ---- idling ---- */
 
 static int stopping(fronta_runtime_t *rt)
