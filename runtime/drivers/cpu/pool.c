@@ -1,5 +1,5 @@
 /* The CPU pool: OpenMP threads running a work-stealing loop over per-worker
- * deques, an injection queue and the priority heap. */
+ * deques, the submitters' queues, the injection queue and the priority heap. */
 #include "core/internal.h"
 #include "drivers/driver.h"
 
@@ -51,32 +51,40 @@ void fronta__pool_idle_check(fronta__worker *w)
 
 /* ---- finding work ---- */
 
-static fronta_future_t *task_of(fronta__qnode *n)
+/* Of a batch just taken from a shared queue, run the first (returned) and
+ * keep the rest in our deque, where other workers can steal them: we take
+ * them oldest first, thieves the newest. They were written by another
+ * core, so fetch them all now rather than miss once per task later. */
+static fronta_future_t *keep_rest(fronta__worker *w, fronta_future_t **buf, unsigned n)
 {
-    return (fronta_future_t *)((char *)n - offsetof(fronta_future_t, qnode));
+    for (unsigned i = 0; i < n; i++) {
+        __builtin_prefetch(buf[i], 1, 3);
+        __builtin_prefetch((char *)buf[i] + 64, 1, 3);
+    }
+    unsigned kept = 0;
+    for (unsigned i = n; i-- > 1;)
+        if (fronta__deque_push_owner(&w->deque, buf[i]) == 0)
+            kept++;
+        else
+            fronta__inject_push(&w->rt->inject, &buf[i]->qnode);
+    if (kept)
+        fronta__pool_notify(w->rt, 1);
+    return buf[0];
 }
 
 static fronta_future_t *take_injected(fronta__worker *w)
 {
-    fronta__qnode *buf[INJECT_BATCH];
-    unsigned n = fronta__inject_pop_many(&w->rt->inject, buf, INJECT_BATCH);
+    fronta__qnode *nodes[INJECT_BATCH];
+    unsigned n = fronta__inject_pop_many(&w->rt->inject, nodes, INJECT_BATCH);
     if (!n)
         return NULL;
-    /* Keep the rest in the deque, where other workers can steal them; the
-     * owner takes them oldest first, thieves take the newest. */
-    unsigned kept = 0;
-    for (unsigned i = n; i-- > 1;)
-        if (fronta__deque_push_owner(&w->deque, task_of(buf[i])) == 0)
-            kept++;
-        else
-            fronta__inject_push(&w->rt->inject, buf[i]);
-    if (kept)
-        fronta__pool_notify(w->rt, 1);
-    return task_of(buf[0]);
+    fronta_future_t *buf[INJECT_BATCH];
+    for (unsigned i = 0; i < n; i++)
+        buf[i] = (fronta_future_t *)((char *)nodes[i] - offsetof(fronta_future_t, qnode));
+    return keep_rest(w, buf, n);
 }
 
-/* Take a batch from the queues of outside submitters, oldest first; keep
- * all but one in our deque, where the other workers can steal them. */
+/* A batch from the queues of outside submitters, oldest first. */
 static fronta_future_t *take_external(fronta__worker *w)
 {
     fronta_runtime_t *rt = w->rt;
@@ -86,25 +94,9 @@ static fronta_future_t *take_external(fronta__worker *w)
     void *buf[INJECT_BATCH];
     unsigned start = (unsigned)(w->victim_seed >> 40) % nx;
     for (unsigned k = 0; k < nx; k++) {
-        fronta__spmc *q = &rt->ext[(start + k) % nx].q;
-        unsigned n = fronta__spmc_steal_many(q, buf, INJECT_BATCH);
-        if (!n)
-            continue;
-        /* These tasks were just written by another core: fetch them all at
-         * once rather than one miss per task. */
-        for (unsigned i = 0; i < n; i++) {
-            __builtin_prefetch(buf[i], 1, 3);
-            __builtin_prefetch((char *)buf[i] + 64, 1, 3);
-        }
-        unsigned kept = 0;
-        for (unsigned i = n; i-- > 1;)
-            if (fronta__deque_push_owner(&w->deque, buf[i]) == 0)
-                kept++;
-            else
-                fronta__inject_push(&rt->inject, &((fronta_future_t *)buf[i])->qnode);
-        if (kept)
-            fronta__pool_notify(rt, 1);
-        return buf[0];
+        unsigned n = fronta__spmc_steal_many(&rt->ext[(start + k) % nx].q, buf, INJECT_BATCH);
+        if (n)
+            return keep_rest(w, (fronta_future_t **)buf, n);
     }
     return NULL;
 }
