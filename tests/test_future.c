@@ -64,15 +64,6 @@ static int id_task(fronta_ctx_t *ctx, void *arg)
     return fronta_ctx_return(ctx, &id, sizeof id);
 }
 
-static int count_task(fronta_ctx_t *ctx, void *arg)
-{
-    (void)ctx;
-    atomic_int *c;
-    memcpy(&c, arg, sizeof c);
-    atomic_fetch_add(c, 1);
-    return 0;
-}
-
 /* ---- results ---------------------------------------------------------- */
 
 static void submit_and_result(void **state)
@@ -384,7 +375,7 @@ static void cancel_pending(void **state)
     atomic_init(&ran, 0);
     atomic_int *rp = &ran;
     fronta_future_t *p = NULL;
-    assert_int_equal(fronta_submit_fn(rt, count_task, &rp, sizeof rp, &p), 0);
+    assert_int_equal(fronta_submit_fn(rt, ft_count_task, &rp, sizeof rp, &p), 0);
     assert_int_equal(fronta_future_status(p), FRONTA_PENDING);
 
     assert_int_equal(fronta_future_cancel(p), 0);
@@ -554,7 +545,7 @@ static void callback_on_cancel_and_failure(void **state)
     atomic_init(&ran, 0);
     atomic_int *rp = &ran;
     fronta_future_t *p = NULL;
-    assert_int_equal(fronta_submit_fn(rt, count_task, &rp, sizeof rp, &p), 0);
+    assert_int_equal(fronta_submit_fn(rt, ft_count_task, &rp, sizeof rp, &p), 0);
     cb_rec_t rc_p;
     cb_init(&rc_p, p);
     assert_int_equal(fronta_future_add_done_callback(p, record_cb, &rc_p), 0);
@@ -623,7 +614,7 @@ static void retain_release(void **state)
     atomic_int *rp = &ran;
     for (int i = 0; i < 100; i++) {
         fronta_future_t *f = NULL;
-        assert_int_equal(fronta_submit_fn(rt, count_task, &rp, sizeof rp, &f), 0);
+        assert_int_equal(fronta_submit_fn(rt, ft_count_task, &rp, sizeof rp, &f), 0);
         fronta_future_release(f);
     }
     assert_int_equal(fronta_runtime_wait_all(rt, FT_LIMIT), 0);
@@ -646,7 +637,7 @@ static void detach(void **state)
         int code = FRONTA_ETASK;
         assert_int_equal(fronta_submit_fn(rt, raw_fail_task, &code, sizeof code, &f), 0);
         fronta_future_detach(f);
-        assert_int_equal(fronta_submit_fn(rt, count_task, &rp, sizeof rp, &h), 0);
+        assert_int_equal(fronta_submit_fn(rt, ft_count_task, &rp, sizeof rp, &h), 0);
         fronta_future_detach(h);
     }
     assert_int_equal(fronta_runtime_wait_all(rt, FT_LIMIT), 0);

@@ -47,15 +47,6 @@ static int group_teardown(void **state)
 
 /* ---- task bodies ------------------------------------------------------ */
 
-static int count_task(fronta_ctx_t *ctx, void *arg)
-{
-    (void)ctx;
-    atomic_int *c;
-    memcpy(&c, arg, sizeof c);
-    atomic_fetch_add(c, 1);
-    return 0;
-}
-
 typedef struct worker_seen {
     atomic_int bad;        /* fronta_ctx_worker outside [0, threads) */
     atomic_int runs;
@@ -89,14 +80,6 @@ static int slow_task(fronta_ctx_t *ctx, void *arg)
     }
     atomic_fetch_add(&r->completed, 1);
     return 0;
-}
-
-static int square_task(fronta_ctx_t *ctx, void *arg)
-{
-    int64_t x;
-    memcpy(&x, arg, sizeof x);
-    x *= x;
-    return fronta_ctx_return(ctx, &x, sizeof x);
 }
 
 /* ---- create ----------------------------------------------------------- */
@@ -188,7 +171,7 @@ static void sixty_four_runtimes(void **state)
     atomic_init(&count, 0);
     atomic_int *cp = &count;
     for (int i = 0; i < MAX; i++)
-        assert_int_equal(fronta_submit_fn(rts[i], count_task, &cp, sizeof cp, NULL), 0);
+        assert_int_equal(fronta_submit_fn(rts[i], ft_count_task, &cp, sizeof cp, NULL), 0);
     for (int i = 0; i < MAX; i++)
         assert_int_equal(fronta_runtime_wait_all(rts[i], FT_LIMIT), 0);
     assert_int_equal(atomic_load(&count), MAX);
@@ -338,9 +321,9 @@ static void shutdown_wait_runs_everything(void **state)
     enum { N = 2000, NF = 101 };
     fronta_future_t *fs[NF];
     for (int i = 0; i < N; i++)
-        assert_int_equal(fronta_submit_fn(rt, count_task, &cp, sizeof cp, NULL), 0);
+        assert_int_equal(fronta_submit_fn(rt, ft_count_task, &cp, sizeof cp, NULL), 0);
     for (int i = 0; i < NF; i++)
-        assert_int_equal(fronta_submit_fn(rt, count_task, &cp, sizeof cp, &fs[i]), 0);
+        assert_int_equal(fronta_submit_fn(rt, ft_count_task, &cp, sizeof cp, &fs[i]), 0);
     assert_int_equal(fronta_runtime_shutdown(rt, FRONTA_SHUTDOWN_WAIT), 0);
     /* Shutdown(WAIT) returned: every side effect is visible now. */
     assert_int_equal(atomic_load(&count), N + NF);
@@ -413,23 +396,23 @@ static void submit_after_shutdown(void **state)
     fronta_runtime_t *rt = ft_runtime(1);
     int64_t x = 7;
     fronta_future_t *f = NULL;
-    assert_int_equal(fronta_submit_fn(rt, square_task, &x, sizeof x, &f), 0);
+    assert_int_equal(fronta_submit_fn(rt, ft_square_task, &x, sizeof x, &f), 0);
     assert_int_equal(fronta_runtime_shutdown(rt, FRONTA_SHUTDOWN_WAIT), 0);
     /* Shutdown twice is harmless. */
     assert_int_equal(fronta_runtime_shutdown(rt, FRONTA_SHUTDOWN_WAIT), 0);
     assert_int_equal(fronta_runtime_shutdown(rt, FRONTA_SHUTDOWN_CANCEL_PENDING), 0);
 
     fronta_future_t *g = NULL;
-    assert_int_equal(fronta_submit_fn(rt, square_task, &x, sizeof x, &g), FRONTA_ESHUTDOWN);
+    assert_int_equal(fronta_submit_fn(rt, ft_square_task, &x, sizeof x, &g), FRONTA_ESHUTDOWN);
     assert_null(g);
-    assert_int_equal(fronta_submit_fn(rt, square_task, &x, sizeof x, NULL), FRONTA_ESHUTDOWN);
-    fronta_call_t call = {.size = sizeof call, .fn = square_task, .arg = &x,
+    assert_int_equal(fronta_submit_fn(rt, ft_square_task, &x, sizeof x, NULL), FRONTA_ESHUTDOWN);
+    fronta_call_t call = {.size = sizeof call, .fn = ft_square_task, .arg = &x,
                           .arg_size = sizeof x};
     assert_int_equal(fronta_submit_call(rt, &call, &g), FRONTA_ESHUTDOWN);
     assert_null(g);
     fronta_future_t *m[3] = {NULL, NULL, NULL};
     int64_t xs[3] = {1, 2, 3};
-    assert_int_equal(fronta_map(rt, square_task, xs, sizeof xs[0], 3, NULL, m),
+    assert_int_equal(fronta_map(rt, ft_square_task, xs, sizeof xs[0], 3, NULL, m),
                      FRONTA_ESHUTDOWN);
     assert_null(m[0]);
     assert_null(m[1]);
@@ -498,7 +481,7 @@ static void shutdown_inside_task_is_ebusy(void **state)
     atomic_int c;
     atomic_init(&c, 0);
     atomic_int *cp = &c;
-    assert_int_equal(fronta_submit_fn(rt, count_task, &cp, sizeof cp, NULL), 0);
+    assert_int_equal(fronta_submit_fn(rt, ft_count_task, &cp, sizeof cp, NULL), 0);
     assert_int_equal(fronta_runtime_wait_all(rt, FT_LIMIT), 0);
     assert_int_equal(atomic_load(&c), 1);
     fronta_future_release(f);
@@ -596,7 +579,7 @@ static void tasks_submit_during_shutdown(void **state)
     int rc = 0;
     double deadline = ft_now() + FT_LIMIT;
     while (rc == 0 && ft_now() < deadline) {
-        rc = fronta_submit_fn(rt, count_task, &dp, sizeof dp, NULL);
+        rc = fronta_submit_fn(rt, ft_count_task, &dp, sizeof dp, NULL);
         sched_yield();
     }
     assert_int_equal(rc, FRONTA_ESHUTDOWN);
@@ -620,7 +603,7 @@ static void destroy_without_shutdown_waits(void **state)
     atomic_int *cp = &count;
     fronta_future_t *kept = NULL;
     for (int i = 0; i < 997; i++)
-        assert_int_equal(fronta_submit_fn(rt, count_task, &cp, sizeof cp,
+        assert_int_equal(fronta_submit_fn(rt, ft_count_task, &cp, sizeof cp,
                                           i == 500 ? &kept : NULL), 0);
     /* destroy shuts down with WAIT and frees futures still held. */
     fronta_runtime_destroy(rt);
@@ -638,8 +621,8 @@ static void two_runtimes_at_once(void **state)
     fronta_future_t *fa[N], *fb[N];
     for (int64_t i = 0; i < N; i++) {
         int64_t xa = i, xb = -3 * i;
-        assert_int_equal(fronta_submit_fn(a, square_task, &xa, sizeof xa, &fa[i]), 0);
-        assert_int_equal(fronta_submit_fn(b, square_task, &xb, sizeof xb, &fb[i]), 0);
+        assert_int_equal(fronta_submit_fn(a, ft_square_task, &xa, sizeof xa, &fa[i]), 0);
+        assert_int_equal(fronta_submit_fn(b, ft_square_task, &xb, sizeof xb, &fb[i]), 0);
     }
     for (int64_t i = 0; i < N; i++) {
         int64_t ya = -1, yb = -1;
@@ -657,7 +640,7 @@ static void two_runtimes_at_once(void **state)
     assert_int_equal(fronta_runtime_shutdown(a, FRONTA_SHUTDOWN_WAIT), 0);
     int64_t x = 5, y = 0;
     fronta_future_t *g = NULL;
-    assert_int_equal(fronta_submit_fn(b, square_task, &x, sizeof x, &g), 0);
+    assert_int_equal(fronta_submit_fn(b, ft_square_task, &x, sizeof x, &g), 0);
     assert_int_equal(fronta_future_result(g, FT_LIMIT, &y, sizeof y), 0);
     assert_int_equal(y, 25);
     fronta_future_release(g);
@@ -677,7 +660,7 @@ static void wait_all_and_timeout(void **state)
     atomic_init(&count, 0);
     atomic_int *cp = &count;
     for (int i = 0; i < 1009; i++)
-        assert_int_equal(fronta_submit_fn(rt, count_task, &cp, sizeof cp, NULL), 0);
+        assert_int_equal(fronta_submit_fn(rt, ft_count_task, &cp, sizeof cp, NULL), 0);
     assert_int_equal(fronta_runtime_wait_all(rt, -1), 0);
     assert_int_equal(atomic_load(&count), 1009);
     /* With nothing submitted, wait_all returns at once. */
@@ -718,7 +701,7 @@ static void stats_counters(void **state)
     atomic_int *cp = &count;
     enum { N = 1231 };
     for (int i = 0; i < N; i++)
-        assert_int_equal(fronta_submit_fn(rt, count_task, &cp, sizeof cp, NULL), 0);
+        assert_int_equal(fronta_submit_fn(rt, ft_count_task, &cp, sizeof cp, NULL), 0);
     /* One task with 3 retries that always fails: 4 attempts. */
     fronta_call_t call = {.size = sizeof call, .fn = fail_task, .retries = 3};
     fronta_future_t *f = NULL;

@@ -14,14 +14,6 @@ static int count_task(fronta_ctx_t *ctx, void *arg)
     return 0;
 }
 
-static int square_task(fronta_ctx_t *ctx, void *arg)
-{
-    int64_t x;
-    memcpy(&x, arg, sizeof x);
-    x *= x;
-    return fronta_ctx_return(ctx, &x, sizeof x);
-}
-
 /* Marks its slot so that the test knows whether it ran. */
 typedef struct mark_arg {
     atomic_uchar *ran;
@@ -139,7 +131,7 @@ static void *submit_and_check(void *arg)
     }
     for (size_t i = 0; i < s->n; i++) {
         int64_t x = s->base + (int64_t)i;
-        if (fronta_submit_fn(s->rt, square_task, &x, sizeof x, &fs[i]) != 0)
+        if (fronta_submit_fn(s->rt, ft_square_task, &x, sizeof x, &fs[i]) != 0)
             atomic_fetch_add(s->errors, 1);
     }
     for (size_t i = 0; i < s->n; i++) {

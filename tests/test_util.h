@@ -199,4 +199,22 @@ static inline void ft_filter(void)
         cmocka_set_test_filter(filter);
 }
 
+/* Task bodies several files use. */
+static inline int ft_count_task(fronta_ctx_t *ctx, void *arg)
+{
+    (void)ctx;
+    atomic_int *c;
+    memcpy(&c, arg, sizeof c);
+    atomic_fetch_add(c, 1);
+    return 0;
+}
+
+static inline int ft_square_task(fronta_ctx_t *ctx, void *arg)
+{
+    int64_t x;
+    memcpy(&x, arg, sizeof x);
+    x *= x;
+    return fronta_ctx_return(ctx, &x, sizeof x);
+}
+
 #endif /* FRONTA_TEST_UTIL_H */

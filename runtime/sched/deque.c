@@ -3,7 +3,7 @@
  * Models" (PPoPP 2013). */
 #include "sched/deque.h"
 
-static fronta__deque_array *array_new(const fronta__allocator *a, int64_t cap)
+fronta__deque_array *fronta__deque_array_new(const fronta__allocator *a, int64_t cap)
 {
     fronta__deque_array *arr =
         fronta__mem_alloc(a, sizeof *arr + (size_t)cap * sizeof(void *));
@@ -19,29 +19,33 @@ int fronta__deque_init(fronta__deque *d, const fronta__allocator *a, int64_t cap
     d->alloc = a;
     atomic_init(&d->top, 0);
     atomic_init(&d->bottom, 0);
-    fronta__deque_array *arr = array_new(a, cap);
+    fronta__deque_array *arr = fronta__deque_array_new(a, cap);
     atomic_init(&d->arr, arr);
     return arr ? 0 : FRONTA_ENOMEM;
 }
 
-void fronta__deque_destroy(fronta__deque *d)
+void fronta__deque_array_free_all(const fronta__allocator *a, fronta__deque_array *arr)
 {
-    fronta__deque_array *arr = atomic_load_explicit(&d->arr, memory_order_relaxed);
     while (arr) {
         fronta__deque_array *r = arr->retired;
-        fronta__mem_free(d->alloc, arr, sizeof *arr + (size_t)arr->cap * sizeof(void *));
+        fronta__mem_free(a, arr, sizeof *arr + (size_t)arr->cap * sizeof(void *));
         arr = r;
     }
+}
+
+void fronta__deque_destroy(fronta__deque *d)
+{
+    fronta__deque_array_free_all(d->alloc,
+                                 atomic_load_explicit(&d->arr, memory_order_relaxed));
     atomic_store_explicit(&d->arr, NULL, memory_order_relaxed);
 }
 
-/* Thieves may still read the old array, so it is kept (chained) until the
- * deque is destroyed; arrays only double, so this costs at most as much
- * memory as the live array. */
-static fronta__deque_array *grow(fronta__deque *d, fronta__deque_array *a, int64_t t,
-                                 int64_t b)
+/* Arrays only double, so keeping the old ones costs at most as much memory
+ * as the live array. */
+fronta__deque_array *fronta__deque_array_grow(const fronta__allocator *al,
+                                              fronta__deque_array *a, int64_t t, int64_t b)
 {
-    fronta__deque_array *n = array_new(d->alloc, a->cap * 2);
+    fronta__deque_array *n = fronta__deque_array_new(al, a->cap * 2);
     if (!n)
         return NULL;
     for (int64_t i = t; i < b; i++)
@@ -50,7 +54,6 @@ static fronta__deque_array *grow(fronta__deque *d, fronta__deque_array *a, int64
                                                    memory_order_relaxed),
                               memory_order_relaxed);
     n->retired = a;
-    atomic_store_explicit(&d->arr, n, memory_order_release);
     return n;
 }
 
@@ -60,9 +63,9 @@ int fronta__deque_push_owner(fronta__deque *d, void *item)
     int64_t t = atomic_load_explicit(&d->top, memory_order_acquire);
     fronta__deque_array *a = atomic_load_explicit(&d->arr, memory_order_relaxed);
     if (b - t > a->cap - 1) {
-        a = grow(d, a, t, b);
-        if (!a)
+        if (!(a = fronta__deque_array_grow(d->alloc, a, t, b)))
             return FRONTA_ENOMEM;
+        atomic_store_explicit(&d->arr, a, memory_order_release);
     }
     atomic_store_explicit(&a->buf[b & (a->cap - 1)], item, memory_order_relaxed);
     /* Publish the slot (and the task behind it) with the new bottom. The

@@ -20,6 +20,14 @@ typedef struct fronta__deque {
     const fronta__allocator *alloc;
 } fronta__deque;
 
+/* Arrays shared by the deque and the SPMC queue. grow() copies [t, b) into
+ * an array twice as large and chains the old one behind it: readers may
+ * still be reading it, so it is freed only with the queue (free_all). */
+fronta__deque_array *fronta__deque_array_new(const fronta__allocator *a, int64_t cap);
+fronta__deque_array *fronta__deque_array_grow(const fronta__allocator *a,
+                                              fronta__deque_array *old, int64_t t, int64_t b);
+void fronta__deque_array_free_all(const fronta__allocator *a, fronta__deque_array *arr);
+
 int fronta__deque_init(fronta__deque *d, const fronta__allocator *a, int64_t cap);
 void fronta__deque_destroy(fronta__deque *d);
 /* Owner only. FRONTA_ENOMEM when the deque is full and cannot grow. */

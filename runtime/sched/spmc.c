@@ -1,36 +1,21 @@
 /* A single-producer multi-consumer unbounded FIFO of pointers. */
 #include "sched/spmc.h"
 
-static fronta__deque_array *array_new(const fronta__allocator *a, int64_t cap)
-{
-    fronta__deque_array *arr =
-        fronta__mem_alloc(a, sizeof *arr + (size_t)cap * sizeof(void *));
-    if (arr) {
-        arr->cap = cap;
-        arr->retired = NULL;
-    }
-    return arr;
-}
-
 int fronta__spmc_init(fronta__spmc *q, const fronta__allocator *a, int64_t cap)
 {
     q->alloc = a;
     q->cached_top = 0;
     atomic_init(&q->top, 0);
     atomic_init(&q->bottom, 0);
-    fronta__deque_array *arr = array_new(a, cap);
+    fronta__deque_array *arr = fronta__deque_array_new(a, cap);
     atomic_init(&q->arr, arr);
     return arr ? 0 : FRONTA_ENOMEM;
 }
 
 void fronta__spmc_destroy(fronta__spmc *q)
 {
-    fronta__deque_array *arr = atomic_load_explicit(&q->arr, memory_order_relaxed);
-    while (arr) {
-        fronta__deque_array *r = arr->retired;
-        fronta__mem_free(q->alloc, arr, sizeof *arr + (size_t)arr->cap * sizeof(void *));
-        arr = r;
-    }
+    fronta__deque_array_free_all(q->alloc,
+                                 atomic_load_explicit(&q->arr, memory_order_relaxed));
     atomic_store_explicit(&q->arr, NULL, memory_order_relaxed);
 }
 
@@ -42,19 +27,9 @@ int fronta__spmc_push_owner(fronta__spmc *q, void *item)
         /* Only now read top, a line the consumers write. */
         q->cached_top = atomic_load_explicit(&q->top, memory_order_acquire);
         if (b - q->cached_top >= a->cap) {
-            /* Consumers may still read the old array: keep it until
-             * destroy; arrays double, so that costs at most as much again. */
-            fronta__deque_array *n = array_new(q->alloc, a->cap * 2);
-            if (!n)
+            if (!(a = fronta__deque_array_grow(q->alloc, a, q->cached_top, b)))
                 return FRONTA_ENOMEM;
-            for (int64_t i = q->cached_top; i < b; i++)
-                atomic_store_explicit(&n->buf[i & (n->cap - 1)],
-                                      atomic_load_explicit(&a->buf[i & (a->cap - 1)],
-                                                           memory_order_relaxed),
-                                      memory_order_relaxed);
-            n->retired = a;
-            atomic_store_explicit(&q->arr, n, memory_order_release);
-            a = n;
+            atomic_store_explicit(&q->arr, a, memory_order_release);
         }
     }
     atomic_store_explicit(&a->buf[b & (a->cap - 1)], item, memory_order_relaxed);
