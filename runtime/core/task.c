@@ -61,7 +61,10 @@ static void task_free(fronta_future_t *t)
 
 void fronta__task_release(fronta_future_t *t)
 {
-    if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
+    /* The only reference (a fire-and-forget task at its end): nobody else
+     * can take one, since that needs one, so free without a locked op. */
+    if (atomic_load_explicit(&t->refs, memory_order_acquire) == 1 ||
+        atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
         task_free(t);
 }
 
@@ -307,13 +310,21 @@ static void edge_fire(fronta__node *n, fronta_future_t *done, fronta__worklist *
 static void complete_one(fronta_future_t *t, fronta__worklist *wl)
 {
     fronta_runtime_t *rt = t->rt;
-    unsigned old = atomic_exchange_explicit(&t->state, t->final, memory_order_acq_rel);
-    if (old & FRONTA__ST_WAITERS)
-        fronta__unpark_all(&t->state);
-    for (fronta__node *n = list_close(t); n;) {
-        fronta__node *next = n->next; /* fire may free n */
-        n->fire(n, t, wl);
-        n = next;
+    if (atomic_load_explicit(&t->refs, memory_order_acquire) == 1 &&
+        atomic_load_explicit(&t->list, memory_order_acquire) == NULL) {
+        /* Only the execution holds the task: no handle, so no waiter; no
+         * successor or callback registered, and none can be now. Publish
+         * with a plain store instead of two locked instructions. */
+        atomic_store_explicit(&t->state, t->final, memory_order_release);
+    } else {
+        unsigned old = atomic_exchange_explicit(&t->state, t->final, memory_order_acq_rel);
+        if (old & FRONTA__ST_WAITERS)
+            fronta__unpark_all(&t->state);
+        for (fronta__node *n = list_close(t); n;) {
+            fronta__node *next = n->next; /* fire may free n */
+            n->fire(n, t, wl);
+            n = next;
+        }
     }
     for (uint32_t i = 0; i < t->ndeps; i++)
         if (t->deps[i].pred) {
