@@ -48,24 +48,22 @@ static bench_device_t *device_add(bench_machine_t *m)
     return d;
 }
 
-static void probe_cpu_pool(const bench_env_t *env, bench_machine_t *m)
+static const char *type_name(fronta_device_type_t t)
 {
-    bench_device_t *d = device_add(m);
-
-    if (!d)
-        return;
-    d->kind = "cpu_pool";
-    snprintf(d->name, sizeof d->name, "OpenMP pool");
-    d->threads = env->threads;
+    switch (t) {
+    case FRONTA_DEVTYPE_CPU:
+        return "cpu";
+    case FRONTA_DEVTYPE_GPU:
+        return "gpu";
+    case FRONTA_DEVTYPE_ACCELERATOR:
+        return "accelerator";
+    default:
+        return "other";
+    }
 }
 
-/* One probe per kind of device, in id order. OpenCL devices come as one
- * more line here, from a file compiled when OpenCL is built. */
-typedef void (*probe_fn)(const bench_env_t *env, bench_machine_t *m);
-static const probe_fn probes[] = {
-    probe_cpu_pool,
-};
-
+/* The runtime's own device list (fronta_device_info): the pool first,
+ * then the OpenCL devices FRONTA_DEVICES selects. */
 void bench_machine_probe(const bench_env_t *env, bench_machine_t *m)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -73,8 +71,23 @@ void bench_machine_probe(const bench_env_t *env, bench_machine_t *m)
     memset(m, 0, sizeof *m);
     m->cpus = n > 0 ? (int)n : 1;
     probe_cpu_model(m->cpu_model, sizeof m->cpu_model);
-    for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++)
-        probes[i](env, m);
+    for (int i = 0; i < fronta_device_count(env->rt); i++) {
+        fronta_device_info_t info = {.size = sizeof info};
+        bench_device_t *d;
+
+        if (fronta_device_info(env->rt, i, &info) != 0 || !(d = device_add(m)))
+            break;
+        snprintf(d->name, sizeof d->name, "%s", info.name);
+        if (info.kind == FRONTA_DEVICE_CPU_POOL) {
+            d->kind = "cpu_pool";
+            d->threads = (int)info.compute_units;
+        } else {
+            d->kind = "opencl";
+            snprintf(d->type, sizeof d->type, "%s", type_name(info.type));
+            snprintf(d->platform, sizeof d->platform, "%s", info.platform);
+            d->global_mem = info.global_mem;
+        }
+    }
 }
 
 /* --device opencl takes every OpenCL device; --device gpu those of type gpu. */

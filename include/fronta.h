@@ -102,7 +102,9 @@ typedef enum fronta_log_level {
 typedef struct fronta_config {
     size_t size;
     int cpu_threads;          /* FRONTA_CPU_THREADS, OMP_NUM_THREADS, cores */
-    const char *devices;      /* FRONTA_DEVICES: "all", "cpu", a list */
+    const char *devices;      /* FRONTA_DEVICES: "all", "cpu", "opencl",
+                                 "opencl:gpu", "opencl:cpu", a name
+                                 substring, or a comma-separated list */
     fronta_log_level_t log_level;
     uint64_t seed;            /* FRONTA_SEED; the root of task random streams */
     fronta_alloc_fn alloc;    /* NULL: malloc/realloc/free */
@@ -140,6 +142,42 @@ typedef struct fronta_stats {
     uint64_t worker_sleeps;    /* times an idle worker went to sleep */
 } fronta_stats_t;
 FRONTA_API int fronta_runtime_stats(fronta_runtime_t *rt, fronta_stats_t *out);
+
+/* ---- devices ----------------------------------------------------------- */
+
+/* Device 0 is always the CPU pool (it runs plain C functions); OpenCL
+ * devices selected by FRONTA_DEVICES / fronta_config_t.devices follow. */
+typedef enum fronta_device_kind {
+    FRONTA_DEVICE_CPU_POOL = 0,
+    FRONTA_DEVICE_OPENCL = 1
+} fronta_device_kind_t;
+
+typedef enum fronta_device_type {
+    FRONTA_DEVTYPE_CPU = 1,
+    FRONTA_DEVTYPE_GPU = 2,
+    FRONTA_DEVTYPE_ACCELERATOR = 4,
+    FRONTA_DEVTYPE_OTHER = 8
+} fronta_device_type_t;
+
+typedef struct fronta_device_info {
+    size_t size;                 /* as fronta_config_t.size */
+    int id;
+    fronta_device_kind_t kind;
+    fronta_device_type_t type;
+    char name[128];
+    char vendor[128];
+    char platform[128];          /* OpenCL platform name; "" for the pool */
+    char version[128];           /* driver version */
+    unsigned compute_units;      /* pool: threads */
+    uint64_t global_mem;         /* bytes; 0 for the pool */
+    int unified_memory;          /* shares host memory (zero-copy possible) */
+} fronta_device_info_t;
+
+/* Number of devices of the runtime (>= 1). */
+FRONTA_API int fronta_device_count(const fronta_runtime_t *rt);
+/* Describe device id (0 .. count-1). */
+FRONTA_API int fronta_device_info(const fronta_runtime_t *rt, int id,
+                                  fronta_device_info_t *out);
 
 /* ---- tasks ------------------------------------------------------------- */
 

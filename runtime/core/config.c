@@ -1,7 +1,6 @@
 /* Runtime settings: the config struct, then FRONTA_* environment variables,
  * then defaults. */
 #include "core/internal.h"
-#include "drivers/driver.h"
 
 #include <errno.h>
 #include <omp.h>
@@ -39,39 +38,28 @@ static int parse_log(const char *v, fronta_log_level_t *out)
     return FRONTA_EENV;
 }
 
-static int token_known(const char *tok)
+/* FRONTA_DEVICES is a comma-separated list of tokens; which devices they
+ * select is known only once drivers have looked (fronta_runtime_create),
+ * so here they are only split and checked for size. */
+static int split_devices(const char *list, fronta__devsel *sel, fronta_log_level_t lvl)
 {
-    if (!strcasecmp(tok, "all"))
-        return 1;
-    for (const fronta__driver *const *d = fronta__drivers; *d; d++)
-        if ((*d)->selects(tok))
-            return 1;
-    return 0;
-}
-
-/* FRONTA_DEVICES is a comma-separated list; each entry must select a
- * compiled-in driver, so a typo is an error at create, not a silent
- * fallback. */
-static int check_devices(const char *list, fronta_log_level_t lvl)
-{
-    char buf[256];
+    char buf[1024];
     if (strlen(list) >= sizeof buf) {
         fronta__log(lvl, FRONTA_LOG_ERROR, "FRONTA_DEVICES is too long");
         return FRONTA_ENODEV;
     }
     strcpy(buf, list);
     char *save = NULL;
-    int n = 0;
+    sel->ntok = 0;
     for (char *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-        n++;
-        if (!token_known(tok)) {
+        if (sel->ntok == FRONTA__MAX_TOKENS || strlen(tok) >= sizeof sel->tok[0]) {
             fronta__log(lvl, FRONTA_LOG_ERROR,
-                        "FRONTA_DEVICES: '%s' matches no device of this build "
-                        "(known: all, cpu)", tok);
+                        "FRONTA_DEVICES: too many entries, or '%s' is too long", tok);
             return FRONTA_ENODEV;
         }
+        strcpy(sel->tok[sel->ntok++], tok);
     }
-    if (n == 0) {
+    if (sel->ntok == 0) {
         fronta__log(lvl, FRONTA_LOG_ERROR, "FRONTA_DEVICES is empty");
         return FRONTA_ENODEV;
     }
@@ -123,7 +111,8 @@ int fronta__settings_load(const fronta_config_t *cfg, fronta__settings *out,
         out->cpu_threads = MAX_THREADS;
 
     const char *devs = cfg->devices ? cfg->devices : getenv("FRONTA_DEVICES");
-    if (devs && (rc = check_devices(devs, lvl)))
+    memset(&out->sel, 0, sizeof out->sel);
+    if ((rc = split_devices(devs ? devs : "all", &out->sel, lvl)))
         return rc;
 
     out->seed = cfg->seed;

@@ -14,6 +14,7 @@
 #include "util/alloc.h"
 #include "util/log.h"
 #include "util/park.h"
+#include "drivers/driver.h"
 
 /* ---- task states: the low bits of fronta_future.state (a futex word) ---- */
 enum {
@@ -170,6 +171,7 @@ enum {
 
 /* Settings after defaults and environment are applied. */
 typedef struct fronta__settings {
+    fronta__devsel sel;             /* FRONTA_DEVICES, split */
     int cpu_threads;
     fronta_log_level_t log_level;
     uint64_t seed;
@@ -188,6 +190,8 @@ struct fronta_runtime {
     fronta__worker *workers;
     fronta__inject inject;
     fronta__prio prio;
+    void *driver_data[FRONTA__MAX_DRIVERS];
+    int drivers_started;            /* drivers [0, n) of the registry run */
     pthread_t launcher;
     int launched;
     pthread_mutex_t shutdown_lock;  /* serialises shutdown and destroy */

@@ -346,6 +346,35 @@ static int runtime_init(fronta_runtime_t *rt, const fronta__settings *set)
     return registry_add(rt);
 }
 
+static void stop_drivers(fronta_runtime_t *rt)
+{
+    while (rt->drivers_started > 0) {
+        int i = --rt->drivers_started;
+        fronta__drivers[i]->stop(rt, rt->driver_data[i]);
+    }
+}
+
+/* Every driver takes the devices FRONTA_DEVICES selects; a token that
+ * selected nothing is a mistake worth an error, not a silent fallback. */
+static int start_drivers(fronta_runtime_t *rt)
+{
+    fronta__devsel *sel = &rt->set.sel;
+    for (int i = 0; fronta__drivers[i]; i++) {
+        int rc = fronta__drivers[i]->start(rt, sel, &rt->driver_data[i]);
+        if (rc)
+            return rc;
+        rt->drivers_started = i + 1;
+    }
+    for (int t = 0; t < sel->ntok; t++)
+        if (!sel->matched[t]) {
+            FRONTA__LOG(rt, FRONTA_LOG_ERROR,
+                        "FRONTA_DEVICES: '%s' matches no device (fronta-bench --list "
+                        "shows them)", sel->tok[t]);
+            return FRONTA_ENODEV;
+        }
+    return 0;
+}
+
 int fronta_runtime_create(const fronta_config_t *cfg, fronta_runtime_t **out)
 {
     if (!out)
@@ -367,9 +396,10 @@ int fronta_runtime_create(const fronta_config_t *cfg, fronta_runtime_t **out)
     rt->raw = raw;
     rt->alloc = a;
     rc = runtime_init(rt, &set);
-    for (const fronta__driver *const *d = fronta__drivers; !rc && *d; d++)
-        rc = (*d)->start(rt);
+    if (!rc)
+        rc = start_drivers(rt);
     if (rc) {
+        stop_drivers(rt);
         runtime_free(rt);
         return rc;
     }
@@ -393,8 +423,7 @@ int fronta_runtime_shutdown(fronta_runtime_t *rt, fronta_shutdown_t how)
     pthread_mutex_lock(&rt->shutdown_lock);
     if (!rt->stopped) {
         fronta_runtime_wait_all(rt, -1);
-        for (const fronta__driver *const *d = fronta__drivers; *d; d++)
-            (*d)->stop(rt);
+        stop_drivers(rt);
         rt->stopped = 1;
     }
     pthread_mutex_unlock(&rt->shutdown_lock);

@@ -5,19 +5,40 @@
 
 #include "fronta.h"
 
+/* FRONTA_DEVICES, split into tokens; each driver marks the tokens that
+ * selected one of its devices, and a token nobody marks fails create. */
+#define FRONTA__MAX_TOKENS 16
+typedef struct fronta__devsel {
+    int ntok;
+    char tok[FRONTA__MAX_TOKENS][64];
+    unsigned char matched[FRONTA__MAX_TOKENS];
+} fronta__devsel;
+
 typedef struct fronta__driver {
     const char *name;
     const char *description;
-    /* Non-zero when a FRONTA_DEVICES token (e.g. "cpu") selects this driver. */
-    int (*selects)(const char *token);
-    /* Start the driver's workers for rt; no effect on failure. */
-    int (*start)(fronta_runtime_t *rt);
-    /* Stop and join the workers; every task has completed before this. */
-    void (*stop)(fronta_runtime_t *rt);
+    /* Start the driver's devices that sel selects, marking the tokens that
+     * matched; *data is the driver's state for this runtime. No effect on
+     * failure. */
+    int (*start)(fronta_runtime_t *rt, fronta__devsel *sel, void **data);
+    /* Stop and release; every task has completed before this. */
+    void (*stop)(fronta_runtime_t *rt, void *data);
+    /* The devices it started, described with ids from first_id on. */
+    int (*ndevices)(const fronta_runtime_t *rt, const void *data);
+    void (*device_info)(const fronta_runtime_t *rt, const void *data, int i,
+                        fronta_device_info_t *out);
 } fronta__driver;
 
 /* NULL-terminated; the CPU pool first: it runs every plain C function. */
+#define FRONTA__MAX_DRIVERS 4
 extern const fronta__driver *const fronta__drivers[];
 extern const fronta__driver fronta__driver_cpu;
+extern const fronta__driver fronta__driver_opencl;
+
+/* Does token select a device with these names? Shared matching rules:
+ * "all"; a kind ("cpu", "opencl"); "opencl:<type>"; else a case-blind
+ * substring of the device or platform name. */
+int fronta__token_selects(const char *token, const char *kind, const char *type,
+                          const char *name, const char *platform);
 
 #endif

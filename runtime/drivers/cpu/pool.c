@@ -5,8 +5,10 @@
 
 #include <omp.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define INJECT_BATCH 8
 
@@ -375,11 +377,6 @@ static void *launcher_main(void *arg)
     return NULL;
 }
 
-static int cpu_selects(const char *token)
-{
-    return !strcmp(token, "cpu") || !strcmp(token, "cpu_pool");
-}
-
 /* OMP_STACKSIZE ("64M", "512K", "1G"; no unit means K), which libgomp
  * applies to the threads it creates: the launcher is worker 0, so it gets
  * the same stack as the others. 0 when unset or invalid. */
@@ -404,8 +401,15 @@ static size_t omp_stacksize(void)
     return (size_t)n << shift;
 }
 
-static int cpu_start(fronta_runtime_t *rt)
+static int cpu_start(fronta_runtime_t *rt, fronta__devsel *sel, void **data)
 {
+    (void)data;
+    /* The pool always runs (plain C functions need it); these tokens
+     * only say that the user means it. */
+    for (int t = 0; t < sel->ntok; t++)
+        if (!strcasecmp(sel->tok[t], "all") || !strcasecmp(sel->tok[t], "cpu") ||
+            !strcasecmp(sel->tok[t], "cpu_pool"))
+            sel->matched[t] = 1;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     size_t stack = omp_stacksize();
@@ -430,8 +434,9 @@ static int cpu_start(fronta_runtime_t *rt)
     return 0;
 }
 
-static void cpu_stop(fronta_runtime_t *rt)
+static void cpu_stop(fronta_runtime_t *rt, void *data)
 {
+    (void)data;
     if (!rt->launched)
         return;
     atomic_fetch_or_explicit(&rt->flags, FRONTA__RT_STOP, memory_order_seq_cst);
@@ -444,10 +449,32 @@ static void cpu_stop(fronta_runtime_t *rt)
     rt->launched = 0;
 }
 
+static int cpu_ndevices(const fronta_runtime_t *rt, const void *data)
+{
+    (void)rt;
+    (void)data;
+    return 1;
+}
+
+static void cpu_device_info(const fronta_runtime_t *rt, const void *data, int i,
+                            fronta_device_info_t *out)
+{
+    (void)data;
+    (void)i;
+    out->kind = FRONTA_DEVICE_CPU_POOL;
+    out->type = FRONTA_DEVTYPE_CPU;
+    snprintf(out->name, sizeof out->name, "OpenMP pool");
+    snprintf(out->vendor, sizeof out->vendor, "fronta");
+    snprintf(out->version, sizeof out->version, "OpenMP %d", _OPENMP);
+    out->compute_units = (unsigned)rt->nworkers;
+    out->unified_memory = 1;
+}
+
 const fronta__driver fronta__driver_cpu = {
     .name = "cpu",
     .description = "CPU pool of OpenMP threads",
-    .selects = cpu_selects,
     .start = cpu_start,
     .stop = cpu_stop,
+    .ndevices = cpu_ndevices,
+    .device_info = cpu_device_info,
 };
