@@ -48,20 +48,6 @@ static bench_device_t *device_add(bench_machine_t *m)
     return d;
 }
 
-static const char *type_name(fronta_device_type_t t)
-{
-    switch (t) {
-    case FRONTA_DEVTYPE_CPU:
-        return "cpu";
-    case FRONTA_DEVTYPE_GPU:
-        return "gpu";
-    case FRONTA_DEVTYPE_ACCELERATOR:
-        return "accelerator";
-    default:
-        return "other";
-    }
-}
-
 /* The runtime's own device list (fronta_device_info): the pool first,
  * then the OpenCL devices FRONTA_DEVICES selects. */
 void bench_machine_probe(const bench_env_t *env, bench_machine_t *m)
@@ -83,7 +69,7 @@ void bench_machine_probe(const bench_env_t *env, bench_machine_t *m)
             d->threads = (int)info.compute_units;
         } else {
             d->kind = "opencl";
-            snprintf(d->type, sizeof d->type, "%s", type_name(info.type));
+            snprintf(d->type, sizeof d->type, "%s", fronta_device_type_name(info.type));
             snprintf(d->platform, sizeof d->platform, "%s", info.platform);
             d->global_mem = info.global_mem;
         }

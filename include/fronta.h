@@ -173,6 +173,9 @@ typedef struct fronta_device_info {
     int unified_memory;          /* shares host memory (zero-copy possible) */
 } fronta_device_info_t;
 
+/* "cpu", "gpu", "accelerator" or "other": the word FRONTA_DEVICES uses
+ * after "opencl:". Static string, never NULL. */
+FRONTA_API const char *fronta_device_type_name(fronta_device_type_t type);
 /* Number of devices of the runtime (>= 1). */
 FRONTA_API int fronta_device_count(const fronta_runtime_t *rt);
 /* Describe device id (0 .. count-1). */

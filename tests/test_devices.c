@@ -39,6 +39,9 @@ static void pool_is_device_zero(void **state)
     assert_int_equal(fronta_device_info(rt, -1, &d), FRONTA_EINVAL);
     assert_int_equal(fronta_device_info(NULL, 0, &d), FRONTA_EINVAL);
     assert_int_equal(fronta_device_info(rt, 0, NULL), FRONTA_EINVAL);
+    assert_string_equal(fronta_device_type_name(d.type), "cpu");
+    assert_string_equal(fronta_device_type_name(FRONTA_DEVTYPE_GPU), "gpu");
+    assert_string_equal(fronta_device_type_name((fronta_device_type_t)0), "other");
     assert_int_equal(fronta_device_count(NULL), FRONTA_EINVAL);
     fronta_runtime_destroy(rt);
 }

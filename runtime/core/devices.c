@@ -40,6 +40,20 @@ int fronta__token_selects(const char *token, const char *kind, const char *type,
     return contains_nocase(name, token) || contains_nocase(platform, token);
 }
 
+const char *fronta_device_type_name(fronta_device_type_t type)
+{
+    switch (type) {
+    case FRONTA_DEVTYPE_CPU:
+        return "cpu";
+    case FRONTA_DEVTYPE_GPU:
+        return "gpu";
+    case FRONTA_DEVTYPE_ACCELERATOR:
+        return "accelerator";
+    default:
+        return "other";
+    }
+}
+
 int fronta_device_count(const fronta_runtime_t *rt)
 {
     if (!rt)

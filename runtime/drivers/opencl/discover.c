@@ -22,20 +22,6 @@ typedef struct cl_state {
     cl_dev dev[MAX_DEVICES];
 } cl_state;
 
-static const char *type_word(fronta_device_type_t t)
-{
-    switch (t) {
-    case FRONTA_DEVTYPE_CPU:
-        return "cpu";
-    case FRONTA_DEVTYPE_GPU:
-        return "gpu";
-    case FRONTA_DEVTYPE_ACCELERATOR:
-        return "accelerator";
-    default:
-        return "other";
-    }
-}
-
 static fronta_device_type_t type_of(cl_device_type t)
 {
     if (t & CL_DEVICE_TYPE_GPU)
@@ -93,7 +79,7 @@ static int selected(const cl_dev *d, fronta__devsel *sel)
 {
     int any = 0;
     for (int t = 0; t < sel->ntok; t++)
-        if (fronta__token_selects(sel->tok[t], "opencl", type_word(d->info.type),
+        if (fronta__token_selects(sel->tok[t], "opencl", fronta_device_type_name(d->info.type),
                                   d->info.name, d->info.platform)) {
             sel->matched[t] = 1;
             any = 1;
@@ -122,7 +108,7 @@ static void scan_platform(fronta_runtime_t *rt, cl_platform_id p, cl_state *st,
         d->id = ids[i];
         if (describe(rt, d, pname) == 0 && selected(d, sel)) {
             FRONTA__LOG(rt, FRONTA_LOG_INFO, "OpenCL device: %s (%s, %s)", d->info.name,
-                        pname, type_word(d->info.type));
+                        pname, fronta_device_type_name(d->info.type));
             st->n++;
         }
     }
