@@ -52,7 +52,8 @@ extern "C" {
     X(ENODEV,     -13, "no such device")                                      \
     X(ENOTSUP,    -14, "not supported")                                       \
     X(EENV,       -15, "invalid environment variable")                        \
-    X(ESYS,       -16, "operating system call failed")
+    X(ESYS,       -16, "operating system call failed")                       \
+    X(EBUILD,     -17, "OpenCL program failed to build")
 
 typedef enum fronta_errno {
     FRONTA_OK = 0,
