@@ -106,7 +106,6 @@ struct fronta_future {
     uint64_t err_root;
     char *err_msg;
     size_t err_msg_size;
-    size_t map_index;
     fronta_future_t *work_next;     /* completion worklist */
     fronta__edge dep_inline[FRONTA__DEP_INLINE];
     unsigned char arg_inline[FRONTA__ARG_INLINE];

@@ -577,7 +577,6 @@ int fronta_map(fronta_runtime_t *rt, fronta_fn_t fn, const void *args, size_t ar
             break;
         if (m) {
             out[i]->map = m;
-            out[i]->map_index = i;
             m->tasks[i] = out[i];
             /* The gate, closed before any task of the map can run and
              * open it (map_release_next). */

@@ -67,13 +67,6 @@ unsigned fronta__inject_pop_many(fronta__inject *q, fronta__qnode **out, unsigne
     return n;
 }
 
-fronta__qnode *fronta__inject_pop(fronta__inject *q)
-{
-    fronta__qnode *x = NULL;
-    fronta__inject_pop_many(q, &x, 1);
-    return x;
-}
-
 int fronta__inject_maybe_nonempty(fronta__inject *q)
 {
     /* head is the stub exactly when the queue was drained; seq_cst pairs with

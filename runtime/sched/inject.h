@@ -19,9 +19,8 @@ typedef struct fronta__inject {
 void fronta__inject_init(fronta__inject *q);
 /* Any thread, lock-free (one atomic exchange). */
 void fronta__inject_push(fronta__inject *q, fronta__qnode *n);
-/* Any thread; NULL when empty, or when another consumer holds the queue. */
-fronta__qnode *fronta__inject_pop(fronta__inject *q);
-/* Pop up to max nodes under one lock; returns how many were stored. */
+/* Any thread: pop up to max nodes under one lock; returns how many were
+ * stored, 0 when empty or when another consumer holds the queue. */
 unsigned fronta__inject_pop_many(fronta__inject *q, fronta__qnode **out, unsigned max);
 int fronta__inject_maybe_nonempty(fronta__inject *q);
 
