@@ -53,7 +53,11 @@ extern "C" {
     X(ENOTSUP,    -14, "not supported")                                       \
     X(EENV,       -15, "invalid environment variable")                        \
     X(ESYS,       -16, "operating system call failed")                       \
-    X(EBUILD,     -17, "OpenCL program failed to build")
+    X(EBUILD,     -17, "OpenCL program failed to build")                     \
+    X(EARG,       -18, "arguments do not match the kernel's parameters")      \
+    X(ENOENT,     -19, "no such kernel")                                      \
+    X(ENOIMPL,    -20, "no implementation for an admissible device")          \
+    X(EDEVICE,    -21, "device failed")
 
 typedef enum fronta_errno {
     FRONTA_OK = 0,
@@ -111,6 +115,9 @@ typedef struct fronta_config {
     fronta_alloc_fn alloc;    /* NULL: malloc/realloc/free */
     void *alloc_ud;
     int spin_us;              /* idle spin before sleeping; <0 none, 0 default */
+    int zero_copy;            /* FRONTA_ZERO_COPY: on devices that share host
+                                 memory, map host arrays instead of copying
+                                 them (0 default: on; <0 off, the copy path) */
 } fronta_config_t;
 
 typedef enum fronta_shutdown {
@@ -363,6 +370,226 @@ FRONTA_API size_t fronta_as_completed_pending(const fronta_as_completed_t *ac);
 FRONTA_API int fronta_as_completed_fd(fronta_as_completed_t *ac);
 /* Releases the futures still held. */
 FRONTA_API void fronta_as_completed_destroy(fronta_as_completed_t *ac);
+
+/* ---- buffers ----------------------------------------------------------- */
+
+/* A registered array: element type and count, with a copy (replica) per
+ * memory node -- host RAM and each OpenCL device -- kept coherent by the
+ * runtime. Tasks name buffers with access modes; the order of submission
+ * gives the order of accesses to each buffer (see docs/buffers.md). */
+typedef struct fronta_buffer fronta_buffer_t;
+
+typedef enum fronta_dtype {
+    FRONTA_UINT8 = 1,
+    FRONTA_INT32,
+    FRONTA_INT64,
+    FRONTA_FLOAT,
+    FRONTA_DOUBLE
+} fronta_dtype_t;
+
+/* Bytes per element; 0 for a value that is not a fronta_dtype_t. */
+FRONTA_API size_t fronta_dtype_size(fronta_dtype_t type);
+
+typedef enum fronta_access {
+    FRONTA_ACCESS_IN = 1,     /* read */
+    FRONTA_ACCESS_OUT = 2,    /* overwritten whole: old contents not fetched */
+    FRONTA_ACCESS_INOUT = 3   /* read and written */
+} fronta_access_t;
+
+/* Register the user's array (count elements of type): the user keeps
+ * ownership and must not touch it while tasks may use it, except between
+ * fronta_buffer_acquire and fronta_buffer_release. */
+FRONTA_API FRONTA_NODISCARD int fronta_buffer_wrap(fronta_runtime_t *rt, void *data,
+                                                   size_t count, fronta_dtype_t type,
+                                                   fronta_buffer_t **out);
+/* A zero-filled array owned by the runtime. */
+FRONTA_API FRONTA_NODISCARD int fronta_buffer_create(fronta_runtime_t *rt, size_t count,
+                                                     fronta_dtype_t type,
+                                                     fronta_buffer_t **out);
+/* Wait for every task submitted so far that uses b, write the last valid
+ * contents back to the host array (a wrapped array then holds them), and
+ * free b. Tasks submitted on b afterwards are a user error. NULL: no-op. */
+FRONTA_API int fronta_buffer_destroy(fronta_buffer_t *b);
+FRONTA_API size_t fronta_buffer_count(const fronta_buffer_t *b);
+FRONTA_API fronta_dtype_t fronta_buffer_dtype(const fronta_buffer_t *b);
+
+/* Host access, in submission order with the tasks on b (StarPU's
+ * data_acquire). IN waits for the tasks submitted before that write b and
+ * makes the host copy valid; OUT and INOUT also wait for earlier readers,
+ * and the device copies are invalid after release. *host (may be NULL)
+ * receives the host array. Tasks submitted on b meanwhile wait for
+ * fronta_buffer_release. Fails, with no access held, with the error of the
+ * task that last wrote b when it failed or was cancelled (IN, INOUT: the
+ * host array keeps its last valid contents; an OUT access clears the
+ * failure), or FRONTA_ETIMEDOUT. */
+FRONTA_API FRONTA_NODISCARD int fronta_buffer_acquire(fronta_buffer_t *b,
+                                                      fronta_access_t mode, double timeout,
+                                                      void **host);
+FRONTA_API int fronta_buffer_release(fronta_buffer_t *b);
+
+/* ---- kernels ----------------------------------------------------------- */
+
+typedef struct fronta_kernel fronta_kernel_t;
+
+typedef enum fronta_arg_kind {
+    FRONTA_ARG_NONE = 0,
+    FRONTA_ARG_BUFFER,
+    FRONTA_ARG_I32,
+    FRONTA_ARG_I64,
+    FRONTA_ARG_F32,
+    FRONTA_ARG_F64
+} fronta_arg_kind_t;
+
+/* One argument of a task: a buffer with its access mode, or a scalar.
+ * Build them with FRONTA_IN(b), FRONTA_OUT(b), FRONTA_INOUT(b),
+ * FRONTA_I32(v), FRONTA_I64(v), FRONTA_F32(v), FRONTA_F64(v). */
+typedef struct fronta_arg {
+    fronta_arg_kind_t kind;
+    fronta_access_t access;
+    fronta_buffer_t *buffer;
+    union {
+        int32_t i32;
+        int64_t i64;
+        float f32;
+        double f64;
+    } v;
+} fronta_arg_t;
+
+#define FRONTA__BUF(b, m) ((fronta_arg_t){.kind = FRONTA_ARG_BUFFER, .access = (m), .buffer = (b)})
+#define FRONTA_IN(b) FRONTA__BUF(b, FRONTA_ACCESS_IN)
+#define FRONTA_OUT(b) FRONTA__BUF(b, FRONTA_ACCESS_OUT)
+#define FRONTA_INOUT(b) FRONTA__BUF(b, FRONTA_ACCESS_INOUT)
+#define FRONTA_I32(x) ((fronta_arg_t){.kind = FRONTA_ARG_I32, .v.i32 = (x)})
+#define FRONTA_I64(x) ((fronta_arg_t){.kind = FRONTA_ARG_I64, .v.i64 = (x)})
+#define FRONTA_F32(x) ((fronta_arg_t){.kind = FRONTA_ARG_F32, .v.f32 = (x)})
+#define FRONTA_F64(x) ((fronta_arg_t){.kind = FRONTA_ARG_F64, .v.f64 = (x)})
+
+/* A kernel parameter: what the task's argument at that place must be. */
+typedef enum fronta_count_rule {
+    FRONTA_COUNT_GLOBAL = 0,  /* a buffer of exactly the launch size */
+    FRONTA_COUNT_ANY = 1      /* a buffer of any size */
+} fronta_count_rule_t;
+
+typedef struct fronta_param {
+    fronta_arg_kind_t kind;
+    fronta_dtype_t dtype;      /* buffers: element type; 0 accepts any */
+    fronta_access_t access;    /* buffers: the mode the kernel uses; 0 any */
+    fronta_count_rule_t count;
+} fronta_param_t;
+
+/* What a CPU implementation receives per argument: for a buffer, its host
+ * array (valid for the access mode) and count; for a scalar, its value. */
+typedef struct fronta_karg {
+    void *ptr;
+    size_t count;
+    union {
+        int32_t i32;
+        int64_t i64;
+        float f32;
+        double f64;
+    } v;
+} fronta_karg_t;
+
+/* A CPU implementation: n is the launch size (work items). Runs on a pool
+ * thread; returns 0 or an error, as a task function. */
+typedef int (*fronta_cpu_kernel_fn)(fronta_ctx_t *ctx, const fronta_karg_t *args,
+                                    size_t nargs, size_t n);
+
+typedef struct fronta_kernel_desc {
+    size_t size;                   /* as fronta_config_t.size */
+    const char *name;              /* unique in the runtime; copied */
+    const fronta_param_t *params;  /* copied */
+    size_t nparams;
+    fronta_cpu_kernel_fn cpu;      /* CPU implementation, or NULL */
+    const char *cl_source;         /* OpenCL implementation, or NULL; copied */
+    const char *cl_entry;          /* its __kernel function; NULL: name */
+    const char *cl_options;        /* build options, or NULL */
+} fronta_kernel_desc_t;
+
+/* Register a kernel with at least one implementation. The runtime owns it
+ * until destroy. OpenCL sources are built per device at first use (and
+ * cached on disk); a build failure fails that task with the build log.
+ * FRONTA_EBUSY if the name is taken. */
+FRONTA_API FRONTA_NODISCARD int fronta_kernel_create(fronta_runtime_t *rt,
+                                                     const fronta_kernel_desc_t *desc,
+                                                     fronta_kernel_t **out);
+/* The kernel registered under name, else FRONTA_ENOENT. */
+FRONTA_API int fronta_kernel_find(fronta_runtime_t *rt, const char *name,
+                                  fronta_kernel_t **out);
+/* A bundled kernel (kernels/: "scale", "saxpy", ...), registered on first
+ * use; NULL when there is no such kernel (fronta_submit then fails with
+ * FRONTA_EINVAL). */
+FRONTA_API fronta_kernel_t *fronta_kernel_builtin(fronta_runtime_t *rt, const char *name);
+FRONTA_API const char *fronta_kernel_name(const fronta_kernel_t *k);
+
+/* ---- kernel tasks ------------------------------------------------------ */
+
+typedef enum fronta_need {
+    FRONTA_NEED_ANY = 0,       /* any device with an implementation */
+    FRONTA_NEED_CPU_POOL,      /* the CPU pool (the CPU implementation) */
+    FRONTA_NEED_OPENCL,        /* any OpenCL device */
+    FRONTA_NEED_GPU,           /* an OpenCL device of type GPU */
+    FRONTA_NEED_DEVICE         /* fronta_needs_t.device_id */
+} fronta_need_t;
+
+typedef struct fronta_needs {
+    fronta_need_t device;
+    int device_id;             /* for FRONTA_NEED_DEVICE */
+} fronta_needs_t;
+
+#define FRONTA_MAX_ARGS 16
+
+typedef struct fronta_task_desc {
+    size_t size;                     /* as fronta_config_t.size */
+    fronta_kernel_t *kernel;
+    fronta_arg_t args[FRONTA_MAX_ARGS];
+    size_t nargs;                    /* 0: the arguments before the first NONE */
+    size_t global;                   /* work items; 0: count of the first buffer */
+    size_t local;                    /* work-group size; 0: the driver picks.
+                                        global must be a multiple of it */
+    fronta_future_t *const *after;   /* futures as arguments: run after them */
+    size_t nafter;
+    fronta_needs_t needs;
+    int priority;
+    const char *name;                /* for errors and logs; not copied */
+} fronta_task_desc_t;
+
+/* Submit a kernel over buffers. The device is chosen among those needs
+ * admits that have an implementation (FRONTA_ENOIMPL when none); the task
+ * runs after the futures in `after` and after every earlier task whose
+ * access to one of its buffers conflicts (read after write, write after
+ * read, write after write). Checks arguments against the kernel's
+ * parameters: FRONTA_EARG (count, kind, type, access), FRONTA_ESIZE
+ * (buffer count against the launch size, global against local). On a
+ * device failure (build error, out of resources, allocation failure) the
+ * task falls back to the CPU implementation when it has one and needs
+ * admit the pool; else its future fails (FRONTA_EBUILD, FRONTA_EDEVICE)
+ * and its buffers keep their last valid contents. */
+FRONTA_API FRONTA_NODISCARD int fronta_submit(fronta_runtime_t *rt,
+                                              const fronta_task_desc_t *task,
+                                              fronta_future_t **out);
+/* The device that ran a kernel task (or is to), -1 for a plain function
+ * or one not placed yet. */
+FRONTA_API int fronta_future_device(const fronta_future_t *f);
+
+/* ---- device statistics ------------------------------------------------- */
+
+typedef struct fronta_device_stats {
+    size_t size;                /* as fronta_config_t.size */
+    uint64_t tasks_run;         /* kernel tasks completed on the device */
+    uint64_t kernels_chained;   /* enqueued behind a same-device predecessor's
+                                   event, without waiting on the host */
+    uint64_t host_wakeups;      /* times a host thread woke for the device's
+                                   completions */
+    uint64_t fallbacks;         /* tasks that left it for another device */
+    uint64_t bytes_to_device;   /* copied host -> device */
+    uint64_t bytes_to_host;     /* copied device -> host */
+    uint64_t maps;              /* zero-copy map/unmap pairs instead of copies */
+} fronta_device_stats_t;
+
+/* Counters since create. For device 0 (the pool) only tasks_run counts
+ * kernel tasks run by their CPU implementation. */
+FRONTA_API int fronta_device_stats(fronta_runtime_t *rt, int id, fronta_device_stats_t *out);
 
 #ifdef __cplusplus
 }

@@ -124,5 +124,14 @@ int fronta__settings_load(const fronta_config_t *cfg, fronta__settings *out,
     /* Long enough to catch the next task of a submit/wait loop (a futex wake
      * costs ~40 us on these VMs), short enough not to burn a core. */
     out->spin_us = cfg->spin_us == 0 ? 50 : (cfg->spin_us < 0 ? 0 : cfg->spin_us);
+
+    out->zero_copy = cfg->zero_copy >= 0;
+    if (cfg->zero_copy == 0 && (v = getenv("FRONTA_ZERO_COPY")) && *v) {
+        if (strcmp(v, "0") && strcmp(v, "1")) {
+            fronta__log(lvl, FRONTA_LOG_ERROR, "FRONTA_ZERO_COPY='%s' is not 0 or 1", v);
+            return FRONTA_EENV;
+        }
+        out->zero_copy = v[0] == '1';
+    }
     return 0;
 }

@@ -64,6 +64,7 @@ enum {
     FRONTA__F_RES_HEAP = 2,
     FRONTA__F_DEPS_HEAP = 4,
     FRONTA__F_ERR = 8,      /* err_code, err_root, err_msg are set */
+    FRONTA__F_KTASK = 16,   /* a kernel task: arg holds its fronta__ktask * */
 };
 
 struct fronta__map;
@@ -175,6 +176,7 @@ typedef struct fronta__settings {
     fronta_log_level_t log_level;
     uint64_t seed;
     int spin_us;
+    int zero_copy;                  /* map instead of copy where memory is shared */
 } fronta__settings;
 
 struct fronta_runtime {
@@ -198,6 +200,14 @@ struct fronta_runtime {
     struct fronta_as_completed *iterators; /* live, freed by destroy if forgotten */
     int stopped;                    /* workers joined; under shutdown_lock */
     atomic_uint team_size, started, go, exited;
+    fronta__device devices[FRONTA__MAX_DEVICES];
+    int ndevices;
+    pthread_mutex_t kernel_lock;    /* guards kernels, nkernels */
+    struct fronta_kernel *kernels;
+    int nkernels;
+    pthread_mutex_t buf_lock;       /* guards the list of buffers */
+    struct fronta_buffer *buffers;
+    atomic_uint_fast64_t pool_kernels_run;
 
     _Alignas(64) atomic_uint sleepers; /* workers about to park or parked: a hint */
     atomic_uint spinning;           /* idle workers spinning: they will find new work */
@@ -230,6 +240,11 @@ int fronta__settings_load(const fronta_config_t *cfg, fronta__settings *out,
 
 /* ---- core/task.c ---- */
 int fronta__submit(fronta_runtime_t *rt, const fronta_call_t *c, fronta_future_t **out);
+/* A task with no inputs, built but not published: the caller links and
+ * schedules it (kernel tasks, host accesses). */
+int fronta__task_new(fronta_runtime_t *rt, const fronta__submitter *sub, const fronta_call_t *c,
+                     int with_user_ref, fronta_future_t **out);
+void fronta__dep_fail(fronta_future_t *t, const fronta_future_t *done);
 void fronta__task_release(fronta_future_t *t);
 void fronta__task_free_parts(fronta_future_t *t);
 int fronta__task_valid(const fronta_future_t *t);

@@ -2,6 +2,7 @@
  * per-thread state (current worker, task, object cache). */
 #include "core/internal.h"
 #include "drivers/driver.h"
+#include "core/kernel.h"
 
 #include <linux/membarrier.h>
 #include <string.h>
@@ -320,6 +321,8 @@ static int runtime_init(fronta_runtime_t *rt, const fronta__settings *set)
     fronta__inject_init(&rt->inject);
     pthread_mutex_init(&rt->shutdown_lock, NULL);
     pthread_mutex_init(&rt->iter_lock, NULL);
+    pthread_mutex_init(&rt->kernel_lock, NULL);
+    pthread_mutex_init(&rt->buf_lock, NULL);
     int rc = fronta__slab_init(&rt->task_slab, &rt->alloc, sizeof(fronta_future_t),
                                offsetof(fronta_future_t, magic));
     if (!rc)
@@ -348,6 +351,7 @@ static int runtime_init(fronta_runtime_t *rt, const fronta__settings *set)
 
 static void stop_drivers(fronta_runtime_t *rt)
 {
+    rt->ndevices = 0; /* the table points into the drivers' state */
     while (rt->drivers_started > 0) {
         int i = --rt->drivers_started;
         fronta__drivers[i]->stop(rt, rt->driver_data[i]);
@@ -398,6 +402,8 @@ int fronta_runtime_create(const fronta_config_t *cfg, fronta_runtime_t **out)
     rc = runtime_init(rt, &set);
     if (!rc)
         rc = start_drivers(rt);
+    if (!rc)
+        rc = fronta__devices_build(rt);
     if (rc) {
         stop_drivers(rt);
         runtime_free(rt);
@@ -423,6 +429,7 @@ int fronta_runtime_shutdown(fronta_runtime_t *rt, fronta_shutdown_t how)
     pthread_mutex_lock(&rt->shutdown_lock);
     if (!rt->stopped) {
         fronta_runtime_wait_all(rt, -1);
+        fronta__buffers_unload(rt);
         stop_drivers(rt);
         rt->stopped = 1;
     }
@@ -452,6 +459,10 @@ static void runtime_free(fronta_runtime_t *rt)
     for (int i = 0; i < FRONTA__MAX_EXT; i++)
         fronta__spmc_destroy(&rt->ext[i].q);
     fronta__slab_foreach(&rt->task_slab, free_live_task, NULL);
+    fronta__buffers_free_all(rt);
+    fronta__kernels_free_all(rt);
+    pthread_mutex_destroy(&rt->kernel_lock);
+    pthread_mutex_destroy(&rt->buf_lock);
     fronta__slab_destroy(&rt->task_slab);
     if (rt->prio.alloc)
         fronta__prio_destroy(&rt->prio);

@@ -1,5 +1,6 @@
 /* Tasks: allocation, submission, dependency edges and completion. */
 #include "core/internal.h"
+#include "core/kernel.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -45,6 +46,8 @@ void fronta__task_free_parts(fronta_future_t *t)
         fronta__mem_free(a, t->deps, t->ndeps * sizeof *t->deps);
     if (t->flags & FRONTA__F_ERR)
         fronta__mem_free(a, t->err_msg, t->err_msg_size);
+    if (t->flags & FRONTA__F_KTASK)
+        fronta__ktask_free(t);
     if (t->map)
         map_release_ref(t->rt, t->map);
     t->flags = 0;
@@ -96,7 +99,7 @@ void fronta__set_error(fronta_future_t *t, int code, uint64_t root, const char *
 
 /* t depends on `done`, which failed or was cancelled: t fails the same way
  * and names the root task, whose message it carries along the chain. */
-static void dep_fail(fronta_future_t *t, const fronta_future_t *done)
+void fronta__dep_fail(fronta_future_t *t, const fronta_future_t *done)
 {
     int cancelled = done->final == FRONTA__ST_CANCELLED;
     t->final = cancelled ? FRONTA__ST_CANCELLED : FRONTA__ST_FAILED;
@@ -297,7 +300,7 @@ static void edge_fire(fronta__node *n, fronta_future_t *done, fronta__worklist *
     fronta__edge *e = (fronta__edge *)n;
     fronta_future_t *s = e->succ;
     if (done->final != FRONTA__ST_FINISHED && fronta__claim(s)) {
-        dep_fail(s, done);
+        fronta__dep_fail(s, done);
         atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
         s->work_next = wl->head;
         wl->head = s;
@@ -455,6 +458,12 @@ static int prepare(fronta_runtime_t *rt, const fronta__submitter *sub, const fro
     return 0;
 }
 
+int fronta__task_new(fronta_runtime_t *rt, const fronta__submitter *sub, const fronta_call_t *c,
+                     int with_user_ref, fronta_future_t **out)
+{
+    return prepare(rt, sub, c, with_user_ref, out);
+}
+
 /* Link t to its inputs and, unless gated, let it run once they are done. */
 static void publish(fronta_future_t *t, const fronta__submitter *sub, int gated)
 {
@@ -472,7 +481,7 @@ static void publish(fronta_future_t *t, const fronta__submitter *sub, int gated)
             continue;
         /* Already done: no edge will fire, so settle it here. */
         if (p->final != FRONTA__ST_FINISHED && fronta__claim(t)) {
-            dep_fail(t, p);
+            fronta__dep_fail(t, p);
             claimed = 1;
         }
         atomic_fetch_sub_explicit(&t->pending, 1, memory_order_acq_rel);

@@ -27,7 +27,40 @@ typedef struct fronta__driver {
     int (*ndevices)(const fronta_runtime_t *rt, const void *data);
     void (*device_info)(const fronta_runtime_t *rt, const void *data, int i,
                         fronta_device_info_t *out);
+
+    /* ---- kernels: NULL for a driver that runs none ---- */
+    /* Can device i run some implementation of k? */
+    int (*can_run)(const void *data, int i, const fronta_kernel_t *k);
+    /* Take a ready kernel task placed on device i (any thread). */
+    void (*submit)(void *data, int i, fronta_future_t *t);
+    /* Add the device's counters to *out. */
+    void (*stats)(const void *data, int i, fronta_device_stats_t *out);
+
+    /* ---- memory: NULL for a driver whose devices use host memory ---- */
+    /* Give device i a replica of b (*rep). No effect on failure. The
+     * three calls that can fail describe the failure in msg. */
+    int (*mem_alloc)(void *data, int i, fronta_buffer_t *b, void **rep, char *msg,
+                     size_t msz);
+    void (*mem_free)(void *data, int i, fronta_buffer_t *b, void *rep);
+    /* Make the host array hold rep's contents; returns when it does. */
+    int (*copy_to_host)(void *data, int i, fronta_buffer_t *b, void *rep, char *msg,
+                        size_t msz);
+    /* Make rep hold the host array's contents, ordered before any command
+     * later enqueued on device i; may return before the copy is done. */
+    int (*copy_from_host)(void *data, int i, fronta_buffer_t *b, void *rep, char *msg,
+                          size_t msz);
 } fronta__driver;
+
+/* A device of the runtime, as core sees it: id == its memory node (the
+ * pool is device 0 and uses node 0, host memory). */
+#define FRONTA__MAX_DEVICES 64
+typedef struct fronta__device {
+    const fronta__driver *drv;
+    void *data;                    /* the driver's state */
+    int local;                     /* index among the driver's devices */
+    fronta_device_type_t type;
+    fronta_device_kind_t kind;
+} fronta__device;
 
 /* NULL-terminated; the CPU pool first: it runs every plain C function. */
 #define FRONTA__MAX_DRIVERS 4

@@ -1,6 +1,7 @@
 /* The CPU pool: OpenMP threads running a work-stealing loop over per-worker
  * deques, the submitters' queues, the injection queue and the priority heap. */
 #include "core/internal.h"
+#include "core/kernel.h"
 #include "drivers/driver.h"
 
 #include <omp.h>
@@ -470,6 +471,21 @@ static void cpu_device_info(const fronta_runtime_t *rt, const void *data, int i,
     out->unified_memory = 1;
 }
 
+/* Kernels: the pool runs their CPU implementation, as a plain task. */
+static int cpu_can_run(const void *data, int i, const fronta_kernel_t *k)
+{
+    (void)data;
+    (void)i;
+    return k->cpu != NULL;
+}
+
+static void cpu_submit(void *data, int i, fronta_future_t *t)
+{
+    (void)data;
+    (void)i;
+    fronta__make_ready(t);
+}
+
 const fronta__driver fronta__driver_cpu = {
     .name = "cpu",
     .description = "CPU pool of OpenMP threads",
@@ -477,4 +493,6 @@ const fronta__driver fronta__driver_cpu = {
     .stop = cpu_stop,
     .ndevices = cpu_ndevices,
     .device_info = cpu_device_info,
+    .can_run = cpu_can_run,
+    .submit = cpu_submit,
 };

@@ -1,26 +1,15 @@
-/* OpenCL devices: discovery through the ICD loader and FRONTA_DEVICES
- * selection. Kernels, buffers and the per-device host thread come next. */
-#define CL_TARGET_OPENCL_VERSION 120
-#include <CL/cl.h>
-
+/* OpenCL devices: discovery through the ICD loader, FRONTA_DEVICES
+ * selection, and the driver's table of operations. */
 #include <stdio.h>
 #include <string.h>
 
-#include "core/internal.h"
+#include "drivers/opencl/opencl.h"
 
 #define MAX_PLATFORMS 16
-#define MAX_DEVICES 64
+#define MAX_DEVICES FRONTA__CL_MAX_DEVICES
 
-typedef struct cl_dev {
-    cl_platform_id platform;
-    cl_device_id id;
-    fronta_device_info_t info;  /* kind, type, names, sizes; id set by core */
-} cl_dev;
-
-typedef struct cl_state {
-    int n;
-    cl_dev dev[MAX_DEVICES];
-} cl_state;
+typedef ocl_dev cl_dev;
+typedef ocl_state cl_state;
 
 static fronta_device_type_t type_of(cl_device_type t)
 {
@@ -114,11 +103,34 @@ static void scan_platform(fronta_runtime_t *rt, cl_platform_id p, cl_state *st,
     }
 }
 
+/* A context, a queue and two threads per device; a device that fails to
+ * start is left out with a logged reason. */
+static void start_devices(fronta_runtime_t *rt, cl_state *st)
+{
+    int kept = 0;
+    for (int i = 0; i < st->n; i++) {
+        cl_dev *d = &st->dev[i];
+        if (kept != i) {
+            st->dev[kept] = *d;
+            d = &st->dev[kept];
+        }
+        d->st = st;
+        if (fronta__cl_dev_start(d) == 0)
+            kept++;
+        else
+            FRONTA__LOG(rt, FRONTA_LOG_WARN, "OpenCL: device '%s' left out: it failed to start",
+                        d->info.name);
+    }
+    st->n = kept;
+}
+
 static int ocl_start(fronta_runtime_t *rt, fronta__devsel *sel, void **data)
 {
     cl_state *st = fronta__mem_calloc(&rt->alloc, 1, sizeof *st);
     if (!st)
         return FRONTA_ENOMEM;
+    st->rt = rt;
+    st->zero_copy = rt->set.zero_copy;
     cl_platform_id plats[MAX_PLATFORMS];
     cl_uint np = 0;
     /* No ICD, or no platform: no OpenCL device, which is only an error if
@@ -128,13 +140,37 @@ static int ocl_start(fronta_runtime_t *rt, fronta__devsel *sel, void **data)
         FRONTA__LOG(rt, FRONTA_LOG_INFO, "OpenCL: no platform (%d)", (int)err);
     for (cl_uint i = 0; !err && i < np && i < MAX_PLATFORMS; i++)
         scan_platform(rt, plats[i], st, sel);
+    if (st->n && fronta__clprog_cache_create(&rt->alloc, NULL, &st->progs)) {
+        fronta__mem_free(&rt->alloc, st, sizeof *st);
+        return FRONTA_ENOMEM;
+    }
+    start_devices(rt, st);
     *data = st;
     return 0;
 }
 
 static void ocl_stop(fronta_runtime_t *rt, void *data)
 {
-    fronta__mem_free(&rt->alloc, data, sizeof(cl_state));
+    cl_state *st = data;
+    if (!st)
+        return;
+    for (int i = 0; i < st->n; i++)
+        fronta__cl_dev_stop(&st->dev[i]);
+    if (st->progs)
+        fronta__clprog_cache_destroy(st->progs);
+    fronta__mem_free(&rt->alloc, st, sizeof *st);
+}
+
+static void ocl_stats(const void *data, int i, fronta_device_stats_t *out)
+{
+    cl_dev *d = (cl_dev *)&((const cl_state *)data)->dev[i];
+    out->tasks_run = atomic_load_explicit(&d->tasks_run, memory_order_relaxed);
+    out->kernels_chained = atomic_load_explicit(&d->chained, memory_order_relaxed);
+    out->host_wakeups = atomic_load_explicit(&d->wakeups, memory_order_relaxed);
+    out->fallbacks = atomic_load_explicit(&d->fallbacks, memory_order_relaxed);
+    out->bytes_to_device = atomic_load_explicit(&d->bytes_to_dev, memory_order_relaxed);
+    out->bytes_to_host = atomic_load_explicit(&d->bytes_to_host, memory_order_relaxed);
+    out->maps = atomic_load_explicit(&d->maps, memory_order_relaxed);
 }
 
 static int ocl_ndevices(const fronta_runtime_t *rt, const void *data)
@@ -157,4 +193,11 @@ const fronta__driver fronta__driver_opencl = {
     .stop = ocl_stop,
     .ndevices = ocl_ndevices,
     .device_info = ocl_device_info,
+    .can_run = fronta__cl_can_run,
+    .submit = fronta__cl_submit,
+    .stats = ocl_stats,
+    .mem_alloc = fronta__cl_mem_alloc,
+    .mem_free = fronta__cl_mem_free,
+    .copy_to_host = fronta__cl_copy_to_host,
+    .copy_from_host = fronta__cl_copy_from_host,
 };

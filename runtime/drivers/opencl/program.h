@@ -3,7 +3,9 @@
 #ifndef FRONTA_DRIVERS_OPENCL_PROGRAM_H
 #define FRONTA_DRIVERS_OPENCL_PROGRAM_H
 
+#ifndef CL_TARGET_OPENCL_VERSION
 #define CL_TARGET_OPENCL_VERSION 120
+#endif
 #include <CL/cl.h>
 #include <stdint.h>
 

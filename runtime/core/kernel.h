@@ -1,0 +1,148 @@
+/* Kernels, kernel tasks and buffers: the types core, data and the device
+ * drivers share. */
+#ifndef FRONTA_CORE_KERNEL_H
+#define FRONTA_CORE_KERNEL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "core/internal.h"
+
+struct fronta_kernel {
+    fronta_runtime_t *rt;
+    struct fronta_kernel *next;       /* the runtime's list */
+    int index;                        /* dense: drivers index their objects by it */
+    char *name;
+    fronta_param_t params[FRONTA_MAX_ARGS];
+    size_t nparams;
+    fronta_cpu_kernel_fn cpu;
+    char *cl_source, *cl_entry, *cl_options;
+};
+
+/* ---- buffers (data/buffer.c, data/coherence.c) ---- */
+
+#define FRONTA__BUF_MAGIC 0x46425546u /* "FBUF" */
+
+struct fronta_buffer {
+    uint32_t magic;
+    fronta_dtype_t type;
+    fronta_runtime_t *rt;
+    void *host;                       /* node 0's replica: always allocated */
+    size_t count, bytes;
+    int owns_host;
+    void *host_raw;                   /* owned: the allocation behind host */
+    size_t host_alloc;
+    /* Guards everything below. Held to register a task's accesses and to
+     * move data; never held while waiting for a task. */
+    pthread_mutex_t lock;
+    uint64_t valid;                   /* bit n: node n's replica is current */
+    void *rep[FRONTA__MAX_DEVICES];   /* drivers' replicas; [0] unused */
+    /* Sequential consistency per buffer: the last task that wrote it and
+     * the tasks that read it since, each holding a reference. */
+    fronta_future_t *last_writer;
+    fronta_future_t **readers;
+    size_t nreaders, readers_cap;
+    int held;                         /* an acquire is held (or under way) */
+    fronta_future_t *access;          /* its access task */
+    fronta_access_t access_mode;
+    int access_node;
+    struct fronta_buffer *prev, *next; /* the runtime's list, under buf_lock */
+};
+
+int fronta__buffer_valid(const fronta_buffer_t *b);
+/* Before drivers stop: every buffer's contents back to the host, device
+ * replicas freed. */
+void fronta__buffers_unload(fronta_runtime_t *rt);
+/* Destroy: free what the user left registered. */
+void fronta__buffers_free_all(fronta_runtime_t *rt);
+
+/* Sequential consistency, with b->lock held. deps: calls add for each
+ * task an access in `mode` must follow, order_only set where its failure
+ * is not the accessor's (write after read, write after write); ndeps
+ * bounds their number. reserve makes room so that register cannot fail. */
+typedef void (*fronta__dep_add_fn)(void *ud, fronta_future_t *pred, int order_only);
+void fronta__buffer_deps(const fronta_buffer_t *b, fronta_access_t mode,
+                         fronta__dep_add_fn add, void *ud);
+size_t fronta__buffer_ndeps(const fronta_buffer_t *b, fronta_access_t mode);
+int fronta__buffer_reserve(fronta_buffer_t *b, fronta_access_t mode);
+/* t is the newest access; returns the references it took on t. */
+unsigned fronta__buffer_register(fronta_buffer_t *b, fronta_access_t mode, fronta_future_t *t);
+
+/* Coherence, with b->lock held. node == device id. */
+int fronta__coh_alloc(fronta_buffer_t *b, int node, char *msg, size_t msz);
+int fronta__coh_fetch(fronta_buffer_t *b, int node, char *msg, size_t msz);
+void fronta__coh_written(fronta_buffer_t *b, int node);
+void fronta__coh_drop(fronta_buffer_t *b, int node);
+/* fronta_buffer_acquire at a memory node; *host gets the node's replica
+ * (the host array for node 0, the driver's replica otherwise). */
+int fronta__buffer_acquire_at(fronta_buffer_t *b, int node, fronta_access_t mode,
+                              double timeout, void **host);
+
+/* ---- kernel tasks (core/ktask.c) ---- */
+
+/* A dependency of kernel task succ on pred. It fires once: when pred
+ * completes, or earlier, when pred is enqueued on succ's device (chaining:
+ * succ then waits for pred's event on the device, not on the host). */
+typedef struct fronta__kdep {
+    fronta__node node;                /* on pred's completion list */
+    fronta__node enq;                 /* on pred's enqueue list (same device) */
+    fronta_future_t *pred, *succ;
+    atomic_uchar fired;
+    uint8_t order_only;               /* WAR/WAW: pred's failure is not ours */
+    uint8_t early;                    /* fired at pred's enqueue */
+} fronta__kdep;
+
+typedef struct fronta__ktask {
+    fronta_future_t *task;
+    fronta_kernel_t *k;
+    fronta_arg_t args[FRONTA_MAX_ARGS];
+    uint32_t nargs;
+    size_t global, local;
+    fronta_needs_t needs;
+    _Atomic int dev;                  /* placement; 0 after a fallback to the pool */
+    int can_fall_back;
+    fronta__kdep *deps;
+    uint32_t ndeps;
+    size_t deps_cap;
+    _Atomic(fronta__node *) enq_list; /* successors chained on our enqueue */
+    atomic_uint access_state;         /* host accesses (k == NULL): ACCESS_* */
+    void *event;                      /* the driver's completion event */
+    void (*event_free)(void *event);
+    struct fronta__ktask *qnext;      /* driver queues */
+} fronta__ktask;
+
+fronta__ktask *fronta__ktask_of(const fronta_future_t *t);
+/* Device drivers, on a task they took (any order of these): */
+int fronta__ktask_start(fronta_future_t *t);   /* PENDING -> RUNNING, else 0 */
+/* Enqueued on its device: successors chained on it may be enqueued. */
+void fronta__ktask_enqueued(fronta_future_t *t);
+/* Leave the device for the CPU pool (a RUNNING task). */
+void fronta__ktask_fall_back(fronta_future_t *t);
+/* Done: code 0 or an error with a message; checks chained predecessors. */
+void fronta__ktask_finish(fronta_future_t *t, int code, const char *msg);
+/* Dropped without running (cancelled while queued). */
+void fronta__ktask_drop(fronta_future_t *t);
+void fronta__ktask_free(fronta_future_t *t);
+
+/* Host accesses (fronta_buffer_acquire) are kernel tasks without a kernel
+ * that never run: they become ready when the accesses before them are
+ * done, and complete at release. */
+enum { FRONTA__ACCESS_WAITING = 0, FRONTA__ACCESS_READY = 1, FRONTA__ACCESS_ABANDONED = 2 };
+/* Register an access of b in mode, following the earlier ones; with the
+ * user's reference in *out. FRONTA_EBUSY when b has one held. */
+int fronta__access_submit(fronta_buffer_t *b, fronta_access_t mode, fronta_future_t **out);
+/* Wait until the access may proceed: 0 (then it runs until
+ * fronta__access_end), its error (it has ended), or FRONTA_ETIMEDOUT (it
+ * has been abandoned: it ends by itself once its turn comes). */
+int fronta__access_wait(fronta_future_t *h, double timeout);
+void fronta__access_end(fronta_future_t *h);
+
+/* ---- kernels (core/kernel.c) ---- */
+void fronta__kernels_free_all(fronta_runtime_t *rt);
+int fronta__kernel_count(fronta_runtime_t *rt);
+
+/* ---- the device table (core/devices.c) ---- */
+int fronta__devices_build(fronta_runtime_t *rt);
+const fronta__device *fronta__device_get(const fronta_runtime_t *rt, int id);
+
+#endif

@@ -1,0 +1,293 @@
+/* An OpenCL device's host side: a device thread that enqueues, and a
+ * waiter that learns of completions.
+ *
+ * Completion is detected by a dedicated waiter blocking in clWaitForEvents
+ * on the newest kernel it was handed, not by event callbacks (not
+ * reliable on every driver) nor by polling (a core burnt, or latency).
+ * The queue is in order, so when that kernel is complete every kernel
+ * before it is too: the waiter wakes once per batch, not once per kernel.
+ * The device thread hands the waiter its newest kernel only when it runs
+ * out of work (or every HAND_NS while busy), so a chain submitted back to
+ * back is enqueued whole before anyone waits: no host wake-up inside it. */
+#include <stdio.h>
+#include <string.h>
+
+#include "drivers/opencl/fault.h"
+#include "drivers/opencl/opencl.h"
+
+#define HAND_NS 200000u
+
+/* ---- the waiter ---- */
+
+/* With fl_lock held. */
+static void hand_tail(ocl_dev *d)
+{
+    if (d->fl_tail && d->unhanded_since) {
+        d->handed = d->fl_tail;
+        d->unhanded_since = 0;
+        pthread_cond_signal(&d->fl_cond);
+    }
+}
+
+static void hand(ocl_dev *d)
+{
+    pthread_mutex_lock(&d->fl_lock);
+    hand_tail(d);
+    pthread_mutex_unlock(&d->fl_lock);
+}
+
+static void complete_kernel(ocl_dev *d, fronta__ktask *kt)
+{
+    cl_int status = CL_COMPLETE;
+    cl_int err = clGetEventInfo((cl_event)kt->event, CL_EVENT_COMMAND_EXECUTION_STATUS,
+                                sizeof status, &status, NULL);
+    cl_int fault = fronta__cl_fault(d->st, FRONTA__CLFAULT_EVENT);
+    if (fault)
+        status = fault;
+    else if (err)
+        status = err;
+    atomic_fetch_add_explicit(&d->tasks_run, 1, memory_order_relaxed);
+    if (status >= 0) {
+        fronta__ktask_finish(kt->task, 0, NULL);
+        return;
+    }
+    char msg[256];
+    snprintf(msg, sizeof msg, "kernel '%s' failed on OpenCL device '%s': %s", kt->k->name,
+             d->info.name, fronta__cl_err_name(status));
+    fronta__ktask_finish(kt->task, FRONTA_EDEVICE, msg);
+}
+
+static void *waiter_main(void *arg)
+{
+    ocl_dev *d = arg;
+    pthread_mutex_lock(&d->fl_lock);
+    for (;;) {
+        while (!d->handed && !d->fl_stop)
+            pthread_cond_wait(&d->fl_cond, &d->fl_lock);
+        if (!d->handed)
+            break;
+        fronta__ktask *tail = d->handed;
+        d->handed = NULL;
+        cl_event ev = tail->event;
+        pthread_mutex_unlock(&d->fl_lock);
+        /* A failed kernel makes this return an error: each kernel's own
+         * status is read below. */
+        clWaitForEvents(1, &ev);
+        atomic_fetch_add_explicit(&d->wakeups, 1, memory_order_relaxed);
+        pthread_mutex_lock(&d->fl_lock);
+        fronta__ktask *head = d->fl_head;
+        d->fl_head = tail->qnext;
+        if (!d->fl_head)
+            d->fl_tail = NULL;
+        tail->qnext = NULL;
+        pthread_mutex_unlock(&d->fl_lock);
+        while (head) {
+            fronta__ktask *next = head->qnext; /* head may be freed by its completion */
+            complete_kernel(d, head);
+            head = next;
+        }
+        pthread_mutex_lock(&d->fl_lock);
+    }
+    pthread_mutex_unlock(&d->fl_lock);
+    return NULL;
+}
+
+/* ---- the device thread ---- */
+
+static void enqueued(ocl_dev *d, fronta__ktask *kt)
+{
+    pthread_mutex_lock(&d->fl_lock);
+    kt->qnext = NULL;
+    if (d->fl_tail)
+        d->fl_tail->qnext = kt;
+    else
+        d->fl_head = kt;
+    d->fl_tail = kt;
+    if (!d->unhanded_since)
+        d->unhanded_since = fronta__now_ns();
+    pthread_mutex_unlock(&d->fl_lock);
+    /* Successors chained on this kernel become ready now, on this thread:
+     * they are enqueued in this same batch. */
+    fronta__ktask_enqueued(kt->task);
+}
+
+static void fall_back(ocl_dev *d, fronta_future_t *t, const char *msg)
+{
+    FRONTA__LOG(t->rt, FRONTA_LOG_WARN, "%s; running task %llu on the CPU pool instead", msg,
+                (unsigned long long)t->id);
+    atomic_fetch_add_explicit(&d->fallbacks, 1, memory_order_relaxed);
+    hand(d); /* it may wait for kernels enqueued here: let them complete */
+    fronta__ktask_fall_back(t);
+}
+
+static void process(ocl_dev *d, fronta_future_t *t)
+{
+    fronta__ktask *kt = fronta__ktask_of(t);
+    if (atomic_load_explicit(&t->rt->flags, memory_order_relaxed) & FRONTA__RT_CANCELLING)
+        fronta_future_cancel(t); /* fails harmlessly if no longer pending */
+    if (!fronta__ktask_start(t)) {
+        fronta__ktask_drop(t);
+        return;
+    }
+    char *msg = NULL;
+    int rc = fronta__cl_launch(d, t, &msg);
+    if (rc == 0)
+        enqueued(d, kt);
+    else if (kt->can_fall_back)
+        fall_back(d, t, msg ? msg : fronta_strerror(rc));
+    else
+        fronta__ktask_finish(t, rc, msg);
+    fronta__cl_msg_free(d, msg);
+}
+
+void fronta__cl_submit(void *data, int i, fronta_future_t *t)
+{
+    ocl_dev *d = &((ocl_state *)data)->dev[i];
+    fronta__ktask *kt = fronta__ktask_of(t);
+    kt->qnext = NULL;
+    pthread_mutex_lock(&d->lock);
+    if (d->in_tail)
+        d->in_tail->qnext = kt;
+    else
+        d->in_head = kt;
+    d->in_tail = kt;
+    atomic_fetch_add_explicit(&d->in_count, 1, memory_order_release);
+    if (d->idle)
+        pthread_cond_signal(&d->cond);
+    pthread_mutex_unlock(&d->lock);
+}
+
+/* Spin a little for more work before handing over and sleeping: the next
+ * kernel of a chain being submitted is microseconds away. */
+static int spin_for_work(ocl_dev *d)
+{
+    int us = d->st->rt->set.spin_us;
+    uint64_t end = fronta__now_ns() + (uint64_t)us * 1000u;
+    while (us > 0 && fronta__now_ns() < end) {
+        if (atomic_load_explicit(&d->in_count, memory_order_acquire))
+            return 1;
+        fronta__cpu_relax();
+    }
+    return 0;
+}
+
+static void run_batch(ocl_dev *d, fronta__ktask *head)
+{
+    while (head) {
+        fronta__ktask *next = head->qnext;
+        process(d, head->task);
+        head = next;
+    }
+    pthread_mutex_lock(&d->fl_lock);
+    if (d->unhanded_since && fronta__now_ns() - d->unhanded_since > HAND_NS)
+        hand_tail(d); /* busy for long: let completions be reported */
+    pthread_mutex_unlock(&d->fl_lock);
+}
+
+static void *device_main(void *arg)
+{
+    ocl_dev *d = arg;
+    pthread_mutex_lock(&d->lock);
+    for (;;) {
+        if (d->in_head) {
+            fronta__ktask *head = d->in_head;
+            unsigned n = 0;
+            for (fronta__ktask *k = head; k; k = k->qnext)
+                n++;
+            d->in_head = d->in_tail = NULL;
+            atomic_fetch_sub_explicit(&d->in_count, n, memory_order_relaxed);
+            pthread_mutex_unlock(&d->lock);
+            run_batch(d, head);
+            pthread_mutex_lock(&d->lock);
+            continue;
+        }
+        if (d->stop)
+            break;
+        pthread_mutex_unlock(&d->lock);
+        int more = spin_for_work(d);
+        if (!more)
+            hand(d);
+        pthread_mutex_lock(&d->lock);
+        if (more || d->in_head || d->stop)
+            continue;
+        d->idle = 1;
+        pthread_cond_wait(&d->cond, &d->lock);
+        d->idle = 0;
+    }
+    pthread_mutex_unlock(&d->lock);
+    return NULL;
+}
+
+/* ---- start and stop ---- */
+
+static int create_queue(ocl_dev *d)
+{
+    cl_int err;
+    d->ctx = clCreateContext(NULL, 1, &d->id, NULL, NULL, &err);
+    if (!d->ctx) {
+        FRONTA__LOG(d->st->rt, FRONTA_LOG_WARN, "OpenCL '%s': clCreateContext: %s",
+                    d->info.name, fronta__cl_err_name(err));
+        return -1;
+    }
+    d->q = clCreateCommandQueue(d->ctx, d->id, 0, &err);
+    if (!d->q) {
+        FRONTA__LOG(d->st->rt, FRONTA_LOG_WARN, "OpenCL '%s': clCreateCommandQueue: %s",
+                    d->info.name, fronta__cl_err_name(err));
+        clReleaseContext(d->ctx);
+        return -1;
+    }
+    return 0;
+}
+
+int fronta__cl_dev_start(ocl_dev *d)
+{
+    if (create_queue(d))
+        return -1;
+    pthread_mutex_init(&d->lock, NULL);
+    pthread_cond_init(&d->cond, NULL);
+    pthread_mutex_init(&d->fl_lock, NULL);
+    pthread_cond_init(&d->fl_cond, NULL);
+    if (pthread_create(&d->thread, NULL, device_main, d)) {
+        d->running = 0;
+    } else if (pthread_create(&d->waiter, NULL, waiter_main, d)) {
+        pthread_mutex_lock(&d->lock);
+        d->stop = 1;
+        pthread_cond_signal(&d->cond);
+        pthread_mutex_unlock(&d->lock);
+        pthread_join(d->thread, NULL);
+        d->running = 0;
+    } else {
+        d->running = 1;
+        return 0;
+    }
+    pthread_mutex_destroy(&d->lock);
+    pthread_cond_destroy(&d->cond);
+    pthread_mutex_destroy(&d->fl_lock);
+    pthread_cond_destroy(&d->fl_cond);
+    clReleaseCommandQueue(d->q);
+    clReleaseContext(d->ctx);
+    return -1;
+}
+
+/* Every task has completed: both threads are idle. */
+void fronta__cl_dev_stop(ocl_dev *d)
+{
+    pthread_mutex_lock(&d->lock);
+    d->stop = 1;
+    pthread_cond_signal(&d->cond);
+    pthread_mutex_unlock(&d->lock);
+    pthread_join(d->thread, NULL);
+    pthread_mutex_lock(&d->fl_lock);
+    d->fl_stop = 1;
+    pthread_cond_signal(&d->fl_cond);
+    pthread_mutex_unlock(&d->fl_lock);
+    pthread_join(d->waiter, NULL);
+    fronta__cl_kernels_release(d);
+    clFinish(d->q);
+    clReleaseCommandQueue(d->q);
+    clReleaseContext(d->ctx);
+    pthread_mutex_destroy(&d->lock);
+    pthread_cond_destroy(&d->cond);
+    pthread_mutex_destroy(&d->fl_lock);
+    pthread_cond_destroy(&d->fl_cond);
+}

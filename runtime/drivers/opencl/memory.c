@@ -1,0 +1,138 @@
+/* Replicas of buffers on OpenCL devices, and the transfers between them
+ * and the host array. On a device that shares host memory
+ * (CL_DEVICE_HOST_UNIFIED_MEMORY: PoCL, integrated GPUs) a replica is the
+ * host array itself (CL_MEM_USE_HOST_PTR), and a transfer is a map/unmap
+ * pair, which synchronises without copying; fronta_config_t.zero_copy < 0
+ * forces copies. */
+#include <stdio.h>
+#include <string.h>
+
+#include "drivers/opencl/fault.h"
+#include "drivers/opencl/opencl.h"
+
+static ocl_dev *dev_of(void *data, int i)
+{
+    return &((ocl_state *)data)->dev[i];
+}
+
+static int cl_fail(char *msg, size_t msz, const char *what, const ocl_dev *d,
+                   const fronta_buffer_t *b, cl_int err)
+{
+    snprintf(msg, msz, "%s %zu bytes on OpenCL device '%s' failed (%s)", what, b->bytes,
+             d->info.name, fronta__cl_err_name(err));
+    return err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_HOST_MEMORY
+               ? FRONTA_ENOMEM
+               : FRONTA_EDEVICE;
+}
+
+int fronta__cl_mem_alloc(void *data, int i, fronta_buffer_t *b, void **rep, char *msg,
+                         size_t msz)
+{
+    ocl_dev *d = dev_of(data, i);
+    ocl_rep *r = fronta__mem_calloc(&d->st->rt->alloc, 1, sizeof *r);
+    if (!r) {
+        snprintf(msg, msz, "out of host memory for a replica");
+        return FRONTA_ENOMEM;
+    }
+    r->zero_copy = d->st->zero_copy && d->info.unified_memory;
+    cl_mem_flags flags = CL_MEM_READ_WRITE | (r->zero_copy ? CL_MEM_USE_HOST_PTR : 0);
+    cl_int err = fronta__cl_fault(d->st, FRONTA__CLFAULT_ALLOC);
+    if (!err)
+        r->mem = clCreateBuffer(d->ctx, flags, b->bytes, r->zero_copy ? b->host : NULL, &err);
+    if (err || !r->mem) {
+        fronta__mem_free(&d->st->rt->alloc, r, sizeof *r);
+        /* Allocation failures are device failures here: the task falls back
+         * or fails with FRONTA_EDEVICE, the message says which. */
+        cl_fail(msg, msz, "allocating", d, b, err ? err : CL_MEM_OBJECT_ALLOCATION_FAILURE);
+        return FRONTA_EDEVICE;
+    }
+    *rep = r;
+    return 0;
+}
+
+void fronta__cl_mem_free(void *data, int i, fronta_buffer_t *b, void *rep)
+{
+    ocl_dev *d = dev_of(data, i);
+    ocl_rep *r = rep;
+    (void)b;
+    clReleaseMemObject(r->mem);
+    fronta__mem_free(&d->st->rt->alloc, r, sizeof *r);
+}
+
+/* Map, so that the host array holds what the device has; where the map
+ * gives another pointer (a driver that cached the data), copy from it. */
+static int map_to_host(ocl_dev *d, fronta_buffer_t *b, ocl_rep *r, char *msg, size_t msz)
+{
+    cl_int err;
+    void *p = clEnqueueMapBuffer(d->q, r->mem, CL_TRUE, CL_MAP_READ, 0, b->bytes, 0, NULL,
+                                 NULL, &err);
+    if (!p)
+        return cl_fail(msg, msz, "mapping", d, b, err);
+    if (p != b->host)
+        memcpy(b->host, p, b->bytes);
+    cl_event ev;
+    err = clEnqueueUnmapMemObject(d->q, r->mem, p, 0, NULL, &ev);
+    if (!err) {
+        /* The host may write the array as soon as we return. */
+        err = clWaitForEvents(1, &ev);
+        clReleaseEvent(ev);
+    }
+    if (err)
+        return cl_fail(msg, msz, "unmapping", d, b, err);
+    atomic_fetch_add_explicit(&d->maps, 1, memory_order_relaxed);
+    return 0;
+}
+
+int fronta__cl_copy_to_host(void *data, int i, fronta_buffer_t *b, void *rep, char *msg,
+                            size_t msz)
+{
+    ocl_dev *d = dev_of(data, i);
+    ocl_rep *r = rep;
+    if (r->zero_copy)
+        return map_to_host(d, b, r, msg, msz);
+    cl_int err = clEnqueueReadBuffer(d->q, r->mem, CL_TRUE, 0, b->bytes, b->host, 0, NULL,
+                                     NULL);
+    if (err)
+        return cl_fail(msg, msz, "reading", d, b, err);
+    atomic_fetch_add_explicit(&d->bytes_to_host, b->bytes, memory_order_relaxed);
+    return 0;
+}
+
+static int map_from_host(ocl_dev *d, fronta_buffer_t *b, ocl_rep *r, char *msg, size_t msz)
+{
+    cl_int err;
+    cl_event ev;
+    void *p = clEnqueueMapBuffer(d->q, r->mem, CL_FALSE, CL_MAP_WRITE_INVALIDATE_REGION, 0,
+                                 b->bytes, 0, NULL, &ev, &err);
+    if (!p)
+        return cl_fail(msg, msz, "mapping", d, b, err);
+    /* Usually p is the host array and the map only synchronises: nothing
+     * to wait for. Otherwise the copy needs the map done. */
+    if (p != b->host) {
+        clWaitForEvents(1, &ev);
+        memcpy(p, b->host, b->bytes);
+    }
+    clReleaseEvent(ev);
+    err = clEnqueueUnmapMemObject(d->q, r->mem, p, 0, NULL, NULL);
+    if (err)
+        return cl_fail(msg, msz, "unmapping", d, b, err);
+    atomic_fetch_add_explicit(&d->maps, 1, memory_order_relaxed);
+    return 0;
+}
+
+int fronta__cl_copy_from_host(void *data, int i, fronta_buffer_t *b, void *rep, char *msg,
+                              size_t msz)
+{
+    ocl_dev *d = dev_of(data, i);
+    ocl_rep *r = rep;
+    if (r->zero_copy)
+        return map_from_host(d, b, r, msg, msz);
+    /* Not blocking: the host array is not written before this task, which
+     * reads it, completes (write after read). */
+    cl_int err = clEnqueueWriteBuffer(d->q, r->mem, CL_FALSE, 0, b->bytes, b->host, 0, NULL,
+                                      NULL);
+    if (err)
+        return cl_fail(msg, msz, "writing", d, b, err);
+    atomic_fetch_add_explicit(&d->bytes_to_dev, b->bytes, memory_order_relaxed);
+    return 0;
+}
