@@ -141,8 +141,9 @@ static int candidate(const fronta_runtime_t *rt, const fronta__ktask *kt, int id
 }
 
 /* Eager placement, with buffer locks held: where the data's last writer
- * is queued (the chain stays on its device), else a GPU, else the pool,
- * else any device that can run it. */
+ * is queued (the chain stays on its device), else where the data it reads
+ * lives (and the host copy is stale), else a GPU, else the pool, else any
+ * device that can run it. */
 static int place(const fronta_runtime_t *rt, fronta__ktask *kt, const kbufs *kb)
 {
     if (kt->needs.device == FRONTA_NEED_DEVICE &&
@@ -157,7 +158,23 @@ static int place(const fronta_runtime_t *rt, fronta__ktask *kt, const kbufs *kb)
         if (d > 0 && !fronta_future_done(w) && candidate(rt, kt, d))
             return d;
     }
-    int pool = -1, other = -1;
+    int pool = -1, other = -1, best = -1;
+    size_t best_bytes = 0;
+    for (int id = 1; id < rt->ndevices; id++) {
+        /* The device that alone holds the most of what we read: running
+         * there saves bringing it back to the host. */
+        size_t bytes = 0;
+        for (size_t i = 0; i < kb->n; i++)
+            if ((kb->mode[i] & FRONTA_ACCESS_IN) && (kb->b[i]->valid & (1ull << id)) &&
+                !(kb->b[i]->valid & 1))
+                bytes += kb->b[i]->bytes;
+        if (bytes > best_bytes && candidate(rt, kt, id)) {
+            best = id;
+            best_bytes = bytes;
+        }
+    }
+    if (best > 0)
+        return best;
     for (int id = 0; id < rt->ndevices; id++) {
         if (!candidate(rt, kt, id))
             continue;
