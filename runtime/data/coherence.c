@@ -16,7 +16,12 @@ int fronta__coh_alloc(fronta_buffer_t *b, int node, char *msg, size_t msz)
         snprintf(msg, msz, "device %d has no memory of its own", node);
         return FRONTA_ENODEV;
     }
-    return dev->drv->mem_alloc(dev->data, dev->local, b, &b->rep[node], msg, msz);
+    int rc = dev->drv->mem_alloc(dev->data, dev->local, b, &b->rep[node], msg, msz);
+    if (rc < 0)
+        return rc;
+    if (rc == 1 && (b->valid & 1)) /* made over a current host array */
+        b->valid |= 1ull << node;
+    return 0;
 }
 
 /* The host copy from a device that has the contents. */

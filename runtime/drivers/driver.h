@@ -37,8 +37,10 @@ typedef struct fronta__driver {
     void (*stats)(const void *data, int i, fronta_device_stats_t *out);
 
     /* ---- memory: NULL for a driver whose devices use host memory ---- */
-    /* Give device i a replica of b (*rep). No effect on failure. The
-     * three calls that can fail describe the failure in msg. */
+    /* Give device i a replica of b (*rep). No effect on failure. Returns
+     * 1 when the new replica already holds the host array's contents
+     * (it is the host array: zero-copy). The three calls that can fail
+     * describe the failure in msg. */
     int (*mem_alloc)(void *data, int i, fronta_buffer_t *b, void **rep, char *msg,
                      size_t msz);
     void (*mem_free)(void *data, int i, fronta_buffer_t *b, void *rep);

@@ -47,7 +47,9 @@ int fronta__cl_mem_alloc(void *data, int i, fronta_buffer_t *b, void **rep, char
         return FRONTA_EDEVICE;
     }
     *rep = r;
-    return 0;
+    /* CL_MEM_USE_HOST_PTR: the buffer starts with the host array's
+     * contents, so no transfer is needed before its first use. */
+    return r->zero_copy;
 }
 
 void fronta__cl_mem_free(void *data, int i, fronta_buffer_t *b, void *rep)
