@@ -50,9 +50,14 @@ typedef struct bench_env {
 } bench_env_t;
 
 /* Runs an implementation once over n items. Stores the run's metric in
- * *value (unit of the case) and returns a bench_status_t. Untimed set-up
- * (allocation, zeroing) may happen inside, outside the timed region. */
+ * value[0] (unit of the case) and, for a row that names an extra figure
+ * (bench_impl_t.extra), that figure in value[1]; returns a bench_status_t.
+ * Untimed set-up (allocation, zeroing) may happen inside, outside the
+ * timed region. */
 typedef bench_status_t (*bench_fn)(const bench_env_t *env, size_t n, double *value);
+
+/* Doubles the value array of a bench_fn holds: the metric, the extra. */
+#define BENCH_NVALUES 2
 
 /* A case: what is measured and against what. */
 typedef struct bench_case {
@@ -74,6 +79,14 @@ typedef struct bench_impl {
     const char *impl;        /* "fronta", "omp_task", "starpu", ... */
     bench_dev_t dev;
     bench_fn run;
+    /* Optional, NULL when unused: */
+    const char *reference;   /* impl this row's ratio is taken against,
+                                instead of the case's: a fronta row on one
+                                device against the baseline on the same
+                                device ("fronta_opencl" vs "opencl_raw") */
+    const char *extra;       /* name of a second figure the run reports in
+                                value[1] ("host_wakeups"): the table shows
+                                it after the row, the JSON as a field */
 } bench_impl_t;
 
 /* The registry (registry.c), in run order, rows of a case together. */
@@ -87,6 +100,7 @@ typedef struct bench_result {
     int repeat;
     bench_status_t status;   /* worst status over warm-up and repeats */
     double median, min, max; /* meaningful only when status == BENCH_OK */
+    double extra;            /* median of value[1] when impl->extra is set */
 } bench_result_t;
 
 /* Callbacks run once at exit, newest first (StarPU's shutdown, ...). */

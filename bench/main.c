@@ -204,7 +204,7 @@ void bench_run_cleanups(void)
 static void run_impl(const bench_env_t *env, const bench_impl_t *im, size_t n, int repeat,
                      bench_result_t *res)
 {
-    double v[1000], warm = 0.0;
+    double v[1000], x[1000], warm[BENCH_NVALUES] = {0};
     const bench_case_t *c = im->c;
 
     memset(res, 0, sizeof *res);
@@ -212,9 +212,12 @@ static void run_impl(const bench_env_t *env, const bench_impl_t *im, size_t n, i
     res->size = n;
     res->repeat = repeat;
     fprintf(stderr, "%s/%s %s (n=%zu): warm-up", c->bench, c->name, im->impl, n);
-    res->status = im->run(env, n, &warm);
+    res->status = im->run(env, n, warm);
     for (int r = 0; r < repeat && res->status == BENCH_OK; r++) {
-        res->status = im->run(env, n, &v[r]);
+        double val[BENCH_NVALUES] = {0};
+        res->status = im->run(env, n, val);
+        v[r] = val[0];
+        x[r] = val[1];
         if (res->status == BENCH_OK)
             fprintf(stderr, "%s %.1f", r ? "" : ",", v[r]);
     }
@@ -228,6 +231,8 @@ static void run_impl(const bench_env_t *env, const bench_impl_t *im, size_t n, i
         res->max = v[r] > res->max ? v[r] : res->max;
     }
     res->median = bench_median(v, (size_t)repeat);
+    if (im->extra)
+        res->extra = bench_median(x, (size_t)repeat);
     fprintf(stderr, " %s -> median %.1f\n", c->unit, res->median);
 }
 
@@ -310,8 +315,9 @@ static int run(const opts_t *o)
         return 0;
     }
     if (o->device != DEV_ALL && !bench_machine_has(&m, (bench_dev_t)o->device))
-        fprintf(stderr, "fronta-bench: no %s device (fronta has no OpenCL driver yet): "
-                        "its cases are skipped\n", bench_dev_name((bench_dev_t)o->device));
+        fprintf(stderr, "fronta-bench: no %s device (none found, or fronta built "
+                        "without OpenCL): its cases are skipped\n",
+                bench_dev_name((bench_dev_t)o->device));
     if (!(res = calloc(bench_registry_len, sizeof *res))) {
         fronta_runtime_destroy(env.rt);
         return 1;

@@ -1,5 +1,7 @@
 /* registry.c — every (bench, case, impl) fronta-bench can run: a new benchmark is one line here. */
+#include "kernel_chain.h"
 #include "overhead.h"
+#include "scale.h"
 
 /* The one place that knows whether StarPU was found: CMake compiles
  * overhead_starpu.c and defines FRONTA_BENCH_HAVE_STARPU together. */
@@ -9,16 +11,36 @@
 #define IF_STARPU(...)
 #endif
 
+/* The same for the hand-written OpenCL baselines (*_raw.c, clraw.c),
+ * compiled when fronta is built with OpenCL. */
+#ifdef FRONTA_BENCH_HAVE_OPENCL
+#define IF_OPENCL(...) __VA_ARGS__,
+#else
+#define IF_OPENCL(...)
+#endif
+
+/* The four fields every row has; optional ones (bench_impl_t.reference,
+ * .extra) follow as designated initialisers. */
+#define ROW(case_, impl_, dev_, fn_) .c = &(case_), .impl = (impl_), .dev = (dev_), .run = (fn_)
+
 /* Rows of one case stay together; the first row of a case sets its place
  * in the run order. */
 const bench_impl_t bench_registry[] = {
-    {&overhead_independent, "fronta",   BENCH_DEV_CPU, overhead_independent_fronta},
-    {&overhead_independent, "omp_task", BENCH_DEV_CPU, overhead_independent_omp_task},
-    IF_STARPU({&overhead_independent, "starpu", BENCH_DEV_CPU, overhead_independent_starpu})
-    {&overhead_chain,       "fronta",   BENCH_DEV_CPU, overhead_chain_fronta},
-    IF_STARPU({&overhead_chain,       "starpu", BENCH_DEV_CPU, overhead_chain_starpu})
-    {&overhead_roundtrip,   "fronta",   BENCH_DEV_CPU, overhead_roundtrip_fronta},
-    IF_STARPU({&overhead_roundtrip,   "starpu", BENCH_DEV_CPU, overhead_roundtrip_starpu})
+    {ROW(overhead_independent, "fronta",   BENCH_DEV_CPU, overhead_independent_fronta)},
+    {ROW(overhead_independent, "omp_task", BENCH_DEV_CPU, overhead_independent_omp_task)},
+    IF_STARPU({ROW(overhead_independent, "starpu", BENCH_DEV_CPU, overhead_independent_starpu)})
+    {ROW(overhead_chain,       "fronta",   BENCH_DEV_CPU, overhead_chain_fronta)},
+    IF_STARPU({ROW(overhead_chain,       "starpu", BENCH_DEV_CPU, overhead_chain_starpu)})
+    {ROW(overhead_roundtrip,   "fronta",   BENCH_DEV_CPU, overhead_roundtrip_fronta)},
+    IF_STARPU({ROW(overhead_roundtrip,   "starpu", BENCH_DEV_CPU, overhead_roundtrip_starpu)})
+    {ROW(scale_chunked, "fronta_cpu",    BENCH_DEV_CPU,    scale_chunked_fronta_cpu)},
+    {ROW(scale_chunked, "fronta_opencl", BENCH_DEV_OPENCL, scale_chunked_fronta_opencl),
+     .reference = "opencl_raw"},
+    {ROW(scale_chunked, "openmp",        BENCH_DEV_CPU,    scale_chunked_openmp)},
+    IF_OPENCL({ROW(scale_chunked, "opencl_raw", BENCH_DEV_OPENCL, scale_chunked_opencl_raw)})
+    {ROW(kernel_chain_opencl, "fronta",  BENCH_DEV_OPENCL, kernel_chain_opencl_fronta),
+     .extra = "host_wakeups"},
+    IF_OPENCL({ROW(kernel_chain_opencl, "opencl_raw", BENCH_DEV_OPENCL, kernel_chain_opencl_raw)})
 };
 
 const size_t bench_registry_len = sizeof bench_registry / sizeof bench_registry[0];

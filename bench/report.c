@@ -5,14 +5,22 @@
 
 #include "bench.h"
 
-/* Index of the row that is the reference of row i's case, when it ran and
- * was verified; -1 otherwise. */
+/* The impl row i's ratio is taken against: its own when the registry
+ * names one, else its case's. */
+static const char *reference_name(const bench_result_t *row)
+{
+    return row->impl->reference ? row->impl->reference : row->impl->c->reference;
+}
+
+/* Index of the row that is the reference of row i, when it ran and was
+ * verified; -1 otherwise. */
 static long reference_of(const bench_result_t *r, size_t n, size_t i)
 {
     const bench_case_t *c = r[i].impl->c;
+    const char *ref = reference_name(&r[i]);
 
     for (size_t j = 0; j < n; j++)
-        if (r[j].impl->c == c && strcmp(r[j].impl->impl, c->reference) == 0 &&
+        if (r[j].impl->c == c && strcmp(r[j].impl->impl, ref) == 0 &&
             r[j].status == BENCH_OK)
             return (long)j;
     return -1;
@@ -61,23 +69,28 @@ static void table_row(const bench_result_t *r, size_t n, size_t i, widths_t w, F
 {
     const bench_result_t *row = &r[i];
     const bench_case_t *c = row->impl->c;
-    char med[32], mn[32], mx[32], ratio[32] = "";
+    char med[32], mn[32], mx[32], ratio[32] = "", extra[64] = "";
     long ref = reference_of(r, n, i);
 
     if (row->status == BENCH_OK) {
         fmt_num(med, sizeof med, row->median);
         fmt_num(mn, sizeof mn, row->min);
         fmt_num(mx, sizeof mx, row->max);
+        /* "*": the case's reference is not hand-written (its note);
+         * "^": this row has a reference of its own (a footnote names it). */
         if (ref >= 0 && !isnan(ratio_of(row, &r[ref])))
             snprintf(ratio, sizeof ratio, "%.2f%s", ratio_of(row, &r[ref]),
-                     c->note ? "*" : "");
+                     row->impl->reference ? "^" : c->note ? "*" : "");
+        if (row->impl->extra)
+            snprintf(extra, sizeof extra, "  %s=%.2f", row->impl->extra, row->extra);
     } else {
         snprintf(med, sizeof med, "%s", status_word(row->status));
         mn[0] = mx[0] = '\0';
     }
-    fprintf(out, "%-*s  %-*s  %-*s  %-6s  %10zu  %-16s  %10s  %10s  %10s  %7s\n",
+    fprintf(out, "%-*s  %-*s  %-*s  %-6s  %10zu  %-16s  %10s  %10s  %10s  %7s%s\n",
             w.bench, c->bench, w.name, c->name, w.impl, row->impl->impl,
-            bench_dev_name(row->impl->dev), row->size, c->metric, med, mn, mx, ratio);
+            bench_dev_name(row->impl->dev), row->size, c->metric, med, mn, mx, ratio,
+            extra);
 }
 
 /* One footnote per case whose reference is not a hand-written baseline. */
@@ -93,6 +106,14 @@ static void table_notes(const bench_result_t *r, size_t n, FILE *out)
             continue;
         fprintf(out, "* %s/%s: %s%s\n", c->bench, c->name, c->note,
                 reference_of(r, n, i) < 0 ? " (not in this run: ratio blank)" : "");
+    }
+    for (size_t i = 0; i < n; i++) {
+        const bench_impl_t *im = r[i].impl;
+
+        if (im->reference)
+            fprintf(out, "^ %s/%s %s: ratio to %s, not to the case's %s%s\n", im->c->bench,
+                    im->c->name, im->impl, im->reference, im->c->reference,
+                    reference_of(r, n, i) < 0 ? " (not in this run: ratio blank)" : "");
     }
 }
 
@@ -168,7 +189,9 @@ static void json_machine(FILE *f, const bench_machine_t *m)
     fputs("]},\n", f);
 }
 
-static void json_result(FILE *f, const bench_result_t *r)
+/* ratio is NaN when the row has none (its reference did not run, or a
+ * figure is not positive). */
+static void json_result(FILE *f, const bench_result_t *r, double ratio)
 {
     const bench_case_t *c = r->impl->c;
     int ok = r->status == BENCH_OK;
@@ -191,8 +214,21 @@ static void json_result(FILE *f, const bench_result_t *r)
     json_num(f, r->min, ok);
     fputs(", \"max\": ", f);
     json_num(f, r->max, ok);
-    fprintf(f, ", \"better\": \"%s\", \"verified\": %s}",
+    fprintf(f, ", \"better\": \"%s\", \"verified\": %s",
             c->higher_is_better ? "higher" : "lower", ok ? "true" : "false");
+    /* Fields added after the first version of the format: readers that
+     * predate them ignore them. */
+    fputs(",\n     \"reference\": ", f);
+    json_str(f, reference_name(r));
+    fputs(", \"ratio\": ", f);
+    json_num(f, ratio, ok);
+    if (r->impl->extra) {
+        fputs(", ", f);
+        json_str(f, r->impl->extra);
+        fputs(": ", f);
+        json_num(f, r->extra, ok);
+    }
+    fputc('}', f);
 }
 
 /* Written to FILE.tmp, then renamed: a reader never sees half a file. */
@@ -213,7 +249,8 @@ int bench_report_json(const bench_machine_t *m, const bench_result_t *r, size_t 
     json_machine(f, m);
     fputs("  \"results\": [\n", f);
     for (size_t i = 0; i < n; i++) {
-        json_result(f, &r[i]);
+        long ref = reference_of(r, n, i);
+        json_result(f, &r[i], ref >= 0 ? ratio_of(&r[i], &r[ref]) : NAN);
         fputs(i + 1 < n ? ",\n" : "\n", f);
     }
     fputs("  ]\n}\n", f);

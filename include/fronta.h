@@ -418,11 +418,12 @@ FRONTA_API fronta_dtype_t fronta_buffer_dtype(const fronta_buffer_t *b);
  * makes the host copy valid; OUT and INOUT also wait for earlier readers,
  * and the device copies are invalid after release. *host (may be NULL)
  * receives the host array. Tasks submitted on b meanwhile wait for
- * fronta_buffer_release. Fails, holding nothing: FRONTA_EDEPFAILED (or
- * FRONTA_ECANCELLED) when the task that last wrote b failed (or was
- * cancelled) -- for IN and INOUT; an OUT access overwrites b and clears
- * the failure --, FRONTA_ETIMEDOUT, FRONTA_EBUSY when b is already
- * acquired. See docs/devices.md. */
+ * fronta_buffer_release. Fails, holding nothing: with the error of the
+ * task that last wrote b when it failed or was cancelled (its own code:
+ * FRONTA_ETASK, FRONTA_EBUILD, FRONTA_EDEVICE, FRONTA_ECANCELLED, ...,
+ * FRONTA_EDEPFAILED if its inputs failed it) -- for IN and INOUT; an OUT
+ * access overwrites b and clears the failure --, FRONTA_ETIMEDOUT, or
+ * FRONTA_EBUSY when b is already acquired. See docs/devices.md. */
 FRONTA_API FRONTA_NODISCARD int fronta_buffer_acquire(fronta_buffer_t *b,
                                                       fronta_access_t mode, double timeout,
                                                       void **host);

@@ -217,4 +217,117 @@ static inline int ft_square_task(fronta_ctx_t *ctx, void *arg)
     return fronta_ctx_return(ctx, &x, sizeof x);
 }
 
+/* ---- devices, kernels, buffers ---------------------------------------- */
+
+/* Point the OpenCL program cache at the build tree (FT_CACHE_DIR, set by
+ * tests/CMakeLists.txt) unless the environment names one already: the
+ * suite then neither reads nor fills the user's ~/.cache/fronta, and the
+ * second run of a build finds its programs on disk. Call before the first
+ * runtime is created. */
+static inline void ft_cache_env(void)
+{
+#ifdef FT_CACHE_DIR
+    setenv("FRONTA_CACHE_DIR", FT_CACHE_DIR, 0);
+#endif
+}
+
+/* Create a runtime with two CPU threads, a device list ("all", "cpu",
+ * "opencl", NULL: the default) and a zero_copy setting (0 default, <0 the
+ * copy path). */
+static inline fronta_runtime_t *ft_runtime_dev(const char *devices, int zero_copy)
+{
+    fronta_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.size = sizeof cfg;
+    cfg.cpu_threads = 2;
+    cfg.devices = devices;
+    cfg.zero_copy = zero_copy;
+    fronta_runtime_t *rt = NULL;
+    int rc = fronta_runtime_create(&cfg, &rt);
+    if (rc != 0)
+        print_error("fronta_runtime_create(devices %s, zero_copy %d): %s\n",
+                    devices ? devices : "(default)", zero_copy, fronta_strerror(rc));
+    assert_int_equal(rc, 0);
+    assert_non_null(rt);
+    return rt;
+}
+
+/* The first device of rt of kind OpenCL (and of `type`, 0: any), or -1. */
+static inline int ft_cl_device(const fronta_runtime_t *rt, fronta_device_type_t type)
+{
+    for (int i = 1; i < fronta_device_count(rt); i++) {
+        fronta_device_info_t d;
+        memset(&d, 0, sizeof d);
+        d.size = sizeof d;
+        if (fronta_device_info(rt, i, &d) == 0 && d.kind == FRONTA_DEVICE_OPENCL &&
+            (!type || d.type == type))
+            return i;
+    }
+    return -1;
+}
+
+/* Whether the machine has an OpenCL device fronta can use: a runtime with
+ * the default device list is created and destroyed to find out. */
+static inline int ft_have_opencl(void)
+{
+    fronta_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.size = sizeof cfg;
+    cfg.cpu_threads = 1;
+    cfg.devices = "all";
+    cfg.log_level = FRONTA_LOG_OFF;
+    fronta_runtime_t *rt = NULL;
+    if (fronta_runtime_create(&cfg, &rt) != 0)
+        return 0;
+    int have = ft_cl_device(rt, 0) >= 0;
+    fronta_runtime_destroy(rt);
+    return have;
+}
+
+static inline fronta_device_stats_t ft_dstats(fronta_runtime_t *rt, int id)
+{
+    fronta_device_stats_t st;
+    memset(&st, 0, sizeof st);
+    st.size = sizeof st;
+    assert_int_equal(fronta_device_stats(rt, id, &st), 0);
+    return st;
+}
+
+/* Wait for a future and return its error code (0 when it finished). */
+static inline int ft_outcome(fronta_future_t *f)
+{
+    assert_non_null(f);
+    assert_int_equal(fronta_future_wait(f, FT_LIMIT), 0);
+    return fronta_future_error(f, NULL);
+}
+
+/* The message of a failed future ("" when none); valid while f is held. */
+static inline const char *ft_message(fronta_future_t *f)
+{
+    fronta_error_t e;
+    memset(&e, 0, sizeof e);
+    fronta_future_error(f, &e);
+    return e.message ? e.message : "";
+}
+
+/* Check a future's outcome, naming both codes and the message on a
+ * mismatch. */
+#define FT_EXPECT_OUTCOME(f, want)                                            \
+    do {                                                                      \
+        int ft_got_ = ft_outcome(f);                                          \
+        if (ft_got_ != (want))                                                \
+            fail_msg("%s: expected %s, got %s (%s)", #f,                      \
+                     fronta_err_name(want), fronta_err_name(ft_got_),         \
+                     ft_message(f));                                          \
+    } while (0)
+
+/* Check a call's return code, naming both codes on a mismatch. */
+#define FT_EXPECT_RC(call, want)                                              \
+    do {                                                                      \
+        int ft_rc_ = (call);                                                  \
+        if (ft_rc_ != (want))                                                 \
+            fail_msg("%s: expected %s, got %s", #call, fronta_err_name(want), \
+                     fronta_err_name(ft_rc_));                                \
+    } while (0)
+
 #endif /* FRONTA_TEST_UTIL_H */

@@ -92,6 +92,9 @@ static int check_task(fronta_runtime_t *rt, const fronta_task_desc_t *d, size_t 
             n++;
     if (n != k->nparams)
         return FRONTA_EARG;
+    for (size_t i = 0; i < n; i++) /* kinds first: a wrong kind is the mistake */
+        if (d->args[i].kind != k->params[i].kind)
+            return FRONTA_EARG;
     size_t g = launch_size(d, n);
     if (!g)
         return FRONTA_EINVAL;
@@ -646,6 +649,19 @@ int fronta__access_submit(fronta_buffer_t *b, fronta_access_t mode, fronta_futur
     return 0;
 }
 
+/* The error an access reports: that of the writer it read after, as the
+ * writer itself reported it (FRONTA_EDEPFAILED if it was failed by its
+ * own inputs). */
+static int writer_error(const fronta__ktask *kt, const fronta_future_t *h)
+{
+    for (uint32_t i = 0; i < kt->ndeps; i++) {
+        const fronta_future_t *p = kt->deps[i].pred;
+        if (p && !kt->deps[i].order_only && p->final != FRONTA__ST_FINISHED)
+            return p->err_code;
+    }
+    return h->err_code ? h->err_code : FRONTA_EDEPFAILED;
+}
+
 int fronta__access_wait(fronta_future_t *h, double timeout)
 {
     fronta__ktask *kt = fronta__ktask_of(h);
@@ -673,7 +689,7 @@ int fronta__access_wait(fronta_future_t *h, double timeout)
     if (w)
         fronta__pool_help_done(w);
     if (!fronta__ktask_start(h)) { /* failed with an access it depended on */
-        int rc = h->err_code ? h->err_code : FRONTA_EDEPFAILED;
+        int rc = writer_error(kt, h);
         fronta__ktask_drop(h);
         return rc;
     }

@@ -383,6 +383,7 @@ int fronta_runtime_create(const fronta_config_t *cfg, fronta_runtime_t **out)
 {
     if (!out)
         return FRONTA_EINVAL;
+    *out = NULL;
     fronta__settings set;
     fronta_log_level_t lvl;
     int rc = fronta__settings_load(cfg, &set, &lvl);

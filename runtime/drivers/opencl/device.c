@@ -131,6 +131,10 @@ static void process(ocl_dev *d, fronta_future_t *t)
     }
     char *msg = NULL;
     int rc = fronta__cl_launch(d, t, &msg);
+    if (rc)
+        /* Uploads of its inputs may still be reading host arrays that the
+         * task's end lets others write: let them finish first. */
+        clFinish(d->q);
     if (rc == 0)
         enqueued(d, kt);
     else if (kt->can_fall_back)

@@ -72,13 +72,12 @@ static int map_to_host(ocl_dev *d, fronta_buffer_t *b, ocl_rep *r, char *msg, si
         return cl_fail(msg, msz, "mapping", d, b, err);
     if (p != b->host)
         memcpy(b->host, p, b->bytes);
-    cl_event ev;
-    err = clEnqueueUnmapMemObject(d->q, r->mem, p, 0, NULL, &ev);
-    if (!err) {
-        /* The host may write the array as soon as we return. */
-        err = clWaitForEvents(1, &ev);
-        clReleaseEvent(ev);
-    }
+    /* Not waited for: unmapping a region mapped for reading writes nothing
+     * back, so the host may use the array at once; later commands on the
+     * queue come after the unmap. */
+    err = clEnqueueUnmapMemObject(d->q, r->mem, p, 0, NULL, NULL);
+    if (!err)
+        err = clFlush(d->q);
     if (err)
         return cl_fail(msg, msz, "unmapping", d, b, err);
     atomic_fetch_add_explicit(&d->maps, 1, memory_order_relaxed);
