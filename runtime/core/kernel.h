@@ -36,6 +36,7 @@ struct fronta_buffer {
      * move data; never held while waiting for a task. */
     pthread_mutex_t lock;
     uint64_t valid;                   /* bit n: node n's replica is current */
+    uint64_t version;                 /* bumped by every write: a data version */
     void *rep[FRONTA__MAX_DEVICES];   /* drivers' replicas; [0] unused */
     /* Sequential consistency per buffer: the last task that wrote it and
      * the tasks that read it since, each holding a reference. */
@@ -109,6 +110,7 @@ typedef struct fronta__ktask {
     void *event;                      /* the driver's completion event */
     void (*event_free)(void *event);
     struct fronta__ktask *qnext;      /* driver queues */
+    void *drv;                        /* the driver's, while it holds the task */
 } fronta__ktask;
 
 fronta__ktask *fronta__ktask_of(const fronta_future_t *t);

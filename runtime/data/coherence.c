@@ -66,6 +66,7 @@ int fronta__coh_fetch(fronta_buffer_t *b, int node, char *msg, size_t msz)
 void fronta__coh_written(fronta_buffer_t *b, int node)
 {
     b->valid = BIT(node);
+    b->version++;
 }
 
 void fronta__coh_drop(fronta_buffer_t *b, int node)

@@ -19,20 +19,18 @@
 
 /* ---- the waiter ---- */
 
-/* With fl_lock held. */
-static void hand_tail(ocl_dev *d)
-{
-    if (d->fl_tail && d->unhanded_since) {
-        d->handed = d->fl_tail;
-        d->unhanded_since = 0;
-        pthread_cond_signal(&d->fl_cond);
-    }
-}
-
+/* Device thread: give the waiter the newest kernel, with the write-backs
+ * of what the kernels since the last hand-over wrote (writeback.c). */
 static void hand(ocl_dev *d)
 {
+    if (!d->unhanded_since)
+        return;
+    ocl_wb *wb = fronta__cl_wb_enqueue(d, d->node);
     pthread_mutex_lock(&d->fl_lock);
-    hand_tail(d);
+    d->fl_tail->drv = wb;
+    d->handed = d->fl_tail;
+    d->unhanded_since = 0;
+    pthread_cond_signal(&d->fl_cond);
     pthread_mutex_unlock(&d->fl_lock);
 }
 
@@ -68,7 +66,8 @@ static void *waiter_main(void *arg)
             break;
         fronta__ktask *tail = d->handed;
         d->handed = NULL;
-        cl_event ev = tail->event;
+        const ocl_wb *wb = tail->drv;
+        cl_event ev = wb && wb->last ? wb->last : tail->event;
         pthread_mutex_unlock(&d->fl_lock);
         /* A failed kernel makes this return an error: each kernel's own
          * status is read below. */
@@ -81,6 +80,12 @@ static void *waiter_main(void *arg)
             d->fl_tail = NULL;
         tail->qnext = NULL;
         pthread_mutex_unlock(&d->fl_lock);
+        /* Host copies first, while no successor can have written them. */
+        for (fronta__ktask *k = head; k; k = k->qnext)
+            if (k->drv) {
+                fronta__cl_wb_apply(d, k->drv);
+                k->drv = NULL;
+            }
         while (head) {
             fronta__ktask *next = head->qnext; /* head may be freed by its completion */
             complete_kernel(d, head);
@@ -129,6 +134,7 @@ static void process(ocl_dev *d, fronta_future_t *t)
         fronta__ktask_drop(t);
         return;
     }
+    d->node = atomic_load_explicit(&kt->dev, memory_order_relaxed);
     char *msg = NULL;
     int rc = fronta__cl_launch(d, t, &msg);
     if (rc)
@@ -182,10 +188,8 @@ static void run_batch(ocl_dev *d, fronta__ktask *head)
         process(d, head->task);
         head = next;
     }
-    pthread_mutex_lock(&d->fl_lock);
     if (d->unhanded_since && fronta__now_ns() - d->unhanded_since > HAND_NS)
-        hand_tail(d); /* busy for long: let completions be reported */
-    pthread_mutex_unlock(&d->fl_lock);
+        hand(d); /* busy for long: let completions be reported */
 }
 
 static void *device_main(void *arg)
@@ -287,6 +291,7 @@ void fronta__cl_dev_stop(ocl_dev *d)
     pthread_mutex_unlock(&d->fl_lock);
     pthread_join(d->waiter, NULL);
     fronta__cl_kernels_release(d);
+    fronta__cl_wb_release(d);
     clFinish(d->q);
     clReleaseCommandQueue(d->q);
     clReleaseContext(d->ctx);

@@ -238,6 +238,8 @@ int fronta__cl_launch(ocl_dev *d, fronta_future_t *t, char **msg)
             continue;
         pthread_mutex_lock(&b->lock);
         fronta__coh_written(b, node);
+        if (((const ocl_rep *)b->rep[node])->zero_copy)
+            fronta__cl_wb_note(d, b);
         pthread_mutex_unlock(&b->lock);
     }
     return 0;

@@ -47,6 +47,13 @@ typedef struct ocl_dev {
     cl_kernel *kobj;            /* by kernel index; device thread only */
     int nkobj;
 
+    /* Zero-copy buffers written by kernels enqueued since the last hand:
+     * synchronised back to the host in one batch (writeback.c). Device
+     * thread only. */
+    struct ocl_wb_item *wb;
+    int nwb, wb_cap;
+    int node;                   /* its device id (memory node); device thread */
+
     atomic_uint_fast64_t tasks_run, chained, wakeups, fallbacks;
     atomic_uint_fast64_t bytes_to_dev, bytes_to_host, maps;
 } ocl_dev;
@@ -82,6 +89,23 @@ int fronta__cl_launch(ocl_dev *d, fronta_future_t *t, char **msg);
 void fronta__cl_msg_free(ocl_dev *d, char *msg);
 void fronta__cl_kernels_release(ocl_dev *d);
 int fronta__cl_can_run(const void *data, int i, const fronta_kernel_t *k);
+
+/* writeback.c */
+typedef struct ocl_wb_item {
+    fronta_buffer_t *b;
+    uint64_t version;           /* the data the kernel wrote */
+} ocl_wb_item;
+/* A batch of write-backs riding on a handed kernel (ktask.drv). */
+typedef struct ocl_wb {
+    cl_event last;              /* the last unmap: wait for it, not the kernel */
+    int node;
+    int n, cap;
+    ocl_wb_item item[];
+} ocl_wb;
+void fronta__cl_wb_note(ocl_dev *d, fronta_buffer_t *b);
+ocl_wb *fronta__cl_wb_enqueue(ocl_dev *d, int node);
+void fronta__cl_wb_apply(ocl_dev *d, ocl_wb *wb);
+void fronta__cl_wb_release(ocl_dev *d);
 
 /* memory.c */
 int fronta__cl_mem_alloc(void *data, int i, fronta_buffer_t *b, void **rep, char *msg,
