@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "clraw.h"
+#include "fronta_opencl.h"
 
 #define MAX_KERNELS 8
 
@@ -42,22 +43,28 @@ static void clraw_cleanup(void)
     state_ok = 0;
 }
 
-/* The first device of the first platform that has one, of any type. */
-static cl_int first_device(cl_device_id *out)
+/* The device fronta's FRONTA_NEED_OPENCL tasks go to (its first OpenCL
+ * GPU, else its first OpenCL device), so that both sides of a ratio run on
+ * the same device; fronta's context is not shared: the baseline makes its
+ * own, as a hand-written program would. */
+static cl_int fronta_opencl_choice(fronta_runtime_t *rt, cl_device_id *out)
 {
-    cl_platform_id plats[16];
-    cl_uint nplat = 0;
-    cl_int err = clGetPlatformIDs(16, plats, &nplat);
-
-    if (err != CL_SUCCESS)
-        return err;
-    for (cl_uint p = 0; p < nplat && p < 16; p++)
-        if (clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 1, out, NULL) == CL_SUCCESS)
-            return CL_SUCCESS;
-    return CL_DEVICE_NOT_FOUND;
+    int chosen = -1;
+    for (int id = 0; id < fronta_device_count(rt); id++) {
+        fronta_device_info_t info = {.size = sizeof info};
+        if (fronta_device_info(rt, id, &info) || info.kind != FRONTA_DEVICE_OPENCL)
+            continue;
+        if (chosen < 0 || info.type == FRONTA_DEVTYPE_GPU)
+            chosen = id;
+        if (info.type == FRONTA_DEVTYPE_GPU)
+            break;
+    }
+    if (chosen < 0 || fronta_opencl_device(rt, chosen, NULL, NULL, out))
+        return CL_DEVICE_NOT_FOUND;
+    return CL_SUCCESS;
 }
 
-const clraw_t *clraw_get(void)
+const clraw_t *clraw_get(const bench_env_t *env)
 {
     cl_bool unified = CL_FALSE;
     cl_int err;
@@ -65,7 +72,7 @@ const clraw_t *clraw_get(void)
     if (state_ok)
         return state_ok == 1 ? &state : NULL;
     state_ok = -1;
-    if ((err = first_device(&state.dev)) != CL_SUCCESS) {
+    if ((err = fronta_opencl_choice(env->rt, &state.dev)) != CL_SUCCESS) {
         clraw_error("no OpenCL device for the raw baselines", err);
         return NULL;
     }
@@ -109,9 +116,9 @@ static void print_build_log(cl_program prog, cl_device_id dev)
     free(log);
 }
 
-cl_kernel clraw_kernel(const char *source, const char *entry)
+cl_kernel clraw_kernel(const bench_env_t *env, const char *source, const char *entry)
 {
-    const clraw_t *cl = clraw_get();
+    const clraw_t *cl = clraw_get(env);
     cl_program prog;
     cl_kernel k;
     cl_int err;

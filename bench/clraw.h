@@ -7,8 +7,8 @@
 
 #include "bench.h"
 
-/* The baselines' own OpenCL set-up, apart from fronta's: the first device
- * of the first platform that has one, a context and an in-order queue. */
+/* The baselines' own OpenCL set-up, apart from fronta's: a context and an
+ * in-order queue on the device fronta's FRONTA_NEED_OPENCL tasks use. */
 typedef struct clraw {
     cl_device_id dev;
     cl_context ctx;
@@ -18,15 +18,16 @@ typedef struct clraw {
                        copies, as fronta's zero-copy path does */
 } clraw_t;
 
-/* The shared set-up, made on the first call (a run calls it before its
+/* The shared set-up, on the OpenCL device fronta's FRONTA_NEED_OPENCL
+ * tasks use, made on the first call (a run calls it before its
  * clock starts, so it is never timed); NULL, after saying why on stderr,
  * when there is no OpenCL device or a call failed. */
-const clraw_t *clraw_get(void);
+const clraw_t *clraw_get(const bench_env_t *env);
 
 /* Kernel `entry` of program `source`, built on the first call for that
  * entry and kept until exit (builds stay out of the timed region: the
  * harness's warm-up run pays them). NULL after printing the build log. */
-cl_kernel clraw_kernel(const char *source, const char *entry);
+cl_kernel clraw_kernel(const bench_env_t *env, const char *source, const char *entry);
 
 /* Prints "fronta-bench: call: CL error N" and returns BENCH_ERROR. */
 bench_status_t clraw_error(const char *call, cl_int err);

@@ -68,14 +68,13 @@ static cl_int chain_raw_run(const clraw_t *cl, cl_kernel k, float *x, float *y, 
 
 bench_status_t kernel_chain_opencl_raw(const bench_env_t *env, size_t n, double *value)
 {
-    const clraw_t *cl = clraw_get();
-    cl_kernel k = clraw_kernel(saxpy_src, "saxpy");
+    const clraw_t *cl = clraw_get(env);
+    cl_kernel k = clraw_kernel(env, saxpy_src, "saxpy");
     const char *call = "";
     bench_status_t st;
     cl_int err;
     float *x, *y;
 
-    (void)env;
     if (!cl || !k)
         return BENCH_ERROR;
     if (chain_data_new(n, &x, &y))

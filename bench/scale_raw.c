@@ -74,14 +74,13 @@ static cl_int scale_raw_run(const clraw_t *cl, cl_kernel k, float *x, size_t n,
 
 bench_status_t scale_chunked_opencl_raw(const bench_env_t *env, size_t n, double *value)
 {
-    const clraw_t *cl = clraw_get();
-    cl_kernel k = clraw_kernel(scale_src, "scale");
+    const clraw_t *cl = clraw_get(env);
+    cl_kernel k = clraw_kernel(env, scale_src, "scale");
     const char *call = "";
     bench_status_t st;
     cl_int err;
     float *x;
 
-    (void)env;
     if (!cl || !k)
         return BENCH_ERROR;
     if (!(x = scale_data_new(n)))
