@@ -113,9 +113,27 @@ typedef struct fronta__ktask {
     void *drv;                        /* the driver's, while it holds the task */
 } fronta__ktask;
 
+/* The distinct buffers of a task, in address order (the lock order), each
+ * with the union of its modes. */
+typedef struct fronta__kbufs {
+    fronta_buffer_t *b[FRONTA_MAX_ARGS];
+    fronta_access_t mode[FRONTA_MAX_ARGS];
+    size_t n;
+} fronta__kbufs;
+
 fronta__ktask *fronta__ktask_of(const fronta_future_t *t);
+/* With kb's buffers locked: place, build and register the task; nothing
+ * is visible on failure. Then fronta__kdep_publish lets it go. */
+int fronta__ktask_submit_locked(fronta_runtime_t *rt, const fronta__submitter *sub,
+                                const fronta_task_desc_t *d, fronta__ktask *kt,
+                                const fronta__kbufs *kb, int user_ref, fronta_future_t **out);
+void fronta__kdep_add(fronta__ktask *kt, fronta_future_t *p, int order_only);
+void fronta__kdep_publish(fronta_future_t *t, fronta__ktask *kt);
+/* Its dependencies are met: to its device (or, for an access, its turn). */
+void fronta__ktask_ready(fronta_future_t *t);
+void fronta__ktask_release_preds(fronta__ktask *kt);
+void fronta__access_ready(fronta_future_t *h);
 /* Device drivers, on a task they took (any order of these): */
-int fronta__ktask_start(fronta_future_t *t);   /* PENDING -> RUNNING, else 0 */
 /* Enqueued on its device: successors chained on it may be enqueued. */
 void fronta__ktask_enqueued(fronta_future_t *t);
 /* Leave the device for the CPU pool (a RUNNING task). */

@@ -1,9 +1,8 @@
-/* Kernel tasks: argument checks, placement, dependencies from buffer
- * accesses, chaining on a device, and the run of a CPU implementation. */
+/* Kernel tasks: argument checks, placement, the dependencies a task's
+ * buffer accesses give it, submission, and the run of a CPU
+ * implementation. */
 #include "core/kernel.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static int cpu_run(fronta_ctx_t *ctx, void *arg);
@@ -30,11 +29,7 @@ int fronta_future_device(const fronta_future_t *f)
 
 /* The distinct buffers of a task, in address order (the lock order), each
  * with the union of its modes. */
-typedef struct kbufs {
-    fronta_buffer_t *b[FRONTA_MAX_ARGS];
-    fronta_access_t mode[FRONTA_MAX_ARGS];
-    size_t n;
-} kbufs;
+typedef fronta__kbufs kbufs;
 
 static void kbufs_add(kbufs *kb, fronta_buffer_t *b, fronta_access_t m)
 {
@@ -196,129 +191,9 @@ static int place(const fronta_runtime_t *rt, fronta__ktask *kt, const kbufs *kb)
 
 /* ---- dependencies ---- */
 
-static void ktask_ready(fronta_future_t *t);
-
-static void release_preds(fronta__ktask *kt)
-{
-    for (uint32_t i = 0; i < kt->ndeps; i++)
-        if (kt->deps[i].pred) {
-            fronta__task_release(kt->deps[i].pred);
-            kt->deps[i].pred = NULL;
-        }
-}
-
-/* pred completed: the dependency fires unless its enqueue fired it. */
-static void kdep_complete(fronta__node *n, fronta_future_t *done, fronta__worklist *wl)
-{
-    fronta__kdep *d = (fronta__kdep *)((char *)n - offsetof(fronta__kdep, node));
-    fronta_future_t *s = d->succ;
-    if (!atomic_exchange_explicit(&d->fired, 1, memory_order_acq_rel)) {
-        if (!d->order_only && done->final != FRONTA__ST_FINISHED && fronta__claim(s)) {
-            fronta__dep_fail(s, done);
-            atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
-            s->work_next = wl->head;
-            wl->head = s;
-        }
-        if (atomic_fetch_sub_explicit(&s->pending, 1, memory_order_acq_rel) == 1)
-            ktask_ready(s);
-    }
-    fronta__task_release(s); /* the node's reference */
-}
-
-/* pred was enqueued on s's device: s may be enqueued behind its event. */
-static void kdep_early(fronta__kdep *d)
-{
-    if (atomic_exchange_explicit(&d->fired, 1, memory_order_acq_rel))
-        return;
-    d->early = 1;
-    if (atomic_fetch_sub_explicit(&d->succ->pending, 1, memory_order_acq_rel) == 1)
-        ktask_ready(d->succ);
-}
-
-/* The enqueue list: a push-only stack closed once, as completion lists. */
-static int enq_push(fronta__ktask *kt, fronta__node *n)
-{
-    fronta__node *h = atomic_load_explicit(&kt->enq_list, memory_order_acquire);
-    do {
-        if (h == FRONTA__LIST_CLOSED)
-            return 1;
-        n->next = h;
-    } while (!atomic_compare_exchange_weak_explicit(&kt->enq_list, &h, n, memory_order_release,
-                                                    memory_order_acquire));
-    return 0;
-}
-
-void fronta__ktask_enqueued(fronta_future_t *t)
-{
-    fronta__ktask *kt = fronta__ktask_of(t);
-    fronta__node *h = atomic_exchange_explicit(&kt->enq_list, FRONTA__LIST_CLOSED,
-                                               memory_order_acq_rel);
-    fronta__node *r = NULL; /* oldest first: the chain's order */
-    while (h && h != FRONTA__LIST_CLOSED) {
-        fronta__node *next = h->next;
-        h->next = r;
-        r = h;
-        h = next;
-    }
-    while (r) {
-        fronta__node *next = r->next; /* s may be enqueued and done before we look again */
-        kdep_early((fronta__kdep *)((char *)r - offsetof(fronta__kdep, enq)));
-        r = next;
-    }
-}
-
-static int same_device(const fronta__ktask *kt, const fronta_future_t *p)
-{
-    const fronta__ktask *pk = fronta__ktask_of(p);
-    int d = atomic_load_explicit(&kt->dev, memory_order_relaxed);
-    return pk && d > 0 && atomic_load_explicit(&pk->dev, memory_order_acquire) == d;
-}
-
-/* Link the dependencies, then let the task go once they are met. */
-static void publish(fronta_future_t *t, fronta__ktask *kt)
-{
-    int claimed = 0;
-    for (uint32_t i = 0; i < kt->ndeps; i++) {
-        fronta__kdep *d = &kt->deps[i];
-        fronta_future_t *p = d->pred;
-        if (fronta__list_push(p, &d->node) == 0) {
-            if (same_device(kt, p) && enq_push(fronta__ktask_of(p), &d->enq))
-                kdep_early(d); /* already enqueued */
-            continue;
-        }
-        /* p is done: settle the dependency here. */
-        atomic_store_explicit(&d->fired, 1, memory_order_relaxed);
-        if (!d->order_only && p->final != FRONTA__ST_FINISHED && fronta__claim(t)) {
-            fronta__dep_fail(t, p);
-            claimed = 1;
-        }
-        atomic_fetch_sub_explicit(&t->pending, 1, memory_order_acq_rel);
-        atomic_fetch_sub_explicit(&t->refs, 1, memory_order_relaxed);
-    }
-    if (claimed)
-        fronta__complete(t);
-    if (atomic_fetch_sub_explicit(&t->pending, 1, memory_order_acq_rel) == 1)
-        ktask_ready(t);
-}
-
-/* Add pred p (deduplicated: a task named twice is one dependency, failing
- * ours unless every mention is order-only). */
-static void add_dep(fronta__ktask *kt, fronta_future_t *p, int order_only)
-{
-    for (uint32_t i = 0; i < kt->ndeps; i++)
-        if (kt->deps[i].pred == p) {
-            kt->deps[i].order_only &= (uint8_t)order_only;
-            return;
-        }
-    fronta__kdep *d = &kt->deps[kt->ndeps++];
-    d->pred = p;
-    d->order_only = (uint8_t)order_only;
-    d->node.fire = kdep_complete;
-}
-
 static void add_dep_cb(void *ud, fronta_future_t *p, int order_only)
 {
-    add_dep(ud, p, order_only);
+    fronta__kdep_add(ud, p, order_only);
 }
 
 /* With the buffers locked: the tasks this one follows. kt->deps has room
@@ -326,7 +201,7 @@ static void add_dep_cb(void *ud, fronta_future_t *p, int order_only)
 static void gather_deps(fronta__ktask *kt, const fronta_task_desc_t *desc, const kbufs *kb)
 {
     for (size_t i = 0; i < desc->nafter; i++)
-        add_dep(kt, desc->after[i], 0);
+        fronta__kdep_add(kt, desc->after[i], 0);
     for (size_t i = 0; i < kb->n; i++)
         fronta__buffer_deps(kb->b[i], kb->mode[i], add_dep_cb, kt);
 }
@@ -339,114 +214,13 @@ static size_t max_deps(const fronta_task_desc_t *desc, const kbufs *kb)
     return n;
 }
 
-/* ---- the task's way to a device ---- */
-
-static void access_ready(fronta_future_t *h);
-
-static void ktask_ready(fronta_future_t *t)
-{
-    if (fronta__ktask_of(t)->k && (atomic_load_explicit(&t->state, memory_order_acquire) &
-                                   FRONTA__ST_MASK) != FRONTA__ST_PENDING) {
-        fronta__ktask_drop(t); /* cancelled or failed while it waited */
-        return;
-    }
-    fronta__ktask *kt = fronta__ktask_of(t);
-    if (!kt->k) {
-        access_ready(t);
-        return;
-    }
-    const fronta__device *dev = &t->rt->devices[atomic_load_explicit(&kt->dev,
-                                                                      memory_order_acquire)];
-    dev->drv->submit(dev->data, dev->local, t);
-}
-
-void fronta__ktask_drop(fronta_future_t *t)
-{
-    release_preds(fronta__ktask_of(t));
-    fronta__exec_done(t);
-}
-
-int fronta__ktask_start(fronta_future_t *t)
-{
-    unsigned s = atomic_load_explicit(&t->state, memory_order_acquire);
-    for (;;) {
-        if ((s & FRONTA__ST_MASK) != FRONTA__ST_PENDING)
-            return 0;
-        if (atomic_compare_exchange_weak_explicit(
-                &t->state, &s, (s & FRONTA__ST_WAITERS) | FRONTA__ST_RUNNING,
-                memory_order_acq_rel, memory_order_acquire))
-            return 1;
-    }
-}
-
-void fronta__ktask_fall_back(fronta_future_t *t)
-{
-    fronta__ktask *kt = fronta__ktask_of(t);
-    /* Predecessors we were chained on are on the device's queue: on the
-     * pool we must wait for them like any other dependency. */
-    for (uint32_t i = 0; i < kt->ndeps; i++) {
-        const fronta__kdep *d = &kt->deps[i];
-        if (!d->early)
-            continue;
-        fronta_future_wait(d->pred, -1);
-        if (!d->order_only && d->pred->final != FRONTA__ST_FINISHED) {
-            fronta__ktask_finish(t, 0, NULL); /* fails it, naming d->pred */
-            return;
-        }
-    }
-    /* Successors that chose to chain on our enqueue now wait for our
-     * completion on the host: their completion nodes are still linked. */
-    atomic_store_explicit(&kt->dev, 0, memory_order_release);
-    unsigned s = atomic_load_explicit(&t->state, memory_order_relaxed);
-    while (!atomic_compare_exchange_weak_explicit(
-        &t->state, &s, (s & FRONTA__ST_WAITERS) | FRONTA__ST_PENDING, memory_order_acq_rel,
-        memory_order_relaxed))
-        ;
-    fronta__make_ready(t);
-}
-
-void fronta__ktask_finish(fronta_future_t *t, int code, const char *msg)
-{
-    fronta__ktask *kt = fronta__ktask_of(t);
-    t->final = FRONTA__ST_FINISHED;
-    if (code) {
-        t->final = FRONTA__ST_FAILED;
-        fronta__set_error(t, code, t->id, msg);
-    } else {
-        /* Chained predecessors ran before us on the device; if one failed,
-         * what we computed from its output is not a result. */
-        for (uint32_t i = 0; i < kt->ndeps; i++) {
-            const fronta__kdep *d = &kt->deps[i];
-            if (d->early && !d->order_only && d->pred->final != FRONTA__ST_FINISHED) {
-                fronta__dep_fail(t, d->pred);
-                break;
-            }
-        }
-    }
-    release_preds(kt);
-    fronta__complete(t);
-    fronta__exec_done(t);
-}
-
-void fronta__ktask_free(fronta_future_t *t)
-{
-    fronta__ktask *kt = fronta__ktask_of(t);
-    const fronta__allocator *a = &t->rt->alloc;
-    release_preds(kt);
-    if (kt->event && kt->event_free)
-        kt->event_free(kt->event);
-    if (kt->deps)
-        fronta__mem_free(a, kt->deps, kt->deps_cap * sizeof *kt->deps);
-    fronta__mem_free(a, kt, sizeof *kt);
-}
-
 /* ---- the CPU implementation, on a pool thread ---- */
 
 static int cpu_run(fronta_ctx_t *ctx, void *arg)
 {
     fronta__ktask *kt;
     memcpy(&kt, arg, sizeof kt);
-    release_preds(kt); /* all complete: nothing to check on the host */
+    fronta__ktask_release_preds(kt); /* all complete: nothing to check on the host */
     fronta_karg_t ka[FRONTA_MAX_ARGS];
     char msg[256];
     for (uint32_t i = 0; i < kt->nargs; i++) {
@@ -528,7 +302,7 @@ static int build(fronta_runtime_t *rt, const fronta__submitter *sub,
     return fronta__task_new(rt, sub, &c, user_ref, out);
 }
 
-static int submit_locked(fronta_runtime_t *rt, const fronta__submitter *sub,
+int fronta__ktask_submit_locked(fronta_runtime_t *rt, const fronta__submitter *sub,
                          const fronta_task_desc_t *d, fronta__ktask *kt, const kbufs *kb,
                          int user_ref, fronta_future_t **out)
 {
@@ -547,7 +321,7 @@ static int submit_locked(fronta_runtime_t *rt, const fronta__submitter *sub,
     for (size_t i = 0; i < kb->n; i++)
         refs += fronta__buffer_register(kb->b[i], kb->mode[i], t);
     atomic_fetch_add_explicit(&t->refs, refs, memory_order_relaxed);
-    /* The dependencies, plus a gate held while publish() links them. */
+    /* The dependencies, plus a gate held while fronta__kdep_publish() links them. */
     atomic_init(&t->pending, 1 + (int)kt->ndeps);
     *out = t;
     return 0;
@@ -576,7 +350,7 @@ int fronta_submit(fronta_runtime_t *rt, const fronta_task_desc_t *task, fronta_f
     if (kt) {
         for (size_t i = 0; i < kb.n; i++)
             pthread_mutex_lock(&kb.b[i]->lock);
-        rc = submit_locked(rt, &sub, &d, kt, &kb, out != NULL, &t);
+        rc = fronta__ktask_submit_locked(rt, &sub, &d, kt, &kb, out != NULL, &t);
         unlock_all(&kb);
     } else {
         rc = FRONTA_ENOMEM;
@@ -591,112 +365,6 @@ int fronta_submit(fronta_runtime_t *rt, const fronta_task_desc_t *task, fronta_f
     }
     if (out)
         *out = t;
-    publish(t, kt);
+    fronta__kdep_publish(t, kt);
     return 0;
-}
-
-/* ---- host accesses ---- */
-
-/* Its turn came: wake the acquiring thread, or, if it gave up, end. */
-static void access_ready(fronta_future_t *h)
-{
-    fronta__ktask *kt = fronta__ktask_of(h);
-    unsigned s = FRONTA__ACCESS_WAITING;
-    if (atomic_compare_exchange_strong_explicit(&kt->access_state, &s, FRONTA__ACCESS_READY,
-                                                memory_order_acq_rel, memory_order_acquire)) {
-        fronta__unpark_all(&kt->access_state);
-        return;
-    }
-    /* Abandoned after a timeout: it took no access, but completes only now
-     * so that what follows it still follows what preceded it. */
-    if (fronta__ktask_start(h))
-        fronta__ktask_finish(h, 0, NULL);
-    else
-        fronta__ktask_drop(h);
-}
-
-int fronta__access_submit(fronta_buffer_t *b, fronta_access_t mode, fronta_future_t **out)
-{
-    fronta_runtime_t *rt = b->rt;
-    fronta__submitter sub;
-    fronta__submitter_get(rt, &sub);
-    int rc = fronta__enter(rt, &sub, 1);
-    if (rc)
-        return rc;
-    fronta_task_desc_t d = {.name = "host access"};
-    kbufs kb = {.b = {b}, .mode = {mode}, .n = 1};
-    fronta__ktask *kt = fronta__mem_calloc(&rt->alloc, 1, sizeof *kt);
-    fronta_future_t *h = NULL;
-    rc = kt ? 0 : FRONTA_ENOMEM;
-    if (kt) {
-        kt->needs.device = FRONTA_NEED_CPU_POOL; /* placement: the host */
-        pthread_mutex_lock(&b->lock);
-        rc = b->access ? FRONTA_EBUSY : 0;
-        if (!rc && !(rc = submit_locked(rt, &sub, &d, kt, &kb, 1, &h)))
-            b->access = h;
-        pthread_mutex_unlock(&b->lock);
-    }
-    if (rc) {
-        if (kt && kt->deps)
-            fronta__mem_free(&rt->alloc, kt->deps, kt->deps_cap * sizeof *kt->deps);
-        if (kt)
-            fronta__mem_free(&rt->alloc, kt, sizeof *kt);
-        fronta__count_completed(rt, 1);
-        return rc;
-    }
-    publish(h, kt);
-    *out = h;
-    return 0;
-}
-
-/* The error an access reports: that of the writer it read after, as the
- * writer itself reported it (FRONTA_EDEPFAILED if it was failed by its
- * own inputs). */
-static int writer_error(const fronta__ktask *kt, const fronta_future_t *h)
-{
-    for (uint32_t i = 0; i < kt->ndeps; i++) {
-        const fronta_future_t *p = kt->deps[i].pred;
-        if (p && !kt->deps[i].order_only && p->final != FRONTA__ST_FINISHED)
-            return p->err_code;
-    }
-    return h->err_code ? h->err_code : FRONTA_EDEPFAILED;
-}
-
-int fronta__access_wait(fronta_future_t *h, double timeout)
-{
-    fronta__ktask *kt = fronta__ktask_of(h);
-    uint64_t deadline = fronta__deadline(timeout);
-    fronta__worker *w = fronta__worker_of(h->rt);
-    while (atomic_load_explicit(&kt->access_state, memory_order_acquire) ==
-           FRONTA__ACCESS_WAITING) {
-        /* Inside a task, run others meanwhile: the ones we wait for may
-         * need this very worker. */
-        if (w && fronta__pool_help(w))
-            continue;
-        if (fronta__now_ns() >= deadline) {
-            unsigned s = FRONTA__ACCESS_WAITING;
-            if (atomic_compare_exchange_strong_explicit(&kt->access_state, &s,
-                                                        FRONTA__ACCESS_ABANDONED,
-                                                        memory_order_acq_rel,
-                                                        memory_order_acquire))
-                return FRONTA_ETIMEDOUT;
-            break; /* became ready just now */
-        }
-        uint64_t until = w ? fronta__now_ns() + 100000 : deadline;
-        fronta__park(&kt->access_state, FRONTA__ACCESS_WAITING,
-                     until < deadline ? until : deadline);
-    }
-    if (w)
-        fronta__pool_help_done(w);
-    if (!fronta__ktask_start(h)) { /* failed with an access it depended on */
-        int rc = writer_error(kt, h);
-        fronta__ktask_drop(h);
-        return rc;
-    }
-    return 0;
-}
-
-void fronta__access_end(fronta_future_t *h)
-{
-    fronta__ktask_finish(h, 0, NULL);
 }

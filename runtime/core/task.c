@@ -280,6 +280,20 @@ void fronta__exec_done(fronta_future_t *t)
     fronta__task_release(t);
 }
 
+/* PENDING -> RUNNING, keeping the waiters bit; 0 when no longer pending. */
+int fronta__task_start(fronta_future_t *t)
+{
+    unsigned s = atomic_load_explicit(&t->state, memory_order_acquire);
+    for (;;) {
+        if ((s & FRONTA__ST_MASK) != FRONTA__ST_PENDING)
+            return 0;
+        if (atomic_compare_exchange_weak_explicit(
+                &t->state, &s, (s & FRONTA__ST_WAITERS) | FRONTA__ST_RUNNING,
+                memory_order_acq_rel, memory_order_acquire))
+            return 1;
+    }
+}
+
 int fronta__claim(fronta_future_t *t)
 {
     unsigned s = atomic_load_explicit(&t->state, memory_order_acquire);

@@ -197,19 +197,6 @@ static void finish_attempt(fronta_future_t *t, int rc)
     fronta__exec_done(t);
 }
 
-static int start_running(fronta_future_t *t)
-{
-    unsigned s = atomic_load_explicit(&t->state, memory_order_acquire);
-    for (;;) {
-        if ((s & FRONTA__ST_MASK) != FRONTA__ST_PENDING)
-            return 0;
-        if (atomic_compare_exchange_weak_explicit(
-                &t->state, &s, (s & FRONTA__ST_WAITERS) | FRONTA__ST_RUNNING,
-                memory_order_acq_rel, memory_order_acquire))
-            return 1;
-    }
-}
-
 void fronta__pool_run(fronta__worker *w, fronta_future_t *t)
 {
     if (atomic_load_explicit(&w->rt->flags, memory_order_relaxed) & FRONTA__RT_CANCELLING) {
@@ -217,7 +204,7 @@ void fronta__pool_run(fronta__worker *w, fronta_future_t *t)
         fronta__exec_done(t);
         return;
     }
-    if (!start_running(t)) {
+    if (!fronta__task_start(t)) {
         fronta__exec_done(t); /* cancelled or failed while queued */
         return;
     }

@@ -130,7 +130,7 @@ static void process(ocl_dev *d, fronta_future_t *t)
     fronta__ktask *kt = fronta__ktask_of(t);
     if (atomic_load_explicit(&t->rt->flags, memory_order_relaxed) & FRONTA__RT_CANCELLING)
         fronta_future_cancel(t); /* fails harmlessly if no longer pending */
-    if (!fronta__ktask_start(t)) {
+    if (!fronta__task_start(t)) {
         fronta__ktask_drop(t);
         return;
     }

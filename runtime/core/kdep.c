@@ -1,0 +1,213 @@
+/* Dependencies of kernel tasks and their life on a device: edges that
+ * fire at a predecessor's completion or, on the same device, at its
+ * enqueue (chaining); readiness, fallback, completion. */
+#include "core/kernel.h"
+
+#include <string.h>
+
+/* ---- dependencies ---- */
+
+void fronta__ktask_release_preds(fronta__ktask *kt)
+{
+    for (uint32_t i = 0; i < kt->ndeps; i++)
+        if (kt->deps[i].pred) {
+            fronta__task_release(kt->deps[i].pred);
+            kt->deps[i].pred = NULL;
+        }
+}
+
+/* pred completed: the dependency fires unless its enqueue fired it. */
+static void kdep_complete(fronta__node *n, fronta_future_t *done, fronta__worklist *wl)
+{
+    fronta__kdep *d = (fronta__kdep *)((char *)n - offsetof(fronta__kdep, node));
+    fronta_future_t *s = d->succ;
+    if (!atomic_exchange_explicit(&d->fired, 1, memory_order_acq_rel)) {
+        if (!d->order_only && done->final != FRONTA__ST_FINISHED && fronta__claim(s)) {
+            fronta__dep_fail(s, done);
+            atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+            s->work_next = wl->head;
+            wl->head = s;
+        }
+        if (atomic_fetch_sub_explicit(&s->pending, 1, memory_order_acq_rel) == 1)
+            fronta__ktask_ready(s);
+    }
+    fronta__task_release(s); /* the node's reference */
+}
+
+/* pred was enqueued on s's device: s may be enqueued behind its event. */
+static void kdep_early(fronta__kdep *d)
+{
+    if (atomic_exchange_explicit(&d->fired, 1, memory_order_acq_rel))
+        return;
+    d->early = 1;
+    if (atomic_fetch_sub_explicit(&d->succ->pending, 1, memory_order_acq_rel) == 1)
+        fronta__ktask_ready(d->succ);
+}
+
+/* The enqueue list: a push-only stack closed once, as completion lists. */
+static int enq_push(fronta__ktask *kt, fronta__node *n)
+{
+    fronta__node *h = atomic_load_explicit(&kt->enq_list, memory_order_acquire);
+    do {
+        if (h == FRONTA__LIST_CLOSED)
+            return 1;
+        n->next = h;
+    } while (!atomic_compare_exchange_weak_explicit(&kt->enq_list, &h, n, memory_order_release,
+                                                    memory_order_acquire));
+    return 0;
+}
+
+void fronta__ktask_enqueued(fronta_future_t *t)
+{
+    fronta__ktask *kt = fronta__ktask_of(t);
+    fronta__node *h = atomic_exchange_explicit(&kt->enq_list, FRONTA__LIST_CLOSED,
+                                               memory_order_acq_rel);
+    fronta__node *r = NULL; /* oldest first: the chain's order */
+    while (h && h != FRONTA__LIST_CLOSED) {
+        fronta__node *next = h->next;
+        h->next = r;
+        r = h;
+        h = next;
+    }
+    while (r) {
+        fronta__node *next = r->next; /* s may be enqueued and done before we look again */
+        kdep_early((fronta__kdep *)((char *)r - offsetof(fronta__kdep, enq)));
+        r = next;
+    }
+}
+
+static int same_device(const fronta__ktask *kt, const fronta_future_t *p)
+{
+    const fronta__ktask *pk = fronta__ktask_of(p);
+    int d = atomic_load_explicit(&kt->dev, memory_order_relaxed);
+    return pk && d > 0 && atomic_load_explicit(&pk->dev, memory_order_acquire) == d;
+}
+
+/* Link the dependencies, then let the task go once they are met. */
+void fronta__kdep_publish(fronta_future_t *t, fronta__ktask *kt)
+{
+    int claimed = 0;
+    for (uint32_t i = 0; i < kt->ndeps; i++) {
+        fronta__kdep *d = &kt->deps[i];
+        fronta_future_t *p = d->pred;
+        if (fronta__list_push(p, &d->node) == 0) {
+            if (same_device(kt, p) && enq_push(fronta__ktask_of(p), &d->enq))
+                kdep_early(d); /* already enqueued */
+            continue;
+        }
+        /* p is done: settle the dependency here. */
+        atomic_store_explicit(&d->fired, 1, memory_order_relaxed);
+        if (!d->order_only && p->final != FRONTA__ST_FINISHED && fronta__claim(t)) {
+            fronta__dep_fail(t, p);
+            claimed = 1;
+        }
+        atomic_fetch_sub_explicit(&t->pending, 1, memory_order_acq_rel);
+        atomic_fetch_sub_explicit(&t->refs, 1, memory_order_relaxed);
+    }
+    if (claimed)
+        fronta__complete(t);
+    if (atomic_fetch_sub_explicit(&t->pending, 1, memory_order_acq_rel) == 1)
+        fronta__ktask_ready(t);
+}
+
+/* Add pred p (deduplicated: a task named twice is one dependency, failing
+ * ours unless every mention is order-only). */
+void fronta__kdep_add(fronta__ktask *kt, fronta_future_t *p, int order_only)
+{
+    for (uint32_t i = 0; i < kt->ndeps; i++)
+        if (kt->deps[i].pred == p) {
+            kt->deps[i].order_only &= (uint8_t)order_only;
+            return;
+        }
+    fronta__kdep *d = &kt->deps[kt->ndeps++];
+    d->pred = p;
+    d->order_only = (uint8_t)order_only;
+    d->node.fire = kdep_complete;
+}
+
+
+/* ---- the task's way to a device ---- */
+
+void fronta__ktask_ready(fronta_future_t *t)
+{
+    if (fronta__ktask_of(t)->k && (atomic_load_explicit(&t->state, memory_order_acquire) &
+                                   FRONTA__ST_MASK) != FRONTA__ST_PENDING) {
+        fronta__ktask_drop(t); /* cancelled or failed while it waited */
+        return;
+    }
+    fronta__ktask *kt = fronta__ktask_of(t);
+    if (!kt->k) {
+        fronta__access_ready(t);
+        return;
+    }
+    const fronta__device *dev = &t->rt->devices[atomic_load_explicit(&kt->dev,
+                                                                      memory_order_acquire)];
+    dev->drv->submit(dev->data, dev->local, t);
+}
+
+void fronta__ktask_drop(fronta_future_t *t)
+{
+    fronta__ktask_release_preds(fronta__ktask_of(t));
+    fronta__exec_done(t);
+}
+
+void fronta__ktask_fall_back(fronta_future_t *t)
+{
+    fronta__ktask *kt = fronta__ktask_of(t);
+    /* Predecessors we were chained on are on the device's queue: on the
+     * pool we must wait for them like any other dependency. */
+    for (uint32_t i = 0; i < kt->ndeps; i++) {
+        const fronta__kdep *d = &kt->deps[i];
+        if (!d->early)
+            continue;
+        fronta_future_wait(d->pred, -1);
+        if (!d->order_only && d->pred->final != FRONTA__ST_FINISHED) {
+            fronta__ktask_finish(t, 0, NULL); /* fails it, naming d->pred */
+            return;
+        }
+    }
+    /* Successors that chose to chain on our enqueue now wait for our
+     * completion on the host: their completion nodes are still linked. */
+    atomic_store_explicit(&kt->dev, 0, memory_order_release);
+    unsigned s = atomic_load_explicit(&t->state, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(
+        &t->state, &s, (s & FRONTA__ST_WAITERS) | FRONTA__ST_PENDING, memory_order_acq_rel,
+        memory_order_relaxed))
+        ;
+    fronta__make_ready(t);
+}
+
+void fronta__ktask_finish(fronta_future_t *t, int code, const char *msg)
+{
+    fronta__ktask *kt = fronta__ktask_of(t);
+    t->final = FRONTA__ST_FINISHED;
+    if (code) {
+        t->final = FRONTA__ST_FAILED;
+        fronta__set_error(t, code, t->id, msg);
+    } else {
+        /* Chained predecessors ran before us on the device; if one failed,
+         * what we computed from its output is not a result. */
+        for (uint32_t i = 0; i < kt->ndeps; i++) {
+            const fronta__kdep *d = &kt->deps[i];
+            if (d->early && !d->order_only && d->pred->final != FRONTA__ST_FINISHED) {
+                fronta__dep_fail(t, d->pred);
+                break;
+            }
+        }
+    }
+    fronta__ktask_release_preds(kt);
+    fronta__complete(t);
+    fronta__exec_done(t);
+}
+
+void fronta__ktask_free(fronta_future_t *t)
+{
+    fronta__ktask *kt = fronta__ktask_of(t);
+    const fronta__allocator *a = &t->rt->alloc;
+    fronta__ktask_release_preds(kt);
+    if (kt->event && kt->event_free)
+        kt->event_free(kt->event);
+    if (kt->deps)
+        fronta__mem_free(a, kt->deps, kt->deps_cap * sizeof *kt->deps);
+    fronta__mem_free(a, kt, sizeof *kt);
+}

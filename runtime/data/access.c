@@ -1,0 +1,110 @@
+/* Host accesses to buffers (fronta_buffer_acquire): kernel tasks without
+ * a kernel that take their place in a buffer's order of accesses and never
+ * run. */
+#include "core/kernel.h"
+
+/* ---- host accesses ---- */
+
+/* Its turn came: wake the acquiring thread, or, if it gave up, end. */
+void fronta__access_ready(fronta_future_t *h)
+{
+    fronta__ktask *kt = fronta__ktask_of(h);
+    unsigned s = FRONTA__ACCESS_WAITING;
+    if (atomic_compare_exchange_strong_explicit(&kt->access_state, &s, FRONTA__ACCESS_READY,
+                                                memory_order_acq_rel, memory_order_acquire)) {
+        fronta__unpark_all(&kt->access_state);
+        return;
+    }
+    /* Abandoned after a timeout: it took no access, but completes only now
+     * so that what follows it still follows what preceded it. */
+    if (fronta__task_start(h))
+        fronta__ktask_finish(h, 0, NULL);
+    else
+        fronta__ktask_drop(h);
+}
+
+int fronta__access_submit(fronta_buffer_t *b, fronta_access_t mode, fronta_future_t **out)
+{
+    fronta_runtime_t *rt = b->rt;
+    fronta__submitter sub;
+    fronta__submitter_get(rt, &sub);
+    int rc = fronta__enter(rt, &sub, 1);
+    if (rc)
+        return rc;
+    fronta_task_desc_t d = {.name = "host access"};
+    fronta__kbufs kb = {.b = {b}, .mode = {mode}, .n = 1};
+    fronta__ktask *kt = fronta__mem_calloc(&rt->alloc, 1, sizeof *kt);
+    fronta_future_t *h = NULL;
+    rc = kt ? 0 : FRONTA_ENOMEM;
+    if (kt) {
+        kt->needs.device = FRONTA_NEED_CPU_POOL; /* placement: the host */
+        pthread_mutex_lock(&b->lock);
+        rc = b->access ? FRONTA_EBUSY : 0;
+        if (!rc && !(rc = fronta__ktask_submit_locked(rt, &sub, &d, kt, &kb, 1, &h)))
+            b->access = h;
+        pthread_mutex_unlock(&b->lock);
+    }
+    if (rc) {
+        if (kt && kt->deps)
+            fronta__mem_free(&rt->alloc, kt->deps, kt->deps_cap * sizeof *kt->deps);
+        if (kt)
+            fronta__mem_free(&rt->alloc, kt, sizeof *kt);
+        fronta__count_completed(rt, 1);
+        return rc;
+    }
+    fronta__kdep_publish(h, kt);
+    *out = h;
+    return 0;
+}
+
+/* The error an access reports: that of the writer it read after, as the
+ * writer itself reported it (FRONTA_EDEPFAILED if it was failed by its
+ * own inputs). */
+static int writer_error(const fronta__ktask *kt, const fronta_future_t *h)
+{
+    for (uint32_t i = 0; i < kt->ndeps; i++) {
+        const fronta_future_t *p = kt->deps[i].pred;
+        if (p && !kt->deps[i].order_only && p->final != FRONTA__ST_FINISHED)
+            return p->err_code;
+    }
+    return h->err_code ? h->err_code : FRONTA_EDEPFAILED;
+}
+
+int fronta__access_wait(fronta_future_t *h, double timeout)
+{
+    fronta__ktask *kt = fronta__ktask_of(h);
+    uint64_t deadline = fronta__deadline(timeout);
+    fronta__worker *w = fronta__worker_of(h->rt);
+    while (atomic_load_explicit(&kt->access_state, memory_order_acquire) ==
+           FRONTA__ACCESS_WAITING) {
+        /* Inside a task, run others meanwhile: the ones we wait for may
+         * need this very worker. */
+        if (w && fronta__pool_help(w))
+            continue;
+        if (fronta__now_ns() >= deadline) {
+            unsigned s = FRONTA__ACCESS_WAITING;
+            if (atomic_compare_exchange_strong_explicit(&kt->access_state, &s,
+                                                        FRONTA__ACCESS_ABANDONED,
+                                                        memory_order_acq_rel,
+                                                        memory_order_acquire))
+                return FRONTA_ETIMEDOUT;
+            break; /* became ready just now */
+        }
+        uint64_t until = w ? fronta__now_ns() + 100000 : deadline;
+        fronta__park(&kt->access_state, FRONTA__ACCESS_WAITING,
+                     until < deadline ? until : deadline);
+    }
+    if (w)
+        fronta__pool_help_done(w);
+    if (!fronta__task_start(h)) { /* failed with an access it depended on */
+        int rc = writer_error(kt, h);
+        fronta__ktask_drop(h);
+        return rc;
+    }
+    return 0;
+}
+
+void fronta__access_end(fronta_future_t *h)
+{
+    fronta__ktask_finish(h, 0, NULL);
+}
