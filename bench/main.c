@@ -199,41 +199,77 @@ void bench_run_cleanups(void)
 
 /* ---- running ----------------------------------------------------------- */
 
-/* One warm-up, then `repeat` timed runs; stops at the first run that is
- * not verified, since its figures mean nothing. */
-static void run_impl(const bench_env_t *env, const bench_impl_t *im, size_t n, int repeat,
-                     bench_result_t *res)
-{
-    double v[1000], x[1000], warm[BENCH_NVALUES] = {0};
-    const bench_case_t *c = im->c;
+/* Timed values of one implementation over the repeats of its case. */
+typedef struct samples {
+    double v[1000], x[1000];
+} samples_t;
 
+static void result_init(bench_result_t *res, const bench_impl_t *im, size_t n, int repeat)
+{
     memset(res, 0, sizeof *res);
     res->impl = im;
     res->size = n;
     res->repeat = repeat;
-    fprintf(stderr, "%s/%s %s (n=%zu): warm-up", c->bench, c->name, im->impl, n);
-    res->status = im->run(env, n, warm);
-    for (int r = 0; r < repeat && res->status == BENCH_OK; r++) {
-        double val[BENCH_NVALUES] = {0};
-        res->status = im->run(env, n, val);
-        v[r] = val[0];
-        x[r] = val[1];
-        if (res->status == BENCH_OK)
-            fprintf(stderr, "%s %.1f", r ? "" : ",", v[r]);
-    }
+}
+
+static void result_finish(bench_result_t *res, const samples_t *s)
+{
+    const bench_case_t *c = res->impl->c;
+    int repeat = res->repeat;
+    double v[1000], x[1000];
+
+    fprintf(stderr, "%s/%s %s (n=%zu):", c->bench, c->name, res->impl->impl, res->size);
     if (res->status != BENCH_OK) {
-        fprintf(stderr, " -> %s\n", res->status == BENCH_WRONG ? "WRONG" : "ERROR");
+        fprintf(stderr, " %s\n", res->status == BENCH_WRONG ? "WRONG" : "ERROR");
         return;
     }
+    memcpy(v, s->v, (size_t)repeat * sizeof v[0]);
+    memcpy(x, s->x, (size_t)repeat * sizeof x[0]);
     res->min = res->max = v[0];
-    for (int r = 1; r < repeat; r++) {
+    for (int r = 0; r < repeat; r++) {
+        fprintf(stderr, " %.1f", v[r]);
         res->min = v[r] < res->min ? v[r] : res->min;
         res->max = v[r] > res->max ? v[r] : res->max;
     }
     res->median = bench_median(v, (size_t)repeat);
-    if (im->extra)
+    if (res->impl->extra)
         res->extra = bench_median(x, (size_t)repeat);
     fprintf(stderr, " %s -> median %.1f\n", c->unit, res->median);
+}
+
+/* Every implementation of the case is warmed up once, then the timed runs
+ * go round-robin (repeat r of each implementation, then r + 1): on a
+ * noisy machine drift then falls on all implementations alike instead of
+ * on whichever ran last. An implementation stops at its first run that is
+ * not verified, since its figures mean nothing. */
+static void run_rows(const bench_env_t *env, const bench_impl_t *const *im, size_t nim,
+                     size_t n, int repeat, bench_result_t *res)
+{
+    samples_t *s = calloc(nim, sizeof *s);
+    double warm[BENCH_NVALUES];
+
+    for (size_t i = 0; i < nim; i++) {
+        result_init(&res[i], im[i], n, repeat);
+        if (!s) {
+            res[i].status = BENCH_ERROR;
+            continue;
+        }
+        fprintf(stderr, "%s/%s %s (n=%zu): warm-up\n", im[i]->c->bench, im[i]->c->name,
+                im[i]->impl, n);
+        res[i].status = im[i]->run(env, n, warm);
+    }
+    for (int r = 0; s && r < repeat; r++)
+        for (size_t i = 0; i < nim; i++) {
+            if (res[i].status != BENCH_OK)
+                continue;
+            double val[BENCH_NVALUES] = {0};
+            res[i].status = im[i]->run(env, n, val);
+            s[i].v[r] = val[0];
+            s[i].x[r] = val[1];
+        }
+    for (size_t i = 0; i < nim; i++)
+        result_finish(&res[i], s ? &s[i] : NULL);
+    free(s);
 }
 
 /* Runs the selected rows of case c; returns how many results it added. */
@@ -242,23 +278,25 @@ static size_t run_case(const bench_env_t *env, const bench_machine_t *m, const o
 {
     size_t n = o->size ? o->size : o->quick ? c->quick_size : c->size;
     int repeat = o->repeat ? o->repeat : o->quick ? 3 : 5;
-    size_t nres = 0;
+    const bench_impl_t *im[64];
+    size_t nim = 0;
 
-    for (size_t k = 0; k < bench_registry_len; k++) {
-        const bench_impl_t *im = &bench_registry[k];
-        if (im->c != c || (o->device != DEV_ALL && (int)im->dev != o->device))
+    for (size_t k = 0; k < bench_registry_len && nim < 64; k++) {
+        const bench_impl_t *row = &bench_registry[k];
+        if (row->c != c || (o->device != DEV_ALL && (int)row->dev != o->device))
             continue;
-        if (!bench_machine_has(m, im->dev)) {
+        if (!bench_machine_has(m, row->dev)) {
             fprintf(stderr, "%s/%s %s: skipped, no %s device\n", c->bench, c->name,
-                    im->impl, bench_dev_name(im->dev));
+                    row->impl, bench_dev_name(row->dev));
             continue;
         }
-        run_impl(env, im, n, repeat, &res[nres++]);
+        im[nim++] = row;
     }
-    if (nres == 0 && o->device != DEV_ALL)
+    if (nim == 0 && o->device != DEV_ALL)
         fprintf(stderr, "%s/%s: skipped, nothing to run on %s\n", c->bench, c->name,
                 bench_dev_name((bench_dev_t)o->device));
-    return nres;
+    run_rows(env, im, nim, n, repeat, res);
+    return nim;
 }
 
 /* Each selected case once, in registry order. */
