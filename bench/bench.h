@@ -108,6 +108,13 @@ typedef void (*bench_cleanup_fn)(void);
 int bench_at_exit(bench_cleanup_fn fn);
 void bench_run_cleanups(void);
 
+/* fronta_util.c: what the fronta rows share */
+/* Print the failed call and its error; BENCH_ERROR. */
+bench_status_t bench_api_error(const char *call, int rc);
+/* Every future must have finished (what: the row's name for a task, in
+ * messages); releases them. */
+bench_status_t bench_futures_check(fronta_future_t **f, size_t nf, const char *what);
+
 /* stats.c */
 uint64_t bench_now_ns(void);
 double bench_median(double *v, size_t n); /* sorts v in place */

@@ -57,13 +57,6 @@ bench_status_t chain_data_check(const float *y, size_t n)
     return BENCH_OK;
 }
 
-static bench_status_t api_error(const char *call, int rc)
-{
-    fprintf(stderr, "fronta-bench: %s: %s (%s)\n", call, fronta_err_name(rc),
-            fronta_strerror(rc));
-    return BENCH_ERROR;
-}
-
 /* Host wake-ups over every OpenCL device: the chain may be placed on any
  * of them, and only its own run moves the counters meanwhile. */
 static uint64_t host_wakeups(fronta_runtime_t *rt)
@@ -77,27 +70,6 @@ static uint64_t host_wakeups(fronta_runtime_t *rt)
             sum += s.host_wakeups;
     }
     return sum;
-}
-
-/* Every link must have finished; releases the futures. */
-static bench_status_t chain_futures_check(fronta_future_t **f, size_t nf)
-{
-    bench_status_t st = BENCH_OK;
-
-    for (size_t i = 0; i < nf; i++) {
-        fronta_error_t e;
-        int rc = fronta_future_wait(f[i], BENCH_WAIT_S);
-
-        if (rc == 0 && (rc = fronta_future_error(f[i], &e)) != 0 && st == BENCH_OK) {
-            fprintf(stderr, "fronta-bench: kernel_chain link %zu: %s (%s)\n", i,
-                    fronta_err_name(rc), e.message ? e.message : fronta_strerror(rc));
-            st = BENCH_ERROR;
-        } else if (rc != 0 && st == BENCH_OK) {
-            st = api_error("fronta_future_wait", rc);
-        }
-        fronta_future_release(f[i]);
-    }
-    return st;
 }
 
 /* Wrap x and y, submit the links (y's INOUT accesses order them), wait
@@ -163,8 +135,8 @@ bench_status_t kernel_chain_opencl_fronta(const bench_env_t *env, size_t n, doub
     value[0] = (double)(t1 - t0) / 1e6;
     value[1] = (double)(host_wakeups(env->rt) - w0);
     if (rc)
-        st = api_error(failed, rc);
-    if (chain_futures_check(f, nf) != BENCH_OK)
+        st = bench_api_error(failed, rc);
+    if (bench_futures_check(f, nf, "kernel_chain link") != BENCH_OK)
         st = BENCH_ERROR;
     if (st == BENCH_OK)
         st = chain_data_check(y, n);

@@ -56,13 +56,6 @@ bench_status_t overhead_slots_check(const unsigned char *slots, size_t n)
     return BENCH_OK;
 }
 
-static bench_status_t api_error(const char *call, int rc)
-{
-    fprintf(stderr, "fronta-bench: %s: %s (%s)\n", call, fronta_err_name(rc),
-            fronta_strerror(rc));
-    return BENCH_ERROR;
-}
-
 /* The empty task: bump its own slot. Increment rather than store 1 so that
  * a task run twice shows up as 2. */
 static int empty_fn(fronta_ctx_t *ctx, void *arg)
@@ -95,9 +88,9 @@ bench_status_t overhead_independent_fronta(const bench_env_t *env, size_t n, dou
     uint64_t t1 = bench_now_ns();
 
     if (rc)
-        st = api_error("fronta_submit_fn", rc);
+        st = bench_api_error("fronta_submit_fn", rc);
     else if (wrc)
-        st = api_error("fronta_runtime_wait_all", wrc);
+        st = bench_api_error("fronta_runtime_wait_all", wrc);
     else
         st = overhead_slots_check(slots, n);
     *value = (double)(t1 - t0) / (double)n;
@@ -166,7 +159,7 @@ bench_status_t overhead_chain_fronta(const bench_env_t *env, size_t n, double *v
     if (rc) {
         /* Drain what was submitted before the failure. */
         (void)fronta_runtime_wait_all(env->rt, BENCH_WAIT_S);
-        return api_error(last ? "fronta_future_result" : "fronta_submit_call", rc);
+        return bench_api_error(last ? "fronta_future_result" : "fronta_submit_call", rc);
     }
     if (result != n) {
         fprintf(stderr, "fronta-bench: chain of %zu returned %llu\n", n,
@@ -210,8 +203,8 @@ bench_status_t overhead_roundtrip_fronta(const bench_env_t *env, size_t n, doubl
     for (size_t i = 0; i < n; i++) {
         int rc = roundtrip_once(env->rt, &slots[i], &ns[i]);
         if (rc) {
-            st = rc == FRONTA_ETIMEDOUT ? api_error("fronta_future_wait", rc)
-                                        : api_error("round trip task", rc);
+            st = rc == FRONTA_ETIMEDOUT ? bench_api_error("fronta_future_wait", rc)
+                                        : bench_api_error("round trip task", rc);
             break;
         }
     }

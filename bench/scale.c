@@ -61,35 +61,6 @@ bench_status_t scale_data_check(const float *x, size_t n)
     return BENCH_OK;
 }
 
-static bench_status_t api_error(const char *call, int rc)
-{
-    fprintf(stderr, "fronta-bench: %s: %s (%s)\n", call, fronta_err_name(rc),
-            fronta_strerror(rc));
-    return BENCH_ERROR;
-}
-
-/* Every submitted chunk's task must have finished; releases the futures.
- * Called after the buffers are destroyed, which waited for the tasks. */
-static bench_status_t scale_futures_check(fronta_future_t **f, size_t nf)
-{
-    bench_status_t st = BENCH_OK;
-
-    for (size_t i = 0; i < nf; i++) {
-        fronta_error_t e;
-        int rc = fronta_future_wait(f[i], BENCH_WAIT_S);
-
-        if (rc == 0 && (rc = fronta_future_error(f[i], &e)) != 0 && st == BENCH_OK) {
-            fprintf(stderr, "fronta-bench: scale chunk %zu: %s (%s)\n", i,
-                    fronta_err_name(rc), e.message ? e.message : fronta_strerror(rc));
-            st = BENCH_ERROR;
-        } else if (rc != 0 && st == BENCH_OK) {
-            st = api_error("fronta_future_wait", rc);
-        }
-        fronta_future_release(f[i]);
-    }
-    return st;
-}
-
 /* One buffer per chunk over a slice of the host array, one "scale" task
  * per chunk on the devices `need` admits, then each buffer destroyed,
  * which leaves its last contents in the host slice. The clock covers all
@@ -148,8 +119,8 @@ static bench_status_t scale_fronta(const bench_env_t *env, size_t n, fronta_need
 
     *value = (double)(t1 - t0) / (double)n;
     if (rc)
-        st = api_error(failed, rc);
-    if (scale_futures_check(f, nf) != BENCH_OK)
+        st = bench_api_error(failed, rc);
+    if (bench_futures_check(f, nf, "scale chunk") != BENCH_OK)
         st = BENCH_ERROR;
     if (st == BENCH_OK)
         st = scale_data_check(x, n);
