@@ -253,6 +253,7 @@ void fronta__reschedule(fronta_future_t *t);
 void fronta__exec_done(fronta_future_t *t);
 int fronta__claim(fronta_future_t *t);
 int fronta__task_start(fronta_future_t *t);
+void fronta__task_unstart(fronta_future_t *t);
 void fronta__complete(fronta_future_t *t);
 void fronta__log_detached_failure(const fronta_future_t *t);
 void fronta__set_error(fronta_future_t *t, int code, uint64_t root, const char *msg);

@@ -125,19 +125,18 @@ void fronta__kdep_add(fronta__ktask *kt, fronta_future_t *p, int order_only)
     d->node.fire = kdep_complete;
 }
 
-
 /* ---- the task's way to a device ---- */
 
 void fronta__ktask_ready(fronta_future_t *t)
 {
-    if (fronta__ktask_of(t)->k && (atomic_load_explicit(&t->state, memory_order_acquire) &
-                                   FRONTA__ST_MASK) != FRONTA__ST_PENDING) {
-        fronta__ktask_drop(t); /* cancelled or failed while it waited */
+    fronta__ktask *kt = fronta__ktask_of(t);
+    if (!kt->k) { /* a host access: it sees its own outcome */
+        fronta__access_ready(t);
         return;
     }
-    fronta__ktask *kt = fronta__ktask_of(t);
-    if (!kt->k) {
-        fronta__access_ready(t);
+    if ((atomic_load_explicit(&t->state, memory_order_acquire) & FRONTA__ST_MASK) !=
+        FRONTA__ST_PENDING) {
+        fronta__ktask_drop(t); /* cancelled or failed while it waited */
         return;
     }
     const fronta__device *dev = &t->rt->devices[atomic_load_explicit(&kt->dev,
@@ -169,11 +168,7 @@ void fronta__ktask_fall_back(fronta_future_t *t)
     /* Successors that chose to chain on our enqueue now wait for our
      * completion on the host: their completion nodes are still linked. */
     atomic_store_explicit(&kt->dev, 0, memory_order_release);
-    unsigned s = atomic_load_explicit(&t->state, memory_order_relaxed);
-    while (!atomic_compare_exchange_weak_explicit(
-        &t->state, &s, (s & FRONTA__ST_WAITERS) | FRONTA__ST_PENDING, memory_order_acq_rel,
-        memory_order_relaxed))
-        ;
+    fronta__task_unstart(t);
     fronta__make_ready(t);
 }
 

@@ -127,6 +127,9 @@ fronta__ktask *fronta__ktask_of(const fronta_future_t *t);
 int fronta__ktask_submit_locked(fronta_runtime_t *rt, const fronta__submitter *sub,
                                 const fronta_task_desc_t *d, fronta__ktask *kt,
                                 const fronta__kbufs *kb, int user_ref, fronta_future_t **out);
+/* A submission that failed after fronta__enter: free kt (NULL is fine)
+ * and uncount the submission. */
+void fronta__ktask_discard(fronta_runtime_t *rt, fronta__ktask *kt);
 void fronta__kdep_add(fronta__ktask *kt, fronta_future_t *p, int order_only);
 void fronta__kdep_publish(fronta_future_t *t, fronta__ktask *kt);
 /* Its dependencies are met: to its device (or, for an access, its turn). */
@@ -149,7 +152,7 @@ void fronta__ktask_free(fronta_future_t *t);
  * done, and complete at release. */
 enum { FRONTA__ACCESS_WAITING = 0, FRONTA__ACCESS_READY = 1, FRONTA__ACCESS_ABANDONED = 2 };
 /* Register an access of b in mode, following the earlier ones; with the
- * user's reference in *out. FRONTA_EBUSY when b has one held. */
+ * user's reference in *out. The caller has made b->held its own. */
 int fronta__access_submit(fronta_buffer_t *b, fronta_access_t mode, fronta_future_t **out);
 /* Wait until the access may proceed: 0 (then it runs until
  * fronta__access_end), its error (it has ended), or FRONTA_ETIMEDOUT (it

@@ -27,8 +27,6 @@ int fronta_future_device(const fronta_future_t *f)
 
 /* ---- checking a submission ---- */
 
-/* The distinct buffers of a task, in address order (the lock order), each
- * with the union of its modes. */
 typedef fronta__kbufs kbufs;
 
 static void kbufs_add(kbufs *kb, fronta_buffer_t *b, fronta_access_t m)
@@ -50,9 +48,7 @@ static void kbufs_add(kbufs *kb, fronta_buffer_t *b, fronta_access_t m)
 static int check_arg(fronta_runtime_t *rt, const fronta_param_t *p, const fronta_arg_t *a,
                      size_t global)
 {
-    if (a->kind != p->kind)
-        return FRONTA_EARG;
-    if (a->kind != FRONTA_ARG_BUFFER)
+    if (a->kind != FRONTA_ARG_BUFFER) /* kinds were checked first */
         return 0;
     if (!fronta__buffer_valid(a->buffer) || a->buffer->rt != rt)
         return FRONTA_EINVAL;
@@ -156,7 +152,7 @@ static int place(const fronta_runtime_t *rt, fronta__ktask *kt, const kbufs *kb)
         if (d > 0 && !fronta_future_done(w) && candidate(rt, kt, d))
             return d;
     }
-    int pool = -1, other = -1, best = -1;
+    int other = -1, best = -1;
     size_t best_bytes = 0;
     for (int id = 1; id < rt->ndevices; id++) {
         /* The device that alone holds the most of what we read: running
@@ -173,18 +169,15 @@ static int place(const fronta_runtime_t *rt, fronta__ktask *kt, const kbufs *kb)
     }
     if (best > 0)
         return best;
-    for (int id = 0; id < rt->ndevices; id++) {
+    for (int id = 1; id < rt->ndevices; id++) {
         if (!candidate(rt, kt, id))
             continue;
-        if (rt->devices[id].type == FRONTA_DEVTYPE_GPU &&
-            rt->devices[id].kind == FRONTA_DEVICE_OPENCL)
+        if (rt->devices[id].type == FRONTA_DEVTYPE_GPU)
             return id;
-        if (id == 0)
-            pool = 0;
-        else if (other < 0)
+        if (other < 0)
             other = id;
     }
-    if (pool == 0)
+    if (candidate(rt, kt, 0))
         return 0;
     return other >= 0 ? other : FRONTA_ENOIMPL;
 }
@@ -258,6 +251,15 @@ static int cpu_run(fronta_ctx_t *ctx, void *arg)
 
 /* ---- submission ---- */
 
+void fronta__ktask_discard(fronta_runtime_t *rt, fronta__ktask *kt)
+{
+    if (kt && kt->deps)
+        fronta__mem_free(&rt->alloc, kt->deps, kt->deps_cap * sizeof *kt->deps);
+    if (kt)
+        fronta__mem_free(&rt->alloc, kt, sizeof *kt);
+    fronta__count_completed(rt, 1);
+}
+
 static void unlock_all(const kbufs *kb)
 {
     for (size_t i = kb->n; i-- > 0;)
@@ -303,8 +305,8 @@ static int build(fronta_runtime_t *rt, const fronta__submitter *sub,
 }
 
 int fronta__ktask_submit_locked(fronta_runtime_t *rt, const fronta__submitter *sub,
-                         const fronta_task_desc_t *d, fronta__ktask *kt, const kbufs *kb,
-                         int user_ref, fronta_future_t **out)
+                                const fronta_task_desc_t *d, fronta__ktask *kt,
+                                const kbufs *kb, int user_ref, fronta_future_t **out)
 {
     fronta_future_t *t;
     int rc = build(rt, sub, d, kt, kb, user_ref, &t);
@@ -356,11 +358,7 @@ int fronta_submit(fronta_runtime_t *rt, const fronta_task_desc_t *task, fronta_f
         rc = FRONTA_ENOMEM;
     }
     if (rc) {
-        if (kt && kt->deps)
-            fronta__mem_free(&rt->alloc, kt->deps, kt->deps_cap * sizeof *kt->deps);
-        if (kt)
-            fronta__mem_free(&rt->alloc, kt, sizeof *kt);
-        fronta__count_completed(rt, 1);
+        fronta__ktask_discard(rt, kt);
         return rc;
     }
     if (out)

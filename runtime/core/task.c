@@ -294,6 +294,17 @@ int fronta__task_start(fronta_future_t *t)
     }
 }
 
+/* RUNNING -> PENDING, keeping the waiters bit: a retry, or a device task
+ * that leaves for the pool; it can then be cancelled again. */
+void fronta__task_unstart(fronta_future_t *t)
+{
+    unsigned s = atomic_load_explicit(&t->state, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(
+        &t->state, &s, (s & FRONTA__ST_WAITERS) | FRONTA__ST_PENDING, memory_order_acq_rel,
+        memory_order_relaxed))
+        ;
+}
+
 int fronta__claim(fronta_future_t *t)
 {
     unsigned s = atomic_load_explicit(&t->state, memory_order_acquire);

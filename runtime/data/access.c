@@ -3,8 +3,6 @@
  * run. */
 #include "core/kernel.h"
 
-/* ---- host accesses ---- */
-
 /* Its turn came: wake the acquiring thread, or, if it gave up, end. */
 void fronta__access_ready(fronta_future_t *h)
 {
@@ -36,20 +34,14 @@ int fronta__access_submit(fronta_buffer_t *b, fronta_access_t mode, fronta_futur
     fronta__ktask *kt = fronta__mem_calloc(&rt->alloc, 1, sizeof *kt);
     fronta_future_t *h = NULL;
     rc = kt ? 0 : FRONTA_ENOMEM;
-    if (kt) {
-        kt->needs.device = FRONTA_NEED_CPU_POOL; /* placement: the host */
+    if (kt) { /* b->held keeps a second access out (fronta__buffer_acquire_at) */
         pthread_mutex_lock(&b->lock);
-        rc = b->access ? FRONTA_EBUSY : 0;
-        if (!rc && !(rc = fronta__ktask_submit_locked(rt, &sub, &d, kt, &kb, 1, &h)))
+        if (!(rc = fronta__ktask_submit_locked(rt, &sub, &d, kt, &kb, 1, &h)))
             b->access = h;
         pthread_mutex_unlock(&b->lock);
     }
     if (rc) {
-        if (kt && kt->deps)
-            fronta__mem_free(&rt->alloc, kt->deps, kt->deps_cap * sizeof *kt->deps);
-        if (kt)
-            fronta__mem_free(&rt->alloc, kt, sizeof *kt);
-        fronta__count_completed(rt, 1);
+        fronta__ktask_discard(rt, kt);
         return rc;
     }
     fronta__kdep_publish(h, kt);

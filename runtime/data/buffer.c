@@ -247,12 +247,17 @@ int fronta_buffer_release(fronta_buffer_t *b)
 
 /* ---- destroy ---- */
 
-static void buffer_free(fronta_buffer_t *b)
+static void drop_replicas(fronta_buffer_t *b)
 {
-    fronta_runtime_t *rt = b->rt;
     for (int n = 1; n < FRONTA__MAX_DEVICES; n++)
         if (b->rep[n])
             fronta__coh_drop(b, n);
+}
+
+static void buffer_free(fronta_buffer_t *b)
+{
+    fronta_runtime_t *rt = b->rt;
+    drop_replicas(b);
     for (size_t i = 0; i < b->nreaders; i++)
         fronta__task_release(b->readers[i]);
     if (b->readers)
@@ -287,9 +292,7 @@ static void unload(fronta_buffer_t *b)
     if (!(b->valid & 1) && fronta__coh_fetch(b, 0, msg, sizeof msg))
         FRONTA__LOG(b->rt, FRONTA_LOG_ERROR, "buffer of %zu elements: contents lost: %s",
                     b->count, msg);
-    for (int n = 1; n < FRONTA__MAX_DEVICES; n++)
-        if (b->rep[n])
-            fronta__coh_drop(b, n);
+    drop_replicas(b);
     pthread_mutex_unlock(&b->lock);
 }
 
@@ -304,14 +307,8 @@ int fronta_buffer_destroy(fronta_buffer_t *b)
         int rc = fronta__buffer_acquire_at(b, 0, FRONTA_ACCESS_OUT, -1, NULL);
         if (rc)
             return rc;
-        fronta_future_t *h = b->access;
-        pthread_mutex_lock(&b->lock);
-        b->access = NULL;
-        b->held = 0;
-        pthread_mutex_unlock(&b->lock);
         unload(b);
-        fronta__access_end(h);
-        fronta__task_release(h);
+        fronta_buffer_release(b); /* the host copy, now the only one, is valid */
     } else if (b->held) {
         return FRONTA_EBUSY;
     }

@@ -175,11 +175,7 @@ static void finish_attempt(fronta_future_t *t, int rc)
          * keeping the waiters bit; the execution reference goes with it. */
         t->attempt++;
         fronta__set_error(t, 0, 0, NULL);
-        unsigned s = atomic_load_explicit(&t->state, memory_order_relaxed);
-        while (!atomic_compare_exchange_weak_explicit(
-            &t->state, &s, (s & FRONTA__ST_WAITERS) | FRONTA__ST_PENDING,
-            memory_order_acq_rel, memory_order_relaxed))
-            ;
+        fronta__task_unstart(t);
         fronta__reschedule(t);
         return;
     } else {

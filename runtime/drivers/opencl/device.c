@@ -2,7 +2,8 @@
  * waiter that learns of completions.
  *
  * Completion is detected by a dedicated waiter blocking in clWaitForEvents
- * on the newest kernel it was handed, not by event callbacks (not
+ * on the newest kernel it was handed (or on the write-back enqueued behind
+ * it, writeback.c), not by event callbacks (not
  * reliable on every driver) nor by polling (a core burnt, or latency).
  * The queue is in order, so when that kernel is complete every kernel
  * before it is too: the waiter wakes once per batch, not once per kernel.
@@ -16,6 +17,17 @@
 #include "drivers/opencl/opencl.h"
 
 #define HAND_NS 200000u
+
+/* Append kt to a queue of the device (the caller holds its lock). */
+static void queue_push(fronta__ktask **head, fronta__ktask **tail, fronta__ktask *kt)
+{
+    kt->qnext = NULL;
+    if (*tail)
+        (*tail)->qnext = kt;
+    else
+        *head = kt;
+    *tail = kt;
+}
 
 /* ---- the waiter ---- */
 
@@ -102,12 +114,7 @@ static void *waiter_main(void *arg)
 static void enqueued(ocl_dev *d, fronta__ktask *kt)
 {
     pthread_mutex_lock(&d->fl_lock);
-    kt->qnext = NULL;
-    if (d->fl_tail)
-        d->fl_tail->qnext = kt;
-    else
-        d->fl_head = kt;
-    d->fl_tail = kt;
+    queue_push(&d->fl_head, &d->fl_tail, kt);
     if (!d->unhanded_since)
         d->unhanded_since = fronta__now_ns();
     pthread_mutex_unlock(&d->fl_lock);
@@ -153,14 +160,8 @@ static void process(ocl_dev *d, fronta_future_t *t)
 void fronta__cl_submit(void *data, int i, fronta_future_t *t)
 {
     ocl_dev *d = &((ocl_state *)data)->dev[i];
-    fronta__ktask *kt = fronta__ktask_of(t);
-    kt->qnext = NULL;
     pthread_mutex_lock(&d->lock);
-    if (d->in_tail)
-        d->in_tail->qnext = kt;
-    else
-        d->in_head = kt;
-    d->in_tail = kt;
+    queue_push(&d->in_head, &d->in_tail, fronta__ktask_of(t));
     atomic_fetch_add_explicit(&d->in_count, 1, memory_order_release);
     if (d->idle)
         pthread_cond_signal(&d->cond);

@@ -1,6 +1,7 @@
 /* Launching a kernel task on an OpenCL device: its kernel object (built
  * through the program cache), its buffers made valid on the device, its
  * arguments, and the enqueue behind its chained predecessors' events. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,12 +30,18 @@ void fronta__cl_msg_free(ocl_dev *d, char *msg)
 }
 
 /* A message sized to its text, so that free knows its size. */
-static char *msg_fmt(ocl_dev *d, const char *fmt, const char *a, const char *b, const char *c)
+static char *msg_fmt(ocl_dev *d, const char *fmt, ...) FRONTA_PRINTF(2, 3);
+static char *msg_fmt(ocl_dev *d, const char *fmt, ...)
 {
-    int n = snprintf(NULL, 0, fmt, a, b, c);
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
     char *m = n >= 0 ? msg_new(d, (size_t)n + 1) : NULL;
     if (m)
-        snprintf(m, (size_t)n + 1, fmt, a, b, c);
+        vsnprintf(m, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    va_end(ap);
     return m;
 }
 
@@ -91,11 +98,8 @@ static int build_kernel(ocl_dev *d, const fronta_kernel_t *k, cl_kernel *out, ch
     cl_uint nargs = 0;
     clGetKernelInfo(kobj, CL_KERNEL_NUM_ARGS, sizeof nargs, &nargs, NULL);
     if (nargs != k->nparams) {
-        char a[24], b[24];
-        snprintf(a, sizeof a, "%u", (unsigned)nargs);
-        snprintf(b, sizeof b, "%zu", k->nparams);
-        *msg = msg_fmt(d, "kernel '%s': its OpenCL function takes %s arguments, its "
-                          "parameters are %s", k->name, a, b);
+        *msg = msg_fmt(d, "kernel '%s': its OpenCL function takes %u arguments, its "
+                          "parameters are %zu", k->name, (unsigned)nargs, k->nparams);
         clReleaseKernel(kobj);
         return FRONTA_EARG;
     }
@@ -135,7 +139,7 @@ static int prepare_buffers(ocl_dev *d, const fronta__ktask *kt, int node, char *
             rc = fronta__coh_fetch(b, node, m, sizeof m);
         pthread_mutex_unlock(&b->lock);
         if (rc) {
-            *msg = msg_fmt(d, "kernel '%s': %s%s", kt->k->name, m, "");
+            *msg = msg_fmt(d, "kernel '%s': %s", kt->k->name, m);
             return rc;
         }
     }
@@ -167,10 +171,8 @@ static int set_args(ocl_dev *d, const fronta__ktask *kt, int node, cl_kernel kob
             break;
         }
         if (err) {
-            char idx[16];
-            snprintf(idx, sizeof idx, "%u", (unsigned)i);
-            *msg = msg_fmt(d, "kernel '%s': argument %s does not fit its OpenCL function (%s)",
-                           kt->k->name, idx, fronta__cl_err_name(err));
+            *msg = msg_fmt(d, "kernel '%s': argument %u does not fit its OpenCL function (%s)",
+                           kt->k->name, (unsigned)i, fronta__cl_err_name(err));
             return FRONTA_EARG;
         }
     }
