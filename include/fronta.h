@@ -114,11 +114,21 @@ typedef struct fronta_config {
     uint64_t seed;            /* FRONTA_SEED; the root of task random streams */
     fronta_alloc_fn alloc;    /* NULL: malloc/realloc/free */
     void *alloc_ud;
-    int spin_us;              /* idle spin before sleeping; <0 none, 0 default */
+    int spin_us;              /* idle spin before sleeping, in microseconds:
+                                 <0 none, 0 default (50); at most
+                                 FRONTA_SPIN_US_MAX, else create fails with
+                                 FRONTA_EINVAL. An OpenCL device thread
+                                 spins at most 200 us whatever this says,
+                                 and never while a completion waits to be
+                                 reported */
     int zero_copy;            /* FRONTA_ZERO_COPY: on devices that share host
                                  memory, map host arrays instead of copying
                                  them (0 default: on; <0 off, the copy path) */
 } fronta_config_t;
+
+/* The largest fronta_config_t.spin_us: 100 ms. Spinning longer only burns
+ * a core; a sleeping worker wakes in tens of microseconds. */
+#define FRONTA_SPIN_US_MAX 100000
 
 typedef enum fronta_shutdown {
     FRONTA_SHUTDOWN_WAIT = 0,           /* run everything submitted */
@@ -130,15 +140,20 @@ FRONTA_API FRONTA_NODISCARD int fronta_runtime_create(const fronta_config_t *cfg
                                                       fronta_runtime_t **out);
 /* Executor.shutdown(wait=True, cancel_futures=how==CANCEL_PENDING): refuse
  * new outside submissions, then block until every task has finished or been
- * cancelled, and stop the workers. Futures stay readable until destroy.
- * Calling it twice is harmless. Not callable from inside a task
- * (FRONTA_EBUSY). */
+ * cancelled, and stop the workers. Futures stay readable until destroy;
+ * buffers can still be acquired (on the host) and destroyed. Calling it
+ * twice is harmless. It would wait for itself, so it returns FRONTA_EBUSY
+ * at once, doing nothing, when called from a pool thread (inside a task
+ * or a done-callback there), from a done-callback of this runtime on any
+ * thread, or from a thread of a device driver. */
 FRONTA_API int fronta_runtime_shutdown(fronta_runtime_t *rt, fronta_shutdown_t how);
 /* Shut down (WAIT) if not done, then free everything, futures included:
- * every handle of this runtime is invalid afterwards. NULL is a no-op. */
-FRONTA_API void fronta_runtime_destroy(fronta_runtime_t *rt);
+ * every handle of this runtime is invalid afterwards. NULL is a no-op
+ * (returns 0). FRONTA_EBUSY, doing nothing, where shutdown would. */
+FRONTA_API int fronta_runtime_destroy(fronta_runtime_t *rt);
 /* Block until every task submitted so far has completed (StarPU's
- * task_wait_for_all). timeout in seconds, < 0 forever. */
+ * task_wait_for_all). timeout in seconds, < 0 forever. FRONTA_EBUSY where
+ * shutdown would. */
 FRONTA_API int fronta_runtime_wait_all(fronta_runtime_t *rt, double timeout);
 /* Number of CPU pool threads. */
 FRONTA_API int fronta_runtime_cpu_threads(const fronta_runtime_t *rt);
@@ -277,6 +292,8 @@ FRONTA_API uint64_t fronta_random_u64(uint64_t seed, uint64_t key, uint64_t coun
 /* ---- futures ----------------------------------------------------------- */
 
 typedef enum fronta_status {
+    FRONTA_INVALID = -1,  /* not a future: NULL, or a released handle
+                             (detected while its memory is not reused) */
     FRONTA_PENDING = 0,   /* waiting for inputs, queued */
     FRONTA_RUNNING,
     FRONTA_FINISHED,

@@ -154,6 +154,8 @@ int fronta_as_completed_create(fronta_runtime_t *rt, fronta_future_t *const *fs,
 {
     if (!rt || !out || (n && !fs))
         return FRONTA_EINVAL;
+    if (n > FRONTA__COUNT_MAX) /* no such array: refuse before reading it */
+        return FRONTA_ERANGE;
     for (size_t i = 0; i < n; i++)
         if (!fronta__task_valid(fs[i]) || fs[i]->rt != rt)
             return FRONTA_EINVAL;
@@ -225,6 +227,8 @@ int fronta_as_completed_next(fronta_as_completed_t *ac, double timeout, fronta_f
             rc = FRONTA_ETIMEDOUT;
             break;
         }
+        if ((rc = fronta__may_block(ac->rt))) /* they may need this thread */
+            break;
         uint64_t until = deadline;
         fronta__worker *w = fronta__worker_of(ac->rt);
         if (w) {

@@ -123,6 +123,11 @@ int fronta__settings_load(const fronta_config_t *cfg, fronta__settings *out,
 
     /* Long enough to catch the next task of a submit/wait loop (a futex wake
      * costs ~40 us on these VMs), short enough not to burn a core. */
+    if (cfg->spin_us > FRONTA_SPIN_US_MAX) {
+        fronta__log(lvl, FRONTA_LOG_ERROR, "spin_us = %d is above FRONTA_SPIN_US_MAX (%d)",
+                    cfg->spin_us, FRONTA_SPIN_US_MAX);
+        return FRONTA_EINVAL;
+    }
     out->spin_us = cfg->spin_us == 0 ? 50 : (cfg->spin_us < 0 ? 0 : cfg->spin_us);
 
     out->zero_copy = cfg->zero_copy >= 0;

@@ -18,7 +18,7 @@ int fronta_future_done(const fronta_future_t *f)
 fronta_status_t fronta_future_status(const fronta_future_t *f)
 {
     if (!fronta__task_valid(f))
-        return FRONTA_PENDING;
+        return FRONTA_INVALID; /* not PENDING: a polling loop must end */
     switch (status_bits(f)) {
     case FRONTA__ST_RUNNING:
         return FRONTA_RUNNING;
@@ -98,6 +98,14 @@ int fronta_future_wait(fronta_future_t *f, double timeout)
         return 0;
     if (timeout == 0)
         return FRONTA_ETIMEDOUT;
+    int rc = fronta__may_block(f->rt); /* f may need this very thread */
+    return rc ? rc : fronta__future_wait(f, timeout);
+}
+
+int fronta__future_wait(fronta_future_t *f, double timeout)
+{
+    if (FRONTA__FINAL(status_bits(f)))
+        return 0;
     uint64_t deadline = fronta__deadline(timeout);
     fronta__worker *w = fronta__worker_of(f->rt);
     if (w)
@@ -198,7 +206,11 @@ static void cb_fire(fronta__node *n, fronta_future_t *done, fronta__worklist *wl
 {
     (void)wl;
     cb_node *c = (cb_node *)n;
+    /* Until it returns, done's completion is not counted: shutdown from
+     * inside would wait for it forever (fronta__may_stop). */
+    const fronta_runtime_t *outer = fronta__callback_enter(done->rt);
     c->cb(done, c->ud);
+    fronta__callback_leave(outer);
     fronta__mem_free(&done->rt->alloc, c, sizeof *c);
 }
 

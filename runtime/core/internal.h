@@ -199,6 +199,10 @@ struct fronta_runtime {
     pthread_mutex_t iter_lock;      /* guards iterators */
     struct fronta_as_completed *iterators; /* live, freed by destroy if forgotten */
     int stopped;                    /* workers joined; under shutdown_lock */
+    /* Held for writing while drivers stop, for reading by host accesses
+     * and buffer destroys, so that neither sees half-stopped drivers. */
+    pthread_rwlock_t stop_lock;
+    int drivers_gone;               /* under stop_lock: only host copies left */
     atomic_uint team_size, started, go, exited;
     fronta__device devices[FRONTA__MAX_DEVICES];
     int ndevices;
@@ -229,6 +233,19 @@ void fronta__set_current(fronta__worker *w, fronta__ctx *ctx);
 fronta__cache *fronta__thread_cache(fronta_runtime_t *rt);
 void fronta__submitter_get(fronta_runtime_t *rt, fronta__submitter *s);
 int fronta__enter(fronta_runtime_t *rt, const fronta__submitter *s, uint64_t n);
+/* As fronta__enter, refusing only when rt->flags has a bit of `refuse`. */
+int fronta__enter_ex(fronta_runtime_t *rt, const fronta__submitter *s, uint64_t n,
+                     unsigned refuse);
+/* Threads that must not wait (docs/design.md, the misuse table). */
+void fronta__driver_thread_enter(const fronta_runtime_t *rt);
+const fronta_runtime_t *fronta__callback_enter(const fronta_runtime_t *rt);
+void fronta__callback_leave(const fronta_runtime_t *outer);
+/* FRONTA_EBUSY when a wait by this thread may wait for the thread itself:
+ * a driver thread of rt. */
+int fronta__may_block(const fronta_runtime_t *rt);
+/* FRONTA_EBUSY when waiting for all of rt's tasks would: a pool thread, a
+ * driver thread, or inside a done-callback of rt. */
+int fronta__may_stop(const fronta_runtime_t *rt);
 void fronta__count_completed(fronta_runtime_t *rt, uint64_t n);
 uint64_t fronta__new_id(fronta_runtime_t *rt, const fronta__submitter *s);
 void fronta__wake_idle_waiters(fronta_runtime_t *rt);
@@ -260,6 +277,11 @@ void fronta__set_error(fronta_future_t *t, int code, uint64_t root, const char *
 int fronta__list_push(fronta_future_t *f, fronta__node *n);
 int fronta__list_remove(fronta_future_t *f, fronta__node *n);
 uint64_t fronta__mix64(uint64_t x);
+
+/* ---- core/future.c ---- */
+/* fronta_future_wait without the misuse checks: drivers wait on their
+ * own terms (a device thread waits only for what it has handed over). */
+int fronta__future_wait(fronta_future_t *f, double timeout);
 
 /* ---- core/as_completed.c ---- */
 void fronta__as_completed_reap(fronta_runtime_t *rt);

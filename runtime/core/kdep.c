@@ -29,7 +29,7 @@ static void kdep_complete(fronta__node *n, fronta_future_t *done, fronta__workli
             wl->head = s;
         }
         if (atomic_fetch_sub_explicit(&s->pending, 1, memory_order_acq_rel) == 1)
-            fronta__ktask_ready(s);
+            fronta__ktask_ready(s, wl);
     }
     fronta__task_release(s); /* the node's reference */
 }
@@ -41,7 +41,7 @@ static void kdep_early(fronta__kdep *d)
         return;
     d->early = 1;
     if (atomic_fetch_sub_explicit(&d->succ->pending, 1, memory_order_acq_rel) == 1)
-        fronta__ktask_ready(d->succ);
+        fronta__ktask_ready(d->succ, NULL);
 }
 
 /* The enqueue list: a push-only stack closed once, as completion lists. */
@@ -107,18 +107,42 @@ void fronta__kdep_publish(fronta_future_t *t, fronta__ktask *kt)
     if (claimed)
         fronta__complete(t);
     if (atomic_fetch_sub_explicit(&t->pending, 1, memory_order_acq_rel) == 1)
-        fronta__ktask_ready(t);
+        fronta__ktask_ready(t, NULL);
 }
 
 /* Add pred p (deduplicated: a task named twice is one dependency, failing
  * ours unless every mention is order-only). */
+static fronta__kdep *kdep_find(fronta__ktask *kt, const fronta_future_t *p, uint32_t **slot)
+{
+    *slot = NULL;
+    if (!kt->dedup) {
+        for (uint32_t i = 0; i < kt->ndeps; i++)
+            if (kt->deps[i].pred == p)
+                return &kt->deps[i];
+        return NULL;
+    }
+    size_t mask = kt->dedup_size - 1;
+    for (size_t h = fronta__mix64((uint64_t)(uintptr_t)p) & mask;; h = (h + 1) & mask) {
+        uint32_t v = kt->dedup[h];
+        if (v == 0) {
+            *slot = &kt->dedup[h];
+            return NULL;
+        }
+        if (kt->deps[v - 1].pred == p)
+            return &kt->deps[v - 1];
+    }
+}
+
 void fronta__kdep_add(fronta__ktask *kt, fronta_future_t *p, int order_only)
 {
-    for (uint32_t i = 0; i < kt->ndeps; i++)
-        if (kt->deps[i].pred == p) {
-            kt->deps[i].order_only &= (uint8_t)order_only;
-            return;
-        }
+    uint32_t *slot;
+    fronta__kdep *found = kdep_find(kt, p, &slot);
+    if (found) {
+        found->order_only &= (uint8_t)order_only;
+        return;
+    }
+    if (slot)
+        *slot = kt->ndeps + 1;
     fronta__kdep *d = &kt->deps[kt->ndeps++];
     d->pred = p;
     d->order_only = (uint8_t)order_only;
@@ -127,11 +151,11 @@ void fronta__kdep_add(fronta__ktask *kt, fronta_future_t *p, int order_only)
 
 /* ---- the task's way to a device ---- */
 
-void fronta__ktask_ready(fronta_future_t *t)
+void fronta__ktask_ready(fronta_future_t *t, fronta__worklist *wl)
 {
     fronta__ktask *kt = fronta__ktask_of(t);
     if (!kt->k) { /* a host access: it sees its own outcome */
-        fronta__access_ready(t);
+        fronta__access_ready(t, wl);
         return;
     }
     if ((atomic_load_explicit(&t->state, memory_order_acquire) & FRONTA__ST_MASK) !=
@@ -159,7 +183,7 @@ void fronta__ktask_fall_back(fronta_future_t *t)
         const fronta__kdep *d = &kt->deps[i];
         if (!d->early)
             continue;
-        fronta_future_wait(d->pred, -1);
+        fronta__future_wait(d->pred, -1); /* on the device thread: no misuse check */
         if (!d->order_only && d->pred->final != FRONTA__ST_FINISHED) {
             fronta__ktask_finish(t, 0, NULL); /* fails it, naming d->pred */
             return;

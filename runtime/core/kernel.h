@@ -44,6 +44,11 @@ struct fronta_buffer {
     fronta_future_t **readers;
     size_t nreaders, readers_cap;
     int held;                         /* an acquire is held (or under way) */
+    /* The last host access that timed out, while it is still the newest in
+     * the order (with a reference): the next acquire in the same mode takes
+     * it over instead of queueing one more (data/buffer.c, adopt). */
+    fronta_future_t *abandoned;
+    fronta_access_t abandoned_mode;
     fronta_future_t *access;          /* its access task */
     fronta_access_t access_mode;
     int access_node;
@@ -105,6 +110,11 @@ typedef struct fronta__ktask {
     fronta__kdep *deps;
     uint32_t ndeps;
     size_t deps_cap;
+    /* While a submission gathers its dependencies, an index of deps by
+     * predecessor (open addressing, 1 + index; 0 empty) when there may be
+     * many: one writer after 100k readers must not cost 100k^2 compares. */
+    uint32_t *dedup;
+    size_t dedup_size;
     _Atomic(fronta__node *) enq_list; /* successors chained on our enqueue */
     atomic_uint access_state;         /* host accesses (k == NULL): ACCESS_* */
     void *event;                      /* the driver's completion event */
@@ -133,9 +143,10 @@ void fronta__ktask_discard(fronta_runtime_t *rt, fronta__ktask *kt);
 void fronta__kdep_add(fronta__ktask *kt, fronta_future_t *p, int order_only);
 void fronta__kdep_publish(fronta_future_t *t, fronta__ktask *kt);
 /* Its dependencies are met: to its device (or, for an access, its turn). */
-void fronta__ktask_ready(fronta_future_t *t);
+void fronta__ktask_ready(fronta_future_t *t, fronta__worklist *wl);
 void fronta__ktask_release_preds(fronta__ktask *kt);
-void fronta__access_ready(fronta_future_t *h);
+/* wl: the completion worklist of the caller, or NULL outside one. */
+void fronta__access_ready(fronta_future_t *h, fronta__worklist *wl);
 /* Device drivers, on a task they took (any order of these): */
 /* Enqueued on its device: successors chained on it may be enqueued. */
 void fronta__ktask_enqueued(fronta_future_t *t);
@@ -150,7 +161,12 @@ void fronta__ktask_free(fronta_future_t *t);
 /* Host accesses (fronta_buffer_acquire) are kernel tasks without a kernel
  * that never run: they become ready when the accesses before them are
  * done, and complete at release. */
-enum { FRONTA__ACCESS_WAITING = 0, FRONTA__ACCESS_READY = 1, FRONTA__ACCESS_ABANDONED = 2 };
+enum {
+    FRONTA__ACCESS_WAITING = 0,
+    FRONTA__ACCESS_READY = 1,       /* its turn came while someone waits */
+    FRONTA__ACCESS_ABANDONED = 2,   /* the acquirer timed out */
+    FRONTA__ACCESS_ENDED = 3        /* its turn came after it was abandoned */
+};
 /* Register an access of b in mode, following the earlier ones; with the
  * user's reference in *out. The caller has made b->held its own. */
 int fronta__access_submit(fronta_buffer_t *b, fronta_access_t mode, fronta_future_t **out);
@@ -159,6 +175,9 @@ int fronta__access_submit(fronta_buffer_t *b, fronta_access_t mode, fronta_futur
  * has been abandoned: it ends by itself once its turn comes). */
 int fronta__access_wait(fronta_future_t *h, double timeout);
 void fronta__access_end(fronta_future_t *h);
+/* Take over an abandoned access: 1 when it is waiting again for its turn,
+ * 0 when that turn came and it has ended. */
+int fronta__access_resume(fronta_future_t *h);
 
 /* ---- kernels (core/kernel.c) ---- */
 void fronta__kernels_free_all(fronta_runtime_t *rt);

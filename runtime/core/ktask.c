@@ -199,6 +199,18 @@ static void gather_deps(fronta__ktask *kt, const fronta_task_desc_t *desc, const
         fronta__buffer_deps(kb->b[i], kb->mode[i], add_dep_cb, kt);
 }
 
+/* Up to this many possible dependencies, a linear search deduplicates
+ * faster than an index costs to build. */
+#define DEDUP_LINEAR 16
+
+static void dedup_free(fronta_runtime_t *rt, fronta__ktask *kt)
+{
+    if (kt->dedup)
+        fronta__mem_free(&rt->alloc, kt->dedup, kt->dedup_size * sizeof *kt->dedup);
+    kt->dedup = NULL;
+    kt->dedup_size = 0;
+}
+
 static size_t max_deps(const fronta_task_desc_t *desc, const kbufs *kb)
 {
     size_t n = desc->nafter;
@@ -253,6 +265,8 @@ static int cpu_run(fronta_ctx_t *ctx, void *arg)
 
 void fronta__ktask_discard(fronta_runtime_t *rt, fronta__ktask *kt)
 {
+    if (kt)
+        dedup_free(rt, kt);
     if (kt && kt->deps)
         fronta__mem_free(&rt->alloc, kt->deps, kt->deps_cap * sizeof *kt->deps);
     if (kt)
@@ -293,9 +307,19 @@ static int build(fronta_runtime_t *rt, const fronta__submitter *sub,
     atomic_init(&kt->dev, dev);
     kt->can_fall_back = kt->k && dev != 0 && kt->k->cpu && candidate(rt, kt, 0);
     kt->deps_cap = max_deps(d, kb);
+    if (kt->deps_cap > UINT32_MAX / 2)
+        return FRONTA_ERANGE;
     if (kt->deps_cap &&
         !(kt->deps = fronta__mem_calloc(&rt->alloc, kt->deps_cap, sizeof *kt->deps)))
         return FRONTA_ENOMEM;
+    if (kt->deps_cap > DEDUP_LINEAR) { /* at most half full: short probes */
+        size_t n = 2 * DEDUP_LINEAR;
+        while (n < 2 * kt->deps_cap)
+            n *= 2;
+        if (!(kt->dedup = fronta__mem_calloc(&rt->alloc, n, sizeof *kt->dedup)))
+            return FRONTA_ENOMEM;
+        kt->dedup_size = n;
+    }
     for (size_t i = 0; i < kb->n; i++)
         if (fronta__buffer_reserve(kb->b[i], kb->mode[i]))
             return FRONTA_ENOMEM;
@@ -315,6 +339,7 @@ int fronta__ktask_submit_locked(fronta_runtime_t *rt, const fronta__submitter *s
     t->flags |= FRONTA__F_KTASK;
     kt->task = t;
     gather_deps(kt, d, kb);
+    dedup_free(rt, kt);
     unsigned refs = kt->ndeps; /* one per completion node */
     for (uint32_t i = 0; i < kt->ndeps; i++) {
         kt->deps[i].succ = t;

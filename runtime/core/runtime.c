@@ -16,6 +16,12 @@
 #define FRONTA__TLS _Thread_local __attribute__((tls_model("initial-exec")))
 static FRONTA__TLS fronta__worker *tls_worker;
 static FRONTA__TLS fronta__ctx *tls_ctx;
+/* A thread a driver runs for this runtime (an OpenCL device thread or its
+ * waiter): waits there may wait for the thread itself. */
+static FRONTA__TLS const fronta_runtime_t *tls_driver_rt;
+/* The runtime whose done-callback this thread is running, if any: the
+ * future's completion is not counted until the callback returns. */
+static FRONTA__TLS const fronta_runtime_t *tls_callback_rt;
 
 /* A thread outside every pool keeps one object cache, for the last runtime
  * it used (uid, not pointer: a destroyed runtime's address can be reused). */
@@ -47,6 +53,39 @@ void fronta__set_current(fronta__worker *w, fronta__ctx *ctx)
 {
     tls_worker = w;
     tls_ctx = ctx;
+}
+
+void fronta__driver_thread_enter(const fronta_runtime_t *rt)
+{
+    tls_driver_rt = rt;
+}
+
+const fronta_runtime_t *fronta__callback_enter(const fronta_runtime_t *rt)
+{
+    const fronta_runtime_t *outer = tls_callback_rt;
+    tls_callback_rt = rt;
+    return outer;
+}
+
+void fronta__callback_leave(const fronta_runtime_t *outer)
+{
+    tls_callback_rt = outer;
+}
+
+int fronta__may_block(const fronta_runtime_t *rt)
+{
+    return rt && tls_driver_rt == rt ? FRONTA_EBUSY : 0;
+}
+
+int fronta__may_stop(const fronta_runtime_t *rt)
+{
+    /* Shutdown and wait_all wait for every task: from a pool thread, for
+     * the one it runs; from a driver thread, for completions only it can
+     * report; from a done-callback, for the future whose completion is
+     * counted when the callback returns. */
+    if (fronta__worker_of(rt) || tls_callback_rt == rt || tls_driver_rt == rt)
+        return FRONTA_EBUSY;
+    return 0;
 }
 
 /* The thread leaves the runtime it used last (for another one, or at
@@ -219,6 +258,12 @@ static void add_owned(atomic_uint_fast64_t *c, uint64_t n)
  * part of the work shutdown(WAIT) promised to finish. */
 int fronta__enter(fronta_runtime_t *rt, const fronta__submitter *s, uint64_t n)
 {
+    return fronta__enter_ex(rt, s, n, FRONTA__RT_SHUTDOWN | FRONTA__RT_STOP);
+}
+
+int fronta__enter_ex(fronta_runtime_t *rt, const fronta__submitter *s, uint64_t n,
+                     unsigned refuse)
+{
     if (s->w) {
         add_owned(&s->w->submitted, n);
         return 0;
@@ -229,8 +274,7 @@ int fronta__enter(fronta_runtime_t *rt, const fronta__submitter *s, uint64_t n)
     } else {
         atomic_fetch_add_explicit(&rt->shared_submitted, n, memory_order_seq_cst);
     }
-    if (atomic_load_explicit(&rt->flags, memory_order_seq_cst) &
-        (FRONTA__RT_SHUTDOWN | FRONTA__RT_STOP)) {
+    if (atomic_load_explicit(&rt->flags, memory_order_seq_cst) & refuse) {
         fronta__count_completed(rt, n); /* balance the count: never ran */
         return FRONTA_ESHUTDOWN;
     }
@@ -286,12 +330,18 @@ void fronta__count_completed(fronta_runtime_t *rt, uint64_t n)
     fronta__wake_idle_waiters(rt);
 }
 
+static int wait_all(fronta_runtime_t *rt, double timeout);
+
 int fronta_runtime_wait_all(fronta_runtime_t *rt, double timeout)
 {
     if (!rt)
         return FRONTA_EINVAL;
-    if (fronta__worker_of(rt))
-        return FRONTA_EBUSY; /* a task waiting for all tasks waits for itself */
+    int rc = fronta__may_stop(rt); /* else it would wait for itself */
+    return rc ? rc : wait_all(rt, timeout);
+}
+
+static int wait_all(fronta_runtime_t *rt, double timeout)
+{
     uint64_t deadline = fronta__deadline(timeout);
     int rc = 0;
     atomic_fetch_add_explicit(&rt->idle_waiters, 1, memory_order_seq_cst);
@@ -323,6 +373,7 @@ static int runtime_init(fronta_runtime_t *rt, const fronta__settings *set)
     pthread_mutex_init(&rt->iter_lock, NULL);
     pthread_mutex_init(&rt->kernel_lock, NULL);
     pthread_mutex_init(&rt->buf_lock, NULL);
+    pthread_rwlock_init(&rt->stop_lock, NULL);
     int rc = fronta__slab_init(&rt->task_slab, &rt->alloc, sizeof(fronta_future_t),
                                offsetof(fronta_future_t, magic));
     if (!rc)
@@ -416,12 +467,29 @@ int fronta_runtime_create(const fronta_config_t *cfg, fronta_runtime_t **out)
     return 0;
 }
 
+/* Wait until nothing is left to run, and return holding stop_lock for
+ * writing, with nothing left still: host accesses are accepted during a
+ * shutdown (destroying a buffer is one), and one may have started after
+ * wait_all saw the runtime idle; stop_lock keeps new ones out from here. */
+static void drain_and_lock(fronta_runtime_t *rt)
+{
+    for (;;) {
+        wait_all(rt, -1);
+        pthread_rwlock_wrlock(&rt->stop_lock);
+        fronta__heavy_barrier(); /* pairs with the submitters' light barrier */
+        if (quiescent(rt))
+            return;
+        pthread_rwlock_unlock(&rt->stop_lock);
+    }
+}
+
 int fronta_runtime_shutdown(fronta_runtime_t *rt, fronta_shutdown_t how)
 {
     if (!rt || (how != FRONTA_SHUTDOWN_WAIT && how != FRONTA_SHUTDOWN_CANCEL_PENDING))
         return FRONTA_EINVAL;
-    if (fronta__worker_of(rt))
-        return FRONTA_EBUSY;
+    int rc = fronta__may_stop(rt);
+    if (rc)
+        return rc;
     /* Pairs with fronta__enter, which counts itself before it reads the
      * flags; wait_all's heavy barrier completes the handshake. */
     unsigned f = FRONTA__RT_SHUTDOWN |
@@ -429,9 +497,11 @@ int fronta_runtime_shutdown(fronta_runtime_t *rt, fronta_shutdown_t how)
     atomic_fetch_or_explicit(&rt->flags, f, memory_order_seq_cst);
     pthread_mutex_lock(&rt->shutdown_lock);
     if (!rt->stopped) {
-        fronta_runtime_wait_all(rt, -1);
+        drain_and_lock(rt);
         fronta__buffers_unload(rt);
         stop_drivers(rt);
+        rt->drivers_gone = 1;
+        pthread_rwlock_unlock(&rt->stop_lock);
         rt->stopped = 1;
     }
     pthread_mutex_unlock(&rt->shutdown_lock);
@@ -464,6 +534,7 @@ static void runtime_free(fronta_runtime_t *rt)
     fronta__kernels_free_all(rt);
     pthread_mutex_destroy(&rt->kernel_lock);
     pthread_mutex_destroy(&rt->buf_lock);
+    pthread_rwlock_destroy(&rt->stop_lock);
     fronta__slab_destroy(&rt->task_slab);
     if (rt->prio.alloc)
         fronta__prio_destroy(&rt->prio);
@@ -473,13 +544,17 @@ static void runtime_free(fronta_runtime_t *rt)
     fronta__mem_free(&a, rt->raw, sizeof *rt + 63);
 }
 
-void fronta_runtime_destroy(fronta_runtime_t *rt)
+int fronta_runtime_destroy(fronta_runtime_t *rt)
 {
-    if (!rt || fronta__worker_of(rt))
-        return;
+    if (!rt)
+        return 0;
+    int rc = fronta__may_stop(rt);
+    if (rc)
+        return rc;
     fronta_runtime_shutdown(rt, FRONTA_SHUTDOWN_WAIT);
     fronta__as_completed_reap(rt);
     runtime_free(rt);
+    return 0;
 }
 
 int fronta_runtime_cpu_threads(const fronta_runtime_t *rt)

@@ -29,10 +29,19 @@ int fronta__task_valid(const fronta_future_t *t)
 
 /* ---- memory ---- */
 
+/* The gate block of a map with an in-flight limit; n <= FRONTA__COUNT_MAX
+ * (map_check), so the size cannot wrap. */
+static size_t map_size(size_t n)
+{
+    size_t bytes = SIZE_MAX;
+    fronta__size_array(sizeof(fronta__map), n, sizeof(fronta_future_t *), &bytes);
+    return bytes;
+}
+
 static void map_release_ref(fronta_runtime_t *rt, fronta__map *m)
 {
     if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) == 1)
-        fronta__mem_free(&rt->alloc, m, sizeof *m + m->n * sizeof m->tasks[0]);
+        fronta__mem_free(&rt->alloc, m, map_size(m->n));
 }
 
 void fronta__task_free_parts(fronta_future_t *t)
@@ -414,8 +423,14 @@ static uint64_t task_key(fronta_runtime_t *rt, const fronta__submitter *s, uint6
      * parent's children, so nested submissions are as reproducible as
      * top-level ones whatever thread runs the parent. A top-level task's
      * follows from its rank among its thread's submissions. */
-    if (ctx && ctx->task->rt == rt)
-        return fronta__mix64(ctx->task->key ^ fronta__mix64(++ctx->children));
+    if (ctx && ctx->task->rt == rt) {
+        /* Hash the parent first, then add the rank: mixing parent ^ rank
+         * symmetrically would give task s's child r the key of task r's
+         * child s. 0 is the "automatic" sentinel: never hand it out. */
+        uint64_t k = fronta__mix64(fronta__mix64(ctx->task->key ^ 0x6a09e667f3bcc909ull) +
+                                   ++ctx->children * 0x9e3779b97f4a7c15ull);
+        return k ? k : 0x9e3779b97f4a7c15ull;
+    }
     if (s->x)
         return fronta__mix64((uint64_t)(s->x - rt->ext) << 56 ^ ++s->x->seq);
     return id;
@@ -568,8 +583,9 @@ static int map_check(fronta_runtime_t *rt, fronta_fn_t fn, const void *args, siz
 {
     if (!rt || !fn || (n && !out) || (n && arg_size && !args))
         return FRONTA_EINVAL;
-    if (arg_size > UINT32_MAX || (arg_size && n > SIZE_MAX / arg_size) ||
-        (o && o->retries > UINT16_MAX))
+    size_t bytes;
+    if (arg_size > UINT32_MAX || n > FRONTA__COUNT_MAX ||
+        fronta__size_array(0, n, arg_size, &bytes) || (o && o->retries > UINT16_MAX))
         return FRONTA_ERANGE;
     return 0;
 }
@@ -587,7 +603,7 @@ int fronta_map(fronta_runtime_t *rt, fronta_fn_t fn, const void *args, size_t ar
     size_t limit = opts ? opts->max_inflight : 0;
     fronta__map *m = NULL;
     if (limit && limit < n) {
-        m = fronta__mem_alloc(&rt->alloc, sizeof *m + n * sizeof m->tasks[0]);
+        m = fronta__mem_alloc(&rt->alloc, map_size(n));
         if (!m)
             return FRONTA_ENOMEM;
         m->n = n;
@@ -598,7 +614,7 @@ int fronta_map(fronta_runtime_t *rt, fronta_fn_t fn, const void *args, size_t ar
     fronta__submitter_get(rt, &sub);
     if ((rc = fronta__enter(rt, &sub, n))) {
         if (m)
-            fronta__mem_free(&rt->alloc, m, sizeof *m + n * sizeof m->tasks[0]);
+            fronta__mem_free(&rt->alloc, m, map_size(n));
         return rc;
     }
     fronta_call_t c = {.fn = fn, .arg_size = arg_size,
@@ -626,7 +642,7 @@ int fronta_map(fronta_runtime_t *rt, fronta_fn_t fn, const void *args, size_t ar
             out[i] = NULL;
         }
         if (m)
-            fronta__mem_free(&rt->alloc, m, sizeof *m + n * sizeof m->tasks[0]);
+            fronta__mem_free(&rt->alloc, m, map_size(n));
         fronta__count_completed(rt, n);
         return rc;
     }

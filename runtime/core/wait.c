@@ -27,15 +27,21 @@ struct waitset {
     ws_node nodes[];
 };
 
+/* n <= FRONTA__COUNT_MAX / 2 (wait_check): these sizes cannot wrap, but
+ * they are computed with the checked helpers all the same. */
 static size_t ws_size(size_t n)
 {
-    return sizeof(waitset) + n * sizeof(ws_node);
+    size_t bytes = SIZE_MAX;
+    fronta__size_array(sizeof(waitset), n, sizeof(ws_node), &bytes);
+    return bytes;
 }
 
 /* The node array is followed by scratch space for the partition. */
 static size_t ws_alloc_size(size_t n)
 {
-    return ws_size(n) + n * sizeof(fronta_future_t *);
+    size_t bytes = SIZE_MAX;
+    fronta__size_array(ws_size(n), n, sizeof(fronta_future_t *), &bytes);
+    return bytes;
 }
 
 static void ws_release(waitset *ws)
@@ -113,6 +119,9 @@ static int ws_block(waitset *ws, uint64_t deadline)
         uint64_t now = fronta__now_ns();
         if (now >= deadline)
             return FRONTA_ETIMEDOUT;
+        int rc = fronta__may_block(ws->rt); /* they may need this thread */
+        if (rc)
+            return rc;
         if (!w) {
             fronta__park(&ws->seq, seq, deadline);
             continue;
@@ -151,6 +160,8 @@ static int wait_check(fronta_future_t **fs, size_t n, fronta_return_when_t when,
 {
     if (!ndone || (n && !fs) || when < FRONTA_ALL_COMPLETED || when > FRONTA_FIRST_EXCEPTION)
         return FRONTA_EINVAL;
+    if (n > FRONTA__COUNT_MAX / 2) /* no such array, nor room for our block */
+        return FRONTA_ERANGE;
     for (size_t i = 0; i < n; i++)
         if (!fronta__task_valid(fs[i]) || fs[i]->rt != fs[0]->rt)
             return FRONTA_EINVAL;
@@ -184,7 +195,7 @@ int fronta_wait(fronta_future_t **fs, size_t n, double timeout, fronta_return_wh
     ws_unregister(ws);
     fronta_future_t **tmp = (fronta_future_t **)((char *)ws + ws_size(n));
     *ndone = partition(fs, n, tmp);
-    if (rc == FRONTA_ETIMEDOUT && ws_satisfied(ws))
+    if (rc && ws_satisfied(ws))
         rc = 0;
     ws_release(ws);
     return rc;

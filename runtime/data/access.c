@@ -3,22 +3,52 @@
  * run. */
 #include "core/kernel.h"
 
-/* Its turn came: wake the acquiring thread, or, if it gave up, end. */
-void fronta__access_ready(fronta_future_t *h)
+/* An abandoned access whose turn came: it took no access, but completes
+ * only now so that what follows it still follows what preceded it. Inside
+ * a completion it goes on the caller's worklist: ending it here would
+ * complete the next abandoned access from inside this one, one stack
+ * frame per access (polls pile them up by the thousand). */
+static void end_abandoned(fronta_future_t *h, fronta__worklist *wl)
 {
-    fronta__ktask *kt = fronta__ktask_of(h);
-    unsigned s = FRONTA__ACCESS_WAITING;
-    if (atomic_compare_exchange_strong_explicit(&kt->access_state, &s, FRONTA__ACCESS_READY,
-                                                memory_order_acq_rel, memory_order_acquire)) {
-        fronta__unpark_all(&kt->access_state);
+    if (!fronta__task_start(h)) {
+        fronta__ktask_drop(h); /* failed by an access it depended on */
         return;
     }
-    /* Abandoned after a timeout: it took no access, but completes only now
-     * so that what follows it still follows what preceded it. */
-    if (fronta__task_start(h))
+    if (!wl) {
         fronta__ktask_finish(h, 0, NULL);
+        return;
+    }
+    h->final = FRONTA__ST_FINISHED;
+    fronta__ktask_release_preds(fronta__ktask_of(h));
+    h->work_next = wl->head; /* with its execution reference, which */
+    wl->head = h;            /* fronta__complete drops after completing it */
+}
+
+/* Its turn came: wake the acquiring thread, or, if it gave up, end. */
+void fronta__access_ready(fronta_future_t *h, fronta__worklist *wl)
+{
+    fronta__ktask *kt = fronta__ktask_of(h);
+    unsigned s = atomic_load_explicit(&kt->access_state, memory_order_acquire);
+    for (;;) {
+        /* An adopter may move ABANDONED back to WAITING under us: retry. */
+        unsigned to = s == FRONTA__ACCESS_WAITING ? FRONTA__ACCESS_READY : FRONTA__ACCESS_ENDED;
+        if (atomic_compare_exchange_weak_explicit(&kt->access_state, &s, to,
+                                                  memory_order_acq_rel, memory_order_acquire))
+            break;
+    }
+    if (s == FRONTA__ACCESS_WAITING)
+        fronta__unpark_all(&kt->access_state);
     else
-        fronta__ktask_drop(h);
+        end_abandoned(h, wl);
+}
+
+int fronta__access_resume(fronta_future_t *h)
+{
+    fronta__ktask *kt = fronta__ktask_of(h);
+    unsigned s = FRONTA__ACCESS_ABANDONED;
+    return atomic_compare_exchange_strong_explicit(&kt->access_state, &s,
+                                                   FRONTA__ACCESS_WAITING,
+                                                   memory_order_acq_rel, memory_order_acquire);
 }
 
 int fronta__access_submit(fronta_buffer_t *b, fronta_access_t mode, fronta_future_t **out)
@@ -26,7 +56,9 @@ int fronta__access_submit(fronta_buffer_t *b, fronta_access_t mode, fronta_futur
     fronta_runtime_t *rt = b->rt;
     fronta__submitter sub;
     fronta__submitter_get(rt, &sub);
-    int rc = fronta__enter(rt, &sub, 1);
+    /* Accepted during a shutdown: destroying a buffer is an access, and
+     * the drivers cannot stop meanwhile (the caller holds stop_lock). */
+    int rc = fronta__enter_ex(rt, &sub, 1, FRONTA__RT_STOP);
     if (rc)
         return rc;
     fronta_task_desc_t d = {.name = "host access"};

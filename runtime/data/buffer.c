@@ -72,6 +72,10 @@ int fronta__buffer_reserve(fronta_buffer_t *b, fronta_access_t mode)
 
 unsigned fronta__buffer_register(fronta_buffer_t *b, fronta_access_t mode, fronta_future_t *t)
 {
+    if (b->abandoned) { /* no longer the newest: nothing may take it over */
+        fronta__task_release(b->abandoned);
+        b->abandoned = NULL;
+    }
     if (!(mode & FRONTA_ACCESS_OUT)) {
         b->readers[b->nreaders++] = t;
         return 1;
@@ -95,29 +99,33 @@ static int buffer_new(fronta_runtime_t *rt, void *data, size_t count, fronta_dty
     size_t es = fronta_dtype_size(type);
     if (!rt || !out || !count || !es)
         return FRONTA_EINVAL;
-    if (count > SIZE_MAX / es)
+    /* Page-aligned and a whole number of pages: devices that share host
+     * memory can then use an owned array in place (zero-copy). The
+     * rounding and the aligner's slack are part of the size check: an
+     * array that cannot exist is refused, a wrapped one too. */
+    size_t bytes, pages;
+    if (fronta__size_array(0, count, es, &bytes) ||
+        fronta__size_array(4095 + 63, 1, bytes, &pages))
         return FRONTA_ERANGE;
+    pages = (bytes + 4095) & ~(size_t)4095;
     fronta_buffer_t *b = fronta__mem_calloc(&rt->alloc, 1, sizeof *b);
     if (!b)
         return FRONTA_ENOMEM;
     b->rt = rt;
     b->type = type;
     b->count = count;
-    b->bytes = count * es;
+    b->bytes = bytes;
     b->host = data;
     if (!data) {
-        /* Page-aligned and a whole number of pages: devices that share host
-         * memory can then use it in place (zero-copy). */
-        size_t bytes = (b->bytes + 4095) & ~(size_t)4095;
         void *raw;
-        b->host = fronta__mem_calloc_aligned(&rt->alloc, bytes, &raw);
+        b->host = fronta__mem_calloc_aligned(&rt->alloc, pages, &raw);
         if (!b->host) {
             fronta__mem_free(&rt->alloc, b, sizeof *b);
             return FRONTA_ENOMEM;
         }
         b->owns_host = 1;
         b->host_raw = raw;
-        b->host_alloc = bytes + 63;
+        b->host_alloc = pages + 63;
     }
     b->valid = 1; /* the host copy is the contents */
     pthread_mutex_init(&b->lock, NULL);
@@ -151,9 +159,21 @@ int fronta_buffer_create(fronta_runtime_t *rt, size_t count, fronta_dtype_t type
 
 /* ---- host access ---- */
 
-static int stopped(const fronta_runtime_t *rt)
+/* FRONTA_EBUSY when waiting for b here would wait for this very thread: a
+ * kernel's CPU implementation that has b as an argument (the access would
+ * follow the task that makes it), or a driver thread (whose completions
+ * the access may wait for). */
+static int waits_for_itself(const fronta_buffer_t *b)
 {
-    return rt->ndevices == 0; /* drivers gone: only the host copy is left */
+    int rc = fronta__may_block(b->rt);
+    if (rc)
+        return rc;
+    const fronta__ctx *ctx = fronta__current_ctx();
+    const fronta__ktask *kt = ctx && ctx->task->rt == b->rt ? fronta__ktask_of(ctx->task) : NULL;
+    for (uint32_t i = 0; kt && i < kt->nargs; i++)
+        if (kt->args[i].kind == FRONTA_ARG_BUFFER && kt->args[i].buffer == b)
+            return FRONTA_EBUSY;
+    return 0;
 }
 
 /* After shutdown no task can touch b: the access is the host's alone. */
@@ -169,48 +189,94 @@ static int acquire_stopped(fronta_buffer_t *b, void **host)
     return rc;
 }
 
-int fronta__buffer_acquire_at(fronta_buffer_t *b, int node, fronta_access_t mode,
-                              double timeout, void **host)
+/* Is access h (in mode) still the newest in b's order of accesses? */
+static int newest(const fronta_buffer_t *b, const fronta_future_t *h, fronta_access_t mode)
 {
-    if (host)
-        *host = NULL;
-    if (!fronta__buffer_valid(b) || mode < FRONTA_ACCESS_IN || mode > FRONTA_ACCESS_INOUT)
-        return FRONTA_EINVAL;
-    if (stopped(b->rt))
-        return node == 0 ? acquire_stopped(b, host) : FRONTA_ESHUTDOWN;
+    if (mode & FRONTA_ACCESS_OUT)
+        return b->last_writer == h && b->nreaders == 0;
+    return b->nreaders && b->readers[b->nreaders - 1] == h;
+}
+
+/* With b->lock held: an access in `mode` may take over the one that timed
+ * out last, if that is still the newest and of the same mode -- it sits
+ * exactly where the new one would go. A polling loop (timeout 0) then
+ * keeps one access in the order instead of adding one per poll. */
+static fronta_future_t *adopt(fronta_buffer_t *b, fronta_access_t mode)
+{
+    fronta_future_t *h = b->abandoned;
+    if (!h || b->abandoned_mode != mode)
+        return NULL;
+    b->abandoned = NULL;
+    if (fronta__access_resume(h))
+        return h; /* with the reference b->abandoned held */
+    fronta__task_release(h); /* its turn came meanwhile: it has ended */
+    return NULL;
+}
+
+/* An access that timed out: keep it for adopt() while it is the newest. */
+static void abandon(fronta_buffer_t *b, fronta_future_t *h, fronta_access_t mode)
+{
+    if (b->abandoned)
+        fronta__task_release(b->abandoned);
+    b->abandoned = NULL;
+    if (newest(b, h, mode)) {
+        b->abandoned = h; /* takes over the acquirer's reference */
+        b->abandoned_mode = mode;
+    } else {
+        fronta__task_release(h);
+    }
+}
+
+/* Wait for the access, then make the node's replica what mode needs. */
+static int access_begin(fronta_buffer_t *b, fronta_future_t *h, int node, fronta_access_t mode,
+                        double timeout)
+{
+    int rc = fronta__access_wait(h, timeout);
+    if (rc)
+        return rc;
+    char msg[256];
+    pthread_mutex_lock(&b->lock);
+    if (node)
+        rc = fronta__coh_alloc(b, node, msg, sizeof msg);
+    if (!rc && (mode & FRONTA_ACCESS_IN))
+        rc = fronta__coh_fetch(b, node, msg, sizeof msg);
+    b->access_mode = mode;
+    b->access_node = node;
+    pthread_mutex_unlock(&b->lock);
+    if (rc) {
+        FRONTA__LOG(b->rt, FRONTA_LOG_ERROR, "buffer acquire: %s", msg);
+        fronta__access_end(h); /* nothing was changed */
+    }
+    return rc;
+}
+
+/* The drivers run: an access that takes its place among b's tasks. */
+static int acquire_live(fronta_buffer_t *b, int node, fronta_access_t mode, double timeout,
+                        void **host)
+{
     if (node < 0 || node >= b->rt->ndevices)
         return FRONTA_ENODEV;
     pthread_mutex_lock(&b->lock);
     int busy = b->held;
+    fronta_future_t *h = busy ? NULL : adopt(b, mode);
     b->held = 1;
+    b->access = h;
     pthread_mutex_unlock(&b->lock);
     if (busy)
         return FRONTA_EBUSY;
-    fronta_future_t *h = NULL;
-    int rc = fronta__access_submit(b, mode, &h);
-    if (!rc && (rc = fronta__access_wait(h, timeout)) == 0) {
-        char msg[256];
-        pthread_mutex_lock(&b->lock);
-        if (node)
-            rc = fronta__coh_alloc(b, node, msg, sizeof msg);
-        if (!rc && (mode & FRONTA_ACCESS_IN))
-            rc = fronta__coh_fetch(b, node, msg, sizeof msg);
-        b->access_mode = mode;
-        b->access_node = node;
-        pthread_mutex_unlock(&b->lock);
-        if (rc) {
-            FRONTA__LOG(b->rt, FRONTA_LOG_ERROR, "buffer acquire: %s", msg);
-            fronta__access_end(h); /* nothing was changed */
-        }
-    }
+    int rc = h ? 0 : fronta__access_submit(b, mode, &h);
+    if (!rc)
+        rc = access_begin(b, h, node, mode, timeout);
     if (rc) {
         pthread_mutex_lock(&b->lock);
         if (b->access == h)
             b->access = NULL;
         b->held = 0;
-        pthread_mutex_unlock(&b->lock);
-        if (h)
+        if (rc == FRONTA_ETIMEDOUT)
+            abandon(b, h, mode); /* it ends by itself when its turn comes */
+        else if (h)
             fronta__task_release(h);
+        pthread_mutex_unlock(&b->lock);
         return rc;
     }
     if (host)
@@ -218,9 +284,43 @@ int fronta__buffer_acquire_at(fronta_buffer_t *b, int node, fronta_access_t mode
     return 0;
 }
 
+int fronta__buffer_acquire_at(fronta_buffer_t *b, int node, fronta_access_t mode,
+                              double timeout, void **host)
+{
+    if (host)
+        *host = NULL;
+    if (!fronta__buffer_valid(b) || mode < FRONTA_ACCESS_IN || mode > FRONTA_ACCESS_INOUT)
+        return FRONTA_EINVAL;
+    int rc = waits_for_itself(b);
+    if (rc)
+        return rc;
+    fronta_runtime_t *rt = b->rt;
+    pthread_rwlock_rdlock(&rt->stop_lock); /* drivers stay up or stay gone */
+    if (rt->drivers_gone)
+        rc = node == 0 ? acquire_stopped(b, host) : FRONTA_ESHUTDOWN;
+    else
+        rc = acquire_live(b, node, mode, timeout, host);
+    pthread_rwlock_unlock(&rt->stop_lock);
+    return rc;
+}
+
 int fronta_buffer_acquire(fronta_buffer_t *b, fronta_access_t mode, double timeout, void **host)
 {
     return fronta__buffer_acquire_at(b, 0, mode, timeout, host);
+}
+
+/* A device access ends only when the commands the user enqueued during it
+ * have finished: with zero-copy the device copy is the host array, and an
+ * OUT access after this one skips the fetch, so a late command would land
+ * on top of newer data. */
+static int device_sync(fronta_buffer_t *b, int node)
+{
+    const fronta__device *dev = fronta__device_get(b->rt, node);
+    char msg[256];
+    if (!dev || !dev->drv->sync || dev->drv->sync(dev->data, dev->local, msg, sizeof msg) == 0)
+        return 0;
+    FRONTA__LOG(b->rt, FRONTA_LOG_ERROR, "buffer release: %s", msg);
+    return FRONTA_EDEVICE;
 }
 
 int fronta_buffer_release(fronta_buffer_t *b)
@@ -228,10 +328,15 @@ int fronta_buffer_release(fronta_buffer_t *b)
     if (!fronta__buffer_valid(b))
         return FRONTA_EINVAL;
     pthread_mutex_lock(&b->lock);
-    if (!b->held) {
-        pthread_mutex_unlock(&b->lock);
+    int node = b->held && b->access ? b->access_node : 0;
+    int held = b->held;
+    pthread_mutex_unlock(&b->lock);
+    if (!held)
         return FRONTA_EINVAL;
-    }
+    /* Outside the lock: the user's commands may take long. The access is
+     * still held, so nothing else reaches b meanwhile. */
+    int rc = node ? device_sync(b, node) : 0;
+    pthread_mutex_lock(&b->lock);
     fronta_future_t *h = b->access;
     if (h && (b->access_mode & FRONTA_ACCESS_OUT))
         fronta__coh_written(b, b->access_node);
@@ -242,7 +347,7 @@ int fronta_buffer_release(fronta_buffer_t *b)
         fronta__access_end(h);
         fronta__task_release(h);
     }
-    return 0;
+    return rc;
 }
 
 /* ---- destroy ---- */
@@ -264,6 +369,8 @@ static void buffer_free(fronta_buffer_t *b)
         fronta__mem_free(&rt->alloc, b->readers, b->readers_cap * sizeof *b->readers);
     if (b->last_writer)
         fronta__task_release(b->last_writer);
+    if (b->abandoned)
+        fronta__task_release(b->abandoned);
     if (b->owns_host)
         fronta__mem_free(&rt->alloc, b->host_raw, b->host_alloc);
     pthread_mutex_destroy(&b->lock);
@@ -284,16 +391,20 @@ static void unlink_buffer(fronta_buffer_t *b)
     pthread_mutex_unlock(&rt->buf_lock);
 }
 
-/* The last valid contents to the host, device replicas freed. */
-static void unload(fronta_buffer_t *b)
+/* The last valid contents to the host, device replicas freed; on failure
+ * nothing is dropped (the contents are still on the device). */
+static int unload(fronta_buffer_t *b)
 {
     char msg[256];
+    int rc = 0;
     pthread_mutex_lock(&b->lock);
-    if (!(b->valid & 1) && fronta__coh_fetch(b, 0, msg, sizeof msg))
-        FRONTA__LOG(b->rt, FRONTA_LOG_ERROR, "buffer of %zu elements: contents lost: %s",
-                    b->count, msg);
-    drop_replicas(b);
+    if (!(b->valid & 1) && (rc = fronta__coh_fetch(b, 0, msg, sizeof msg)))
+        FRONTA__LOG(b->rt, FRONTA_LOG_ERROR, "buffer of %zu elements: contents not brought "
+                    "back to the host: %s", b->count, msg);
+    else
+        drop_replicas(b);
     pthread_mutex_unlock(&b->lock);
+    return rc;
 }
 
 int fronta_buffer_destroy(fronta_buffer_t *b)
@@ -302,16 +413,30 @@ int fronta_buffer_destroy(fronta_buffer_t *b)
         return 0;
     if (!fronta__buffer_valid(b))
         return FRONTA_EINVAL;
-    if (!stopped(b->rt)) {
+    int rc = waits_for_itself(b);
+    if (rc)
+        return rc;
+    fronta_runtime_t *rt = b->rt;
+    /* Read-locked: a shutdown either has not stopped the drivers (and
+     * waits for us) or has finished with them. */
+    pthread_rwlock_rdlock(&rt->stop_lock);
+    if (!rt->drivers_gone) {
         /* Wait for every access: an OUT access follows them all. */
-        int rc = fronta__buffer_acquire_at(b, 0, FRONTA_ACCESS_OUT, -1, NULL);
-        if (rc)
-            return rc;
-        unload(b);
-        fronta_buffer_release(b); /* the host copy, now the only one, is valid */
+        rc = acquire_live(b, 0, FRONTA_ACCESS_OUT, -1, NULL);
+        if (!rc) {
+            if ((rc = unload(b))) { /* b stays, its contents where they were */
+                pthread_mutex_lock(&b->lock);
+                b->access_mode = FRONTA_ACCESS_IN; /* so release marks nothing written */
+                pthread_mutex_unlock(&b->lock);
+            }
+            fronta_buffer_release(b); /* else the host copy, the only one, is valid */
+        }
     } else if (b->held) {
-        return FRONTA_EBUSY;
+        rc = FRONTA_EBUSY;
     }
+    pthread_rwlock_unlock(&rt->stop_lock);
+    if (rc)
+        return rc;
     unlink_buffer(b);
     buffer_free(b);
     return 0;
@@ -321,7 +446,7 @@ void fronta__buffers_unload(fronta_runtime_t *rt)
 {
     pthread_mutex_lock(&rt->buf_lock);
     for (fronta_buffer_t *b = rt->buffers; b; b = b->next)
-        unload(b);
+        (void)unload(b); /* logged: nothing better to do while stopping */
     pthread_mutex_unlock(&rt->buf_lock);
 }
 

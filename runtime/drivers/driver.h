@@ -51,6 +51,10 @@ typedef struct fronta__driver {
      * later enqueued on device i; may return before the copy is done. */
     int (*copy_from_host)(void *data, int i, fronta_buffer_t *b, void *rep, char *msg,
                           size_t msz);
+    /* Return once every command enqueued on device i so far -- fronta's,
+     * and the user's through interop -- has finished. NULL: nothing is
+     * ever left running (the device has no queue of its own). */
+    int (*sync)(void *data, int i, char *msg, size_t msz);
 } fronta__driver;
 
 /* A device of the runtime, as core sees it: id == its memory node (the

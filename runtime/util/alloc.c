@@ -31,9 +31,9 @@ void *fronta__mem_alloc(const fronta__allocator *a, size_t size)
 
 void *fronta__mem_calloc(const fronta__allocator *a, size_t n, size_t size)
 {
-    if (size && n > SIZE_MAX / size)
+    size_t bytes;
+    if (fronta__size_array(0, n, size, &bytes))
         return NULL;
-    size_t bytes = n * size;
     void *p = fronta__mem_alloc(a, bytes);
     if (p)
         memset(p, 0, bytes ? bytes : 1);
@@ -55,9 +55,10 @@ void fronta__mem_free(const fronta__allocator *a, void *p, size_t size)
 
 void *fronta__mem_calloc_aligned(const fronta__allocator *a, size_t size, void **raw)
 {
-    if (size > SIZE_MAX - 63)
+    size_t all;
+    if (fronta__size_array(63, 1, size, &all))
         return NULL;
-    char *p = fronta__mem_calloc(a, 1, size + 63);
+    char *p = fronta__mem_calloc(a, 1, all);
     *raw = p;
     if (!p)
         return NULL;

@@ -4,8 +4,50 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <pthread.h>
 #include "fronta.h"
+
+/* ---- checked sizes ----
+ * Every byte count the library derives from a user's count goes through
+ * these: a count near SIZE_MAX must be refused with FRONTA_ERANGE, never
+ * wrap into a small allocation that the caller then indexes past. */
+
+/* *out = a * b; FRONTA_ERANGE (and *out untouched) when it overflows. */
+static inline int fronta__size_mul(size_t a, size_t b, size_t *out)
+{
+    size_t r;
+    if (__builtin_mul_overflow(a, b, &r))
+        return FRONTA_ERANGE;
+    *out = r;
+    return 0;
+}
+
+/* *out = a + b, checked. */
+static inline int fronta__size_add(size_t a, size_t b, size_t *out)
+{
+    size_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        return FRONTA_ERANGE;
+    *out = r;
+    return 0;
+}
+
+/* *out = head + n * elem: a header followed by an array, checked. Also
+ * refuses sizes above PTRDIFF_MAX: no object can be that large, and
+ * pointer differences inside it would overflow. */
+static inline int fronta__size_array(size_t head, size_t n, size_t elem, size_t *out)
+{
+    size_t body, all;
+    if (fronta__size_mul(n, elem, &body) || fronta__size_add(head, body, &all) ||
+        all > (size_t)PTRDIFF_MAX)
+        return FRONTA_ERANGE;
+    *out = all;
+    return 0;
+}
+
+/* A count of futures (or pointers) whose array cannot exist. */
+#define FRONTA__COUNT_MAX ((size_t)PTRDIFF_MAX / sizeof(void *))
 
 typedef struct fronta__allocator {
     fronta_alloc_fn fn;

@@ -183,8 +183,13 @@ static void finish_attempt(fronta_future_t *t, int rc)
                         fronta_ctx_cancel_requested(&(fronta__ctx){.task = t});
         t->final = cancelled ? FRONTA__ST_CANCELLED : FRONTA__ST_FAILED;
         if (t->flags & FRONTA__F_ERR) { /* fronta_ctx_fail left a message: keep it */
-            t->err_code = rc;
+            t->err_code = rc > 0 ? FRONTA_ETASK : rc;
             t->err_root = t->id;
+        } else if (rc > 0) {
+            /* Callers test rc < 0: a positive code would read as success. */
+            char msg[96];
+            snprintf(msg, sizeof msg, "task returned %d, which is not a FRONTA_E* code", rc);
+            fronta__set_error(t, FRONTA_ETASK, t->id, msg);
         } else {
             fronta__set_error(t, rc, t->id, NULL);
         }

@@ -70,6 +70,7 @@ static void complete_kernel(ocl_dev *d, fronta__ktask *kt)
 static void *waiter_main(void *arg)
 {
     ocl_dev *d = arg;
+    fronta__driver_thread_enter(d->st->rt); /* callbacks here must not wait */
     pthread_mutex_lock(&d->fl_lock);
     for (;;) {
         while (!d->handed && !d->fl_stop)
@@ -168,15 +169,37 @@ void fronta__cl_submit(void *data, int i, fronta_future_t *t)
     pthread_mutex_unlock(&d->lock);
 }
 
+/* Device thread: has the newest kernel not yet handed over finished? */
+static int newest_done(ocl_dev *d)
+{
+    pthread_mutex_lock(&d->fl_lock);
+    /* Unhanded kernels are not the waiter's yet: fl_tail stays alive. */
+    cl_event ev = d->unhanded_since && d->fl_tail ? (cl_event)d->fl_tail->event : NULL;
+    pthread_mutex_unlock(&d->fl_lock);
+    cl_int status = CL_COMPLETE;
+    if (ev && clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status,
+                             NULL) != CL_SUCCESS)
+        return 1; /* let the waiter find out what is wrong */
+    return !ev || status <= CL_COMPLETE;
+}
+
 /* Spin a little for more work before handing over and sleeping: the next
- * kernel of a chain being submitted is microseconds away. */
+ * kernel of a chain being submitted is microseconds away. Bounded by
+ * HAND_NS whatever spin_us says, and cut short once the newest kernel has
+ * finished: nothing can chain on it any more, so spinning on would only
+ * delay reporting its completion. */
 static int spin_for_work(ocl_dev *d)
 {
     int us = d->st->rt->set.spin_us;
-    uint64_t end = fronta__now_ns() + (uint64_t)us * 1000u;
-    while (us > 0 && fronta__now_ns() < end) {
+    uint64_t ns = us > 0 ? (uint64_t)us * 1000u : 0;
+    if (ns > HAND_NS)
+        ns = HAND_NS;
+    uint64_t end = fronta__now_ns() + ns;
+    for (unsigned i = 1; ns && fronta__now_ns() < end; i++) {
         if (atomic_load_explicit(&d->in_count, memory_order_acquire))
             return 1;
+        if ((i & 255) == 0 && newest_done(d))
+            return 0;
         fronta__cpu_relax();
     }
     return 0;
@@ -196,6 +219,7 @@ static void run_batch(ocl_dev *d, fronta__ktask *head)
 static void *device_main(void *arg)
 {
     ocl_dev *d = arg;
+    fronta__driver_thread_enter(d->st->rt);
     pthread_mutex_lock(&d->lock);
     for (;;) {
         if (d->in_head) {

@@ -200,4 +200,5 @@ const fronta__driver fronta__driver_opencl = {
     .mem_free = fronta__cl_mem_free,
     .copy_to_host = fronta__cl_copy_to_host,
     .copy_from_host = fronta__cl_copy_from_host,
+    .sync = fronta__cl_sync,
 };

@@ -2,6 +2,8 @@
  * own OpenCL code; the fault seam for tests; OpenCL error names. */
 #include "fronta_opencl.h"
 
+#include <stdio.h>
+
 #include "drivers/opencl/fault.h"
 #include "drivers/opencl/opencl.h"
 
@@ -42,6 +44,27 @@ int fronta_opencl_buffer_acquire(fronta_buffer_t *b, int id, fronta_access_t mod
     if (!rc)
         *out = ((ocl_rep *)rep)->mem;
     return rc;
+}
+
+/* A marker rather than clFinish: it waits for what was enqueued up to
+ * now (the queue is in order), not for kernels fronta enqueues later. */
+int fronta__cl_sync(void *data, int i, char *msg, size_t msz)
+{
+    ocl_dev *d = &((ocl_state *)data)->dev[i];
+    cl_event ev = NULL;
+    cl_int err = clEnqueueMarkerWithWaitList(d->q, 0, NULL, &ev);
+    if (!err)
+        err = clFlush(d->q);
+    if (!err)
+        err = clWaitForEvents(1, &ev);
+    if (ev)
+        clReleaseEvent(ev);
+    if (err) {
+        snprintf(msg, msz, "commands on OpenCL device '%s' failed (%s)", d->info.name,
+                 fronta__cl_err_name(err));
+        return FRONTA_EDEVICE;
+    }
+    return 0;
 }
 
 void fronta__opencl_fault(fronta_runtime_t *rt, int op, int cl_err, int count)

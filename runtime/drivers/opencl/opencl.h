@@ -90,6 +90,9 @@ void fronta__cl_msg_free(ocl_dev *d, char *msg);
 void fronta__cl_kernels_release(ocl_dev *d);
 int fronta__cl_can_run(const void *data, int i, const fronta_kernel_t *k);
 
+/* interop.c: every command enqueued on device i so far has finished. */
+int fronta__cl_sync(void *data, int i, char *msg, size_t msz);
+
 /* writeback.c */
 typedef struct ocl_wb_item {
     fronta_buffer_t *b;
