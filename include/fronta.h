@@ -425,7 +425,13 @@ FRONTA_API FRONTA_NODISCARD int fronta_buffer_create(fronta_runtime_t *rt, size_
                                                      fronta_buffer_t **out);
 /* Wait for every task submitted so far that uses b, write the last valid
  * contents back to the host array (a wrapped array then holds them), and
- * free b. Tasks submitted on b afterwards are a user error. NULL: no-op. */
+ * free b. Tasks submitted on b afterwards are a user error. NULL: no-op.
+ * Works before, during and after fronta_runtime_shutdown. Fails, with no
+ * effect (b and its contents stay): FRONTA_EBUSY inside a kernel's CPU
+ * implementation that has b as an argument (it would wait for itself), on
+ * a device driver's thread (a done-callback there), or while b is
+ * acquired after shutdown; FRONTA_ENOMEM; FRONTA_EDEVICE (or ENOMEM) when
+ * the device holding the contents cannot give them back. */
 FRONTA_API int fronta_buffer_destroy(fronta_buffer_t *b);
 FRONTA_API size_t fronta_buffer_count(const fronta_buffer_t *b);
 FRONTA_API fronta_dtype_t fronta_buffer_dtype(const fronta_buffer_t *b);
@@ -440,10 +446,18 @@ FRONTA_API fronta_dtype_t fronta_buffer_dtype(const fronta_buffer_t *b);
  * FRONTA_ETASK, FRONTA_EBUILD, FRONTA_EDEVICE, FRONTA_ECANCELLED, ...,
  * FRONTA_EDEPFAILED if its inputs failed it) -- for IN and INOUT; an OUT
  * access overwrites b and clears the failure --, FRONTA_ETIMEDOUT, or
- * FRONTA_EBUSY when b is already acquired. See docs/devices.md. */
+ * FRONTA_EBUSY when b is already acquired, inside a kernel's CPU
+ * implementation that has b as an argument, or on a device driver's
+ * thread (each would wait for itself). A timed-out acquire keeps its place
+ * among b's accesses; the next acquire in the same mode takes that place
+ * over, so polling with timeout 0 queues one access, not one per poll.
+ * See docs/devices.md. */
 FRONTA_API FRONTA_NODISCARD int fronta_buffer_acquire(fronta_buffer_t *b,
                                                       fronta_access_t mode, double timeout,
                                                       void **host);
+/* End the access. After fronta_opencl_buffer_acquire, first waits until
+ * the commands enqueued on the device's queue up to now have finished
+ * (FRONTA_EDEVICE if they failed; the access ends all the same). */
 FRONTA_API int fronta_buffer_release(fronta_buffer_t *b);
 
 /* ---- kernels ----------------------------------------------------------- */
@@ -582,8 +596,11 @@ typedef struct fronta_task_desc {
  * (buffer count against the launch size, global against local). On a
  * device failure (build error, out of resources, allocation failure) the
  * task falls back to the CPU implementation when it has one and needs
- * admit the pool; else its future fails (FRONTA_EBUILD, FRONTA_EDEVICE)
- * and its buffers keep their last valid contents. */
+ * admit the pool; else its future fails (FRONTA_EBUILD, FRONTA_EDEVICE,
+ * FRONTA_EARG when the OpenCL function's signature does not match the
+ * parameters, FRONTA_ENOMEM when the device thread runs out of host or
+ * device memory for the task) and its buffers keep their last valid
+ * contents. */
 FRONTA_API FRONTA_NODISCARD int fronta_submit(fronta_runtime_t *rt,
                                               const fronta_task_desc_t *task,
                                               fronta_future_t **out);

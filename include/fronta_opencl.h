@@ -28,8 +28,12 @@ FRONTA_API int fronta_opencl_device(fronta_runtime_t *rt, int id, cl_context *ct
 /* Device access to buffer b on OpenCL device `id`, in submission order as
  * fronta_buffer_acquire: waits for conflicting tasks, makes the device copy
  * valid (IN, INOUT) and returns its cl_mem. Enqueue your commands on the
- * device's queue, then call fronta_buffer_release(b); for OUT and INOUT
- * the device copy is then the valid one. */
+ * device's queue, then call fronta_buffer_release(b): it returns once they
+ * have finished (no clFinish needed), so that no later access -- a host
+ * acquire, a pool task, possibly writing the very same memory when the
+ * device shares it (zero-copy) -- can be overtaken by them; for OUT and
+ * INOUT the device copy is then the valid one. FRONTA_EBUSY as
+ * fronta_buffer_acquire. */
 FRONTA_API FRONTA_NODISCARD int fronta_opencl_buffer_acquire(fronta_buffer_t *b, int id,
                                                              fronta_access_t mode,
                                                              double timeout, cl_mem *out);
