@@ -541,7 +541,11 @@ typedef struct fronta_kernel_desc {
 
 /* Register a kernel with at least one implementation. The runtime owns it
  * until destroy. OpenCL sources are built per device at first use (and
- * cached on disk); a build failure fails that task with the build log.
+ * cached on disk); a build failure fails that task with the build log, and
+ * so does (FRONTA_EARG, naming the argument) an OpenCL function whose
+ * arguments do not match `params` in count, address space (buffers are
+ * __global or __constant pointers, scalars private values) or, where the
+ * driver reports it, type.
  * FRONTA_EBUSY if the name is taken. */
 FRONTA_API FRONTA_NODISCARD int fronta_kernel_create(fronta_runtime_t *rt,
                                                      const fronta_kernel_desc_t *desc,

@@ -1,4 +1,4 @@
-/* Tests of kernels: the registry, fronta_submit's checks, device choice by needs, OpenCL build errors and fallback, failing allocation. */
+/* Tests of kernels: the registry, fronta_submit's checks, device choice by needs, OpenCL build errors, signature checks and fallback, failing allocation. */
 #include "test_kernels.h"
 
 /* ---- registry --------------------------------------------------------- */
@@ -689,6 +689,286 @@ static void invalid_source(void **state)
     fronta_runtime_destroy(rt);
 }
 
+/* ---- OpenCL function signatures --------------------------------------- */
+
+/* A runtime for the signature tests: quiet, since a fallback warns. */
+static fronta_runtime_t *sig_runtime(void)
+{
+    fronta_config_t cfg = {.size = sizeof cfg, .cpu_threads = 2, .devices = "all",
+                           .log_level = FRONTA_LOG_OFF};
+    fronta_runtime_t *rt = NULL;
+    assert_int_equal(fronta_runtime_create(&cfg, &rt), 0);
+    return rt;
+}
+
+/* A kernel's parameters against an OpenCL function that takes something
+ * else. Before the check, the first crashed PoCL inside clSetKernelArg
+ * (a scalar's bytes used as a cl_mem) and (d) and (i32 for float) ran on
+ * reinterpreted data. */
+typedef struct sigcase {
+    const char *what;
+    fronta_param_t params[2];
+    size_t nparams;
+    const char *source;         /* its __kernel is ft_sig */
+    unsigned arg;               /* the argument the message must name */
+    const char *declared, *takes;
+} sigcase_t;
+
+#define SIG_BUF(dt) {FRONTA_ARG_BUFFER, (dt), 0, FRONTA_COUNT_GLOBAL}
+#define SIG_SCALAR(kind) {(kind), 0, 0, 0}
+
+static const sigcase_t sig_cases[] = {
+    {"(a) I64 for a pointer", {SIG_SCALAR(FRONTA_ARG_I64)}, 1,
+     "__kernel void ft_sig(__global uchar *x) { x[get_global_id(0)] = 1; }\n", 0,
+     "FRONTA_ARG_I64", "__global uchar *"},
+    {"(b) buffer for an int", {SIG_BUF(FRONTA_INT32)}, 1,
+     "__kernel void ft_sig(int c) { }\n", 0, "FRONTA_ARG_BUFFER of FRONTA_INT32", "'int'"},
+    {"(c) F32 for a double", {SIG_BUF(FRONTA_FLOAT), SIG_SCALAR(FRONTA_ARG_F32)}, 2,
+     "__kernel void ft_sig(__global float *x, double a) { x[get_global_id(0)] *= a; }\n", 1,
+     "FRONTA_ARG_F32", "'double'"},
+    {"(d) FLOAT buffer for int *", {SIG_BUF(FRONTA_FLOAT), SIG_SCALAR(FRONTA_ARG_F32)}, 2,
+     "__kernel void ft_sig(__global int *x, float a) { x[get_global_id(0)] += 1; }\n", 0,
+     "FRONTA_ARG_BUFFER of FRONTA_FLOAT", "__global int *"},
+    {"I32 for a float", {SIG_BUF(FRONTA_INT32), SIG_SCALAR(FRONTA_ARG_I32)}, 2,
+     "__kernel void ft_sig(__global uint *x, float c) { x[get_global_id(0)] += (uint)c; }\n", 1,
+     "FRONTA_ARG_I32", "'float'"},
+    {"buffer for __local", {SIG_BUF(FRONTA_INT32)}, 1,
+     "__kernel void ft_sig(__local uint *x) { x[0] = 1; }\n", 0,
+     "FRONTA_ARG_BUFFER of FRONTA_INT32", "__local uint *"},
+};
+
+/* The task of a case: a buffer of the parameter's type for a buffer
+ * (zeros in `data`; OUT, so that a second task runs after the failed
+ * first instead of failing with FRONTA_EDEPFAILED), a value for a scalar. */
+static fronta_task_desc_t sig_task(fronta_runtime_t *rt, fronta_kernel_t *k, const sigcase_t *c,
+                                   fronta_buffer_t **b, void *data, size_t n)
+{
+    fronta_task_desc_t t = ft_task(k, FRONTA_NEED_OPENCL, FT_NOARG, FT_NOARG, FT_NOARG);
+    t.global = n;
+    *b = NULL;
+    for (size_t i = 0; i < c->nparams; i++) {
+        switch (c->params[i].kind) {
+        case FRONTA_ARG_BUFFER:
+            assert_int_equal(fronta_buffer_wrap(rt, data, n, c->params[i].dtype, b), 0);
+            t.args[i] = FRONTA_OUT(*b);
+            break;
+        case FRONTA_ARG_I32:
+            t.args[i] = FRONTA_I32(3);
+            break;
+        case FRONTA_ARG_I64:
+            t.args[i] = FRONTA_I64(3);
+            break;
+        default:
+            t.args[i] = FRONTA_F32(3.0f);
+            break;
+        }
+    }
+    return t;
+}
+
+/* Each case fails its future with FRONTA_EARG naming the kernel, the
+ * argument, what it is declared and what the function takes -- twice (the
+ * failure is not cached as a kernel object), on an OpenCL-only kernel
+ * with NEED_OPENCL, and nothing is written. */
+static void signature_mismatch_fails(void **state)
+{
+    (void)state;
+    fronta_runtime_t *rt = sig_runtime();
+    int cl = ft_cl_device(rt, 0);
+    if (cl < 0) {
+        fronta_runtime_destroy(rt);
+        skip();
+    }
+    fronta_device_stats_t s0 = ft_dstats(rt, cl);
+    for (size_t i = 0; i < sizeof sig_cases / sizeof sig_cases[0]; i++) {
+        const sigcase_t *c = &sig_cases[i];
+        char name[32], want[128];
+        snprintf(name, sizeof name, "sig.bad%zu", i);
+        fronta_kernel_desc_t d = {.size = sizeof d, .name = name, .params = c->params,
+                                  .nparams = c->nparams, .cl_source = c->source,
+                                  .cl_entry = "ft_sig"};
+        fronta_kernel_t *k = NULL;
+        assert_int_equal(fronta_kernel_create(rt, &d, &k), 0);
+        enum { N = 16 };
+        uint64_t data[N] = {0}, zero[N] = {0};
+        fronta_buffer_t *b;
+        fronta_task_desc_t t = sig_task(rt, k, c, &b, data, N);
+        for (int round = 0; round < 2; round++) {
+            fronta_future_t *f = ft_submit_ok(rt, &t);
+            FT_EXPECT_OUTCOME(f, FRONTA_EARG);
+            const char *msg = ft_message(f);
+            snprintf(want, sizeof want, "kernel '%s': argument %u is declared %s but", name,
+                     c->arg, c->declared);
+            if (!strstr(msg, want) || !strstr(msg, c->takes))
+                fail_msg("%s, round %d: the message does not say \"%s ... %s\": %s", c->what,
+                         round, want, c->takes, msg);
+            fronta_future_release(f);
+        }
+        if (b)
+            assert_int_equal(fronta_buffer_destroy(b), 0);
+        assert_memory_equal(data, zero, sizeof data);
+    }
+    /* No fallback without a CPU implementation; the device still works. */
+    assert_int_equal(ft_dstats(rt, cl).fallbacks, s0.fallbacks);
+    fronta_kernel_t *good = ft_kernel_make(rt, "ft_add_const", ".sig", FT_IMPL_CL);
+    uint32_t x[5] = {0};
+    fronta_buffer_t *bx;
+    assert_int_equal(fronta_buffer_wrap(rt, x, 5, FRONTA_INT32, &bx), 0);
+    fronta_task_desc_t t = ft_task(good, FRONTA_NEED_OPENCL, FRONTA_INOUT(bx), FRONTA_I32(1),
+                                   FT_NOARG);
+    fronta_future_t *f = ft_submit_ok(rt, &t);
+    FT_EXPECT_OUTCOME(f, 0);
+    fronta_future_release(f);
+    assert_int_equal(fronta_buffer_destroy(bx), 0);
+    assert_int_equal(x[4], 1 + 4);
+    fronta_runtime_destroy(rt);
+}
+
+/* (e) y[i] += c + i, declared (I64, INT32 buffer) while its OpenCL
+ * function takes a pointer first, as (a). */
+static const fronta_param_t sig_fb_params[] = {
+    {FRONTA_ARG_I64, 0, 0, 0},
+    {FRONTA_ARG_BUFFER, FRONTA_INT32, FRONTA_ACCESS_INOUT, FRONTA_COUNT_GLOBAL},
+};
+
+static int k_sig_fb(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t na, size_t n)
+{
+    (void)ctx;
+    (void)na;
+    uint32_t *y = a[1].ptr;
+    for (size_t i = 0; i < n; i++)
+        y[i] = ft_model_add_const(y[i], (int32_t)a[0].v.i64, i);
+    return 0;
+}
+
+/* With a CPU implementation and NEED_ANY the mismatch falls back to the
+ * pool and the result is the CPU implementation's. The task is steered to
+ * the device by its buffer's queued last writer (as in invalid_source). */
+static void signature_mismatch_falls_back(void **state)
+{
+    (void)state;
+    fronta_runtime_t *rt = sig_runtime();
+    int cl = ft_cl_device(rt, 0);
+    if (cl < 0) {
+        fronta_runtime_destroy(rt);
+        skip();
+    }
+    fronta_kernel_desc_t d = {.size = sizeof d, .name = "sig.fb", .params = sig_fb_params,
+                              .nparams = 2, .cpu = k_sig_fb,
+                              .cl_source = "__kernel void ft_sig(__global uchar *x, "
+                                           "__global uint *y) { }\n",
+                              .cl_entry = "ft_sig"};
+    fronta_kernel_t *k = NULL;
+    assert_int_equal(fronta_kernel_create(rt, &d, &k), 0);
+    fronta_kernel_t *good = ft_kernel_make(rt, "ft_add_const", ".sigfb", FT_IMPL_BOTH);
+    enum { N = 29 };
+    uint32_t data[N], model[N];
+    for (size_t i = 0; i < N; i++)
+        data[i] = model[i] = (uint32_t)(3 * i);
+    fronta_buffer_t *b;
+    assert_int_equal(fronta_buffer_wrap(rt, data, N, FRONTA_INT32, &b), 0);
+    fronta_device_stats_t s0 = ft_dstats(rt, cl);
+    ft_gate_t gate;
+    ft_gate_init(&gate, 0);
+    fronta_future_t *g = ft_gate_submit(rt, &gate);
+    fronta_task_desc_t tw = ft_task(good, FRONTA_NEED_OPENCL, FRONTA_INOUT(b), FRONTA_I32(1),
+                                    FT_NOARG);
+    tw.after = &g;
+    tw.nafter = 1;
+    fronta_future_t *fw = ft_submit_ok(rt, &tw);
+    fronta_task_desc_t tb = ft_task(k, FRONTA_NEED_ANY, FRONTA_I64(5), FRONTA_INOUT(b), FT_NOARG);
+    fronta_future_t *fb = ft_submit_ok(rt, &tb);
+    if (fronta_future_device(fb) != cl)
+        fail_msg("the task was placed on %d, not on the device %d", fronta_future_device(fb),
+                 cl);
+    ft_gate_open(&gate);
+    FT_EXPECT_OUTCOME(fw, 0);
+    FT_EXPECT_OUTCOME(fb, 0);
+    assert_int_equal(fronta_future_device(fb), 0);
+    assert_int_equal(ft_dstats(rt, cl).fallbacks, s0.fallbacks + 1);
+    for (size_t j = 0; j < N; j++)
+        model[j] = ft_model_add_const(ft_model_add_const(model[j], 1, j), 5, j);
+    fronta_future_release(g);
+    fronta_future_release(fw);
+    fronta_future_release(fb);
+    assert_int_equal(fronta_buffer_destroy(b), 0);
+    assert_memory_equal(data, model, sizeof data);
+    fronta_runtime_destroy(rt);
+}
+
+/* (f) Spellings of a correct signature: const, restrict, __constant, the
+ * unprefixed "global", uint and ulong for I32 and I64, a typedef'd
+ * element type, and a uchar pointer for a buffer of any type. */
+#define SIG_OK_SOURCE                                                          \
+    "typedef float real;\n"                                                    \
+    "__kernel void ft_sig_ok(const __global float *restrict x, __constant float *w,\n" \
+    "    __global uint *y, uint a, ulong b, global long *z, __global real *r,\n" \
+    "    __global const uchar *any, const double s)\n"                          \
+    "{ size_t i = get_global_id(0);\n"                                         \
+    "  y[i] = (uint)(x[i] * w[1]) + a; z[i] = (long)b + (long)i + any[0];\n"  \
+    "  r[i] = r[i] * (real)s; }\n"
+
+static void signature_spellings_accepted(void **state)
+{
+    (void)state;
+    fronta_runtime_t *rt = sig_runtime();
+    int cl = ft_cl_device(rt, 0);
+    if (cl < 0) {
+        fronta_runtime_destroy(rt);
+        skip();
+    }
+    static const fronta_param_t p[] = {
+        {FRONTA_ARG_BUFFER, FRONTA_FLOAT, FRONTA_ACCESS_IN, FRONTA_COUNT_GLOBAL},
+        {FRONTA_ARG_BUFFER, FRONTA_FLOAT, FRONTA_ACCESS_IN, FRONTA_COUNT_ANY},
+        {FRONTA_ARG_BUFFER, FRONTA_INT32, FRONTA_ACCESS_OUT, FRONTA_COUNT_GLOBAL},
+        {FRONTA_ARG_I32, 0, 0, 0},
+        {FRONTA_ARG_I64, 0, 0, 0},
+        {FRONTA_ARG_BUFFER, FRONTA_INT64, FRONTA_ACCESS_OUT, FRONTA_COUNT_GLOBAL},
+        {FRONTA_ARG_BUFFER, FRONTA_FLOAT, FRONTA_ACCESS_INOUT, FRONTA_COUNT_GLOBAL},
+        {FRONTA_ARG_BUFFER, 0, FRONTA_ACCESS_IN, FRONTA_COUNT_ANY},
+        {FRONTA_ARG_F64, 0, 0, 0},
+    };
+    fronta_kernel_desc_t d = {.size = sizeof d, .name = "ft_sig_ok", .params = p,
+                              .nparams = sizeof p / sizeof p[0], .cl_source = SIG_OK_SOURCE};
+    fronta_kernel_t *k = NULL;
+    assert_int_equal(fronta_kernel_create(rt, &d, &k), 0);
+    enum { N = 13 };
+    float x[N], w[2] = {0.0f, 2.0f}, r[N];
+    uint32_t y[N] = {0};
+    int64_t z[N] = {0};
+    int32_t any[1] = {7}; /* little-endian: its first byte is 7 */
+    for (size_t i = 0; i < N; i++) {
+        x[i] = (float)i;
+        r[i] = (float)i;
+    }
+    fronta_buffer_t *bx, *bw, *by, *bz, *br, *bany;
+    assert_int_equal(fronta_buffer_wrap(rt, x, N, FRONTA_FLOAT, &bx), 0);
+    assert_int_equal(fronta_buffer_wrap(rt, w, 2, FRONTA_FLOAT, &bw), 0);
+    assert_int_equal(fronta_buffer_wrap(rt, y, N, FRONTA_INT32, &by), 0);
+    assert_int_equal(fronta_buffer_wrap(rt, z, N, FRONTA_INT64, &bz), 0);
+    assert_int_equal(fronta_buffer_wrap(rt, r, N, FRONTA_FLOAT, &br), 0);
+    assert_int_equal(fronta_buffer_wrap(rt, any, 1, FRONTA_INT32, &bany), 0);
+    fronta_task_desc_t t = {.size = sizeof t, .kernel = k,
+                            .args = {FRONTA_IN(bx), FRONTA_IN(bw), FRONTA_OUT(by),
+                                     FRONTA_I32(100), FRONTA_I64(INT64_C(1) << 40),
+                                     FRONTA_OUT(bz), FRONTA_INOUT(br), FRONTA_IN(bany),
+                                     FRONTA_F64(0.5)},
+                            .needs = {.device = FRONTA_NEED_OPENCL}};
+    fronta_future_t *f = ft_submit_ok(rt, &t);
+    FT_EXPECT_OUTCOME(f, 0);
+    assert_int_equal(fronta_future_device(f), cl);
+    fronta_future_release(f);
+    fronta_buffer_t *bs[] = {bx, bw, by, bz, br, bany};
+    for (size_t i = 0; i < sizeof bs / sizeof bs[0]; i++)
+        assert_int_equal(fronta_buffer_destroy(bs[i]), 0);
+    for (size_t i = 0; i < N; i++) {
+        assert_int_equal(y[i], 2 * i + 100);
+        assert_true(z[i] == (INT64_C(1) << 40) + (int64_t)i + 7);
+        assert_true(r[i] == (float)i * 0.5f);
+    }
+    fronta_runtime_destroy(rt);
+}
+
 /* ---- device lists ----------------------------------------------------- */
 
 static void unknown_device_fails_create(void **state)
@@ -875,6 +1155,9 @@ int main(void)
         cmocka_unit_test(cpu_kernel_arguments),
         cmocka_unit_test(builtin_kernels),
         cmocka_unit_test(invalid_source),
+        cmocka_unit_test(signature_mismatch_fails),
+        cmocka_unit_test(signature_mismatch_falls_back),
+        cmocka_unit_test(signature_spellings_accepted),
         cmocka_unit_test(unknown_device_fails_create),
         cmocka_unit_test(submit_under_failing_allocation),
     };

@@ -290,16 +290,10 @@ static int build(fronta__clprog_cache *c, cl_context ctx, cl_device_id dev, cons
     return 0;
 }
 
-int fronta__clprog_get(fronta__clprog_cache *c, cl_context ctx, cl_device_id dev,
-                       const char *source, const char *options, cl_program *out,
-                       char **log)
+/* The cached program of (source, options, dev), else a new one cached. */
+static int get(fronta__clprog_cache *c, cl_context ctx, cl_device_id dev, const char *source,
+               const char *options, cl_program *out, char **log)
 {
-    if (log)
-        *log = NULL;
-    if (!c || !ctx || !dev || !source || !out)
-        return FRONTA_EINVAL;
-    if (!options)
-        options = "";
     key k = make_key(dev, source, options);
     pthread_mutex_lock(&c->lock);
     for (entry *e = c->entries; e; e = e->next)
@@ -341,4 +335,31 @@ int fronta__clprog_get(fronta__clprog_cache *c, cl_context ctx, cl_device_id dev
     *out = e->prog;
     pthread_mutex_unlock(&c->lock);
     return 0;
+}
+
+/* Every build asks for kernel argument info, which launch.c checks each
+ * kernel's signature with: OpenCL 1.2 guarantees it only for programs
+ * built with -cl-kernel-arg-info. The option is part of the options the
+ * key hashes, so a binary cached by a build without it (older versions of
+ * this cache) is never taken for one that carries the info. */
+static const char arg_info_option[] = "-cl-kernel-arg-info";
+
+int fronta__clprog_get(fronta__clprog_cache *c, cl_context ctx, cl_device_id dev,
+                       const char *source, const char *options, cl_program *out,
+                       char **log)
+{
+    if (log)
+        *log = NULL;
+    if (!c || !ctx || !dev || !source || !out)
+        return FRONTA_EINVAL;
+    if (!options)
+        options = "";
+    size_t size = strlen(options) + 1 + sizeof arg_info_option;
+    char *all = fronta__mem_alloc(c->alloc, size);
+    if (!all)
+        return FRONTA_ENOMEM;
+    snprintf(all, size, "%s%s%s", options, *options ? " " : "", arg_info_option);
+    int rc = get(c, ctx, dev, source, all, out, log);
+    fronta__mem_free(c->alloc, all, size);
+    return rc;
 }

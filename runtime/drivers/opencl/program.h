@@ -26,9 +26,11 @@ int fronta__clprog_cache_create(const fronta__allocator *a, const char *dir,
 void fronta__clprog_cache_destroy(fronta__clprog_cache *c);
 
 /* A program built for dev in ctx, borrowed from the cache (valid until the
- * cache is destroyed). On a build failure: FRONTA_EBUILD, and *log (if not
- * NULL) receives the build log, allocated with the cache's allocator
- * (free it with fronta__clprog_log_free); nothing is cached. */
+ * cache is destroyed). Every build adds -cl-kernel-arg-info to options, so
+ * that kernels have argument info where the driver keeps it. On a build
+ * failure: FRONTA_EBUILD, and *log (if not NULL) receives the build log,
+ * allocated with the cache's allocator (free it with
+ * fronta__clprog_log_free); nothing is cached. */
 int fronta__clprog_get(fronta__clprog_cache *c, cl_context ctx, cl_device_id dev,
                        const char *source, const char *options, cl_program *out,
                        char **log);
