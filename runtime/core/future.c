@@ -214,6 +214,11 @@ static void cb_fire(fronta__node *n, fronta_future_t *done, fronta__worklist *wl
     fronta__mem_free(&done->rt->alloc, c, sizeof *c);
 }
 
+int fronta__node_is_callback(const fronta__node *n)
+{
+    return n->fire == cb_fire;
+}
+
 int fronta_future_add_done_callback(fronta_future_t *f, fronta_done_fn cb, void *ud)
 {
     if (!fronta__task_valid(f) || !cb)

@@ -161,6 +161,9 @@ typedef struct fronta_ctx {
     fronta__worker *worker;
     uint64_t rng_counter;
     uint64_t children;
+    /* The task this one runs inside of on the same worker (it waits, the
+     * help-first way, while this one runs), or NULL. */
+    struct fronta_ctx *outer;
 } fronta__ctx;
 
 enum {
@@ -282,6 +285,8 @@ uint64_t fronta__mix64(uint64_t x);
 /* fronta_future_wait without the misuse checks: drivers wait on their
  * own terms (a device thread waits only for what it has handed over). */
 int fronta__future_wait(fronta_future_t *f, double timeout);
+/* Is n a done-callback's node? (They fire after the other nodes.) */
+int fronta__node_is_callback(const fronta__node *n);
 
 /* ---- core/as_completed.c ---- */
 void fronta__as_completed_reap(fronta_runtime_t *rt);

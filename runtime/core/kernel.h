@@ -44,6 +44,7 @@ struct fronta_buffer {
     fronta_future_t **readers;
     size_t nreaders, readers_cap;
     int held;                         /* an acquire is held (or under way) */
+    int granted;                      /* ... and has returned 0: release ends it */
     /* The last host access that timed out, while it is still the newest in
      * the order (with a reference): the next acquire in the same mode takes
      * it over instead of queueing one more (data/buffer.c, adopt). */

@@ -274,7 +274,14 @@ int fronta__enter_ex(fronta_runtime_t *rt, const fronta__submitter *s, uint64_t 
     } else {
         atomic_fetch_add_explicit(&rt->shared_submitted, n, memory_order_seq_cst);
     }
-    if (atomic_load_explicit(&rt->flags, memory_order_seq_cst) & refuse) {
+    unsigned f = atomic_load_explicit(&rt->flags, memory_order_seq_cst) & refuse;
+    /* A done-callback continues the work of the task it completes, as a
+     * task's children do, wherever it runs (a pool thread, a device's
+     * waiter): accepted until the drivers stop. Its own completion is not
+     * counted yet, so shutdown cannot have seen the runtime idle. */
+    if (f == FRONTA__RT_SHUTDOWN && tls_callback_rt == rt)
+        f = 0;
+    if (f) {
         fronta__count_completed(rt, n); /* balance the count: never ran */
         return FRONTA_ESHUTDOWN;
     }

@@ -344,6 +344,30 @@ static void edge_fire(fronta__node *n, fronta_future_t *done, fronta__worklist *
     fronta__task_release(s); /* the edge's reference */
 }
 
+/* Successors and waiters first, done-callbacks last, each in registration
+ * order: a callback that waits for a successor of t finds it released
+ * (ready, or running), not stuck behind the callback itself. */
+static void fire_all(fronta_future_t *t, fronta__node *n, fronta__worklist *wl)
+{
+    fronta__node *cbs = NULL, **cb_tail = &cbs;
+    while (n) {
+        fronta__node *next = n->next; /* fire may free n */
+        if (fronta__node_is_callback(n)) {
+            n->next = NULL;
+            *cb_tail = n;
+            cb_tail = &n->next;
+        } else {
+            n->fire(n, t, wl);
+        }
+        n = next;
+    }
+    while (cbs) {
+        fronta__node *next = cbs->next;
+        cbs->fire(cbs, t, wl);
+        cbs = next;
+    }
+}
+
 static void complete_one(fronta_future_t *t, fronta__worklist *wl)
 {
     fronta_runtime_t *rt = t->rt;
@@ -357,11 +381,7 @@ static void complete_one(fronta_future_t *t, fronta__worklist *wl)
         unsigned old = atomic_exchange_explicit(&t->state, t->final, memory_order_acq_rel);
         if (old & FRONTA__ST_WAITERS)
             fronta__unpark_all(&t->state);
-        for (fronta__node *n = list_close(t); n;) {
-            fronta__node *next = n->next; /* fire may free n */
-            n->fire(n, t, wl);
-            n = next;
-        }
+        fire_all(t, list_close(t), wl);
     }
     for (uint32_t i = 0; i < t->ndeps; i++)
         if (t->deps[i].pred) {

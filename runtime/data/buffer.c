@@ -161,18 +161,20 @@ int fronta_buffer_create(fronta_runtime_t *rt, size_t count, fronta_dtype_t type
 
 /* FRONTA_EBUSY when waiting for b here would wait for this very thread: a
  * kernel's CPU implementation that has b as an argument (the access would
- * follow the task that makes it), or a driver thread (whose completions
- * the access may wait for). */
+ * follow the task that makes it), or one further out on this worker (it
+ * cannot finish before the task running inside it returns), or a driver
+ * thread (whose completions the access may wait for). */
 static int waits_for_itself(const fronta_buffer_t *b)
 {
     int rc = fronta__may_block(b->rt);
     if (rc)
         return rc;
-    const fronta__ctx *ctx = fronta__current_ctx();
-    const fronta__ktask *kt = ctx && ctx->task->rt == b->rt ? fronta__ktask_of(ctx->task) : NULL;
-    for (uint32_t i = 0; kt && i < kt->nargs; i++)
-        if (kt->args[i].kind == FRONTA_ARG_BUFFER && kt->args[i].buffer == b)
-            return FRONTA_EBUSY;
+    for (const fronta__ctx *c = fronta__current_ctx(); c; c = c->outer) {
+        const fronta__ktask *kt = c->task->rt == b->rt ? fronta__ktask_of(c->task) : NULL;
+        for (uint32_t i = 0; kt && i < kt->nargs; i++)
+            if (kt->args[i].kind == FRONTA_ARG_BUFFER && kt->args[i].buffer == b)
+                return FRONTA_EBUSY;
+    }
     return 0;
 }
 
@@ -181,8 +183,10 @@ static int acquire_stopped(fronta_buffer_t *b, void **host)
 {
     pthread_mutex_lock(&b->lock);
     int rc = b->held ? FRONTA_EBUSY : 0;
-    b->held = !rc;
-    b->access_node = 0;
+    if (!rc) {
+        b->held = b->granted = 1;
+        b->access_node = 0;
+    }
     pthread_mutex_unlock(&b->lock);
     if (!rc && host)
         *host = b->host;
@@ -279,6 +283,9 @@ static int acquire_live(fronta_buffer_t *b, int node, fronta_access_t mode, doub
         pthread_mutex_unlock(&b->lock);
         return rc;
     }
+    pthread_mutex_lock(&b->lock);
+    b->granted = 1; /* from now on, release may end it */
+    pthread_mutex_unlock(&b->lock);
     if (host)
         *host = node ? b->rep[node] : b->host;
     return 0;
@@ -328,20 +335,26 @@ int fronta_buffer_release(fronta_buffer_t *b)
     if (!fronta__buffer_valid(b))
         return FRONTA_EINVAL;
     pthread_mutex_lock(&b->lock);
-    int node = b->held && b->access ? b->access_node : 0;
-    int held = b->held;
+    int node = b->granted && b->access ? b->access_node : 0;
+    int granted = b->granted;
     pthread_mutex_unlock(&b->lock);
-    if (!held)
+    /* An acquire still waiting is not the caller's to end (another
+     * thread's, or the one this kernel runs before). */
+    if (!granted)
         return FRONTA_EINVAL;
     /* Outside the lock: the user's commands may take long. The access is
      * still held, so nothing else reaches b meanwhile. */
     int rc = node ? device_sync(b, node) : 0;
     pthread_mutex_lock(&b->lock);
+    if (!b->granted) { /* a racing release ended it meanwhile */
+        pthread_mutex_unlock(&b->lock);
+        return FRONTA_EINVAL;
+    }
     fronta_future_t *h = b->access;
     if (h && (b->access_mode & FRONTA_ACCESS_OUT))
         fronta__coh_written(b, b->access_node);
     b->access = NULL;
-    b->held = 0;
+    b->held = b->granted = 0;
     pthread_mutex_unlock(&b->lock);
     if (h) {
         fronta__access_end(h);

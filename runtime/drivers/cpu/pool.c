@@ -209,8 +209,8 @@ void fronta__pool_run(fronta__worker *w, fronta_future_t *t)
         fronta__exec_done(t); /* cancelled or failed while queued */
         return;
     }
-    fronta__ctx ctx = {.task = t, .worker = w};
     fronta__ctx *outer = fronta__current_ctx();
+    fronta__ctx ctx = {.task = t, .worker = w, .outer = outer};
     fronta__set_current(w, &ctx);
     int rc = t->fn(&ctx, t->arg);
     /* Completion runs outside any task: a done-callback that submits makes
