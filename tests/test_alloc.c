@@ -1,66 +1,5 @@
 /* Fault injection through the allocator hook: fail allocation number k, never crash, never leak. */
-#include "test_util.h"
-
-/* ---- a counting allocator that fails on demand ------------------------ */
-
-/* Each block carries its size so that the hook can check the old_size
- * fronta passes and count live bytes exactly. */
-typedef union block_hdr {
-    max_align_t align;
-    size_t size;
-} block_hdr_t;
-
-typedef struct counting {
-    atomic_long calls;        /* (re)allocation requests, new_size > 0 */
-    long fail_at;             /* 1-based request to fail; 0: none */
-    int fail_from;            /* fail every request from fail_at on */
-    atomic_long failed;
-    atomic_long live_bytes;
-    atomic_long live_blocks;
-    atomic_long bad_old_size; /* old_size differed from the block's size */
-} counting_t;
-
-static void counting_init(counting_t *c, long fail_at, int fail_from)
-{
-    atomic_init(&c->calls, 0);
-    c->fail_at = fail_at;
-    c->fail_from = fail_from;
-    atomic_init(&c->failed, 0);
-    atomic_init(&c->live_bytes, 0);
-    atomic_init(&c->live_blocks, 0);
-    atomic_init(&c->bad_old_size, 0);
-}
-
-/* Workers allocate too, so every counter is atomic. */
-static void *counting_alloc(void *ud, void *ptr, size_t old_size, size_t new_size)
-{
-    counting_t *c = ud;
-    block_hdr_t *h = ptr ? (block_hdr_t *)ptr - 1 : NULL;
-    if (h && h->size != old_size)
-        atomic_fetch_add(&c->bad_old_size, 1);
-    if (new_size == 0) {
-        if (h) {
-            atomic_fetch_sub(&c->live_bytes, (long)h->size);
-            atomic_fetch_sub(&c->live_blocks, 1);
-            free(h);
-        }
-        return NULL;
-    }
-    long n = atomic_fetch_add(&c->calls, 1) + 1;
-    if (c->fail_at && (n == c->fail_at || (c->fail_from && n > c->fail_at))) {
-        atomic_fetch_add(&c->failed, 1);
-        return NULL;   /* ptr untouched, as the hook's contract says */
-    }
-    size_t had = h ? h->size : 0;
-    block_hdr_t *nh = realloc(h, sizeof *nh + new_size);
-    if (!nh)
-        return NULL;
-    nh->size = new_size;
-    atomic_fetch_add(&c->live_bytes, (long)new_size - (long)had);
-    if (!h)
-        atomic_fetch_add(&c->live_blocks, 1);
-    return nh + 1;
-}
+#include "test_alloc.h"
 
 /* ---- the workload ----------------------------------------------------- */
 
@@ -129,11 +68,11 @@ static void check_outcome(fronta_future_t *f, int64_t want)
 
 enum { CHAIN = 10, MAPN = 8, MAXF = CHAIN + MAPN };
 
-static void workload(counting_t *c)
+static void workload(ft_counting_t *c)
 {
     fronta_config_t cfg = {.size = sizeof cfg, .cpu_threads = 2,
                            .log_level = FRONTA_LOG_OFF,
-                           .alloc = counting_alloc, .alloc_ud = c};
+                           .alloc = ft_counting_alloc, .alloc_ud = c};
     fronta_runtime_t *rt = NULL;
     int rc = fronta_runtime_create(&cfg, &rt);
     OK_OR_NOMEM(rc);
@@ -308,11 +247,11 @@ static int burst_parent(fronta_ctx_t *ctx, void *arg)
     return 0;
 }
 
-static void burst_workload(counting_t *c)
+static void burst_workload(ft_counting_t *c)
 {
     fronta_config_t cfg = {.size = sizeof cfg, .cpu_threads = 2,
                            .log_level = FRONTA_LOG_OFF,
-                           .alloc = counting_alloc, .alloc_ud = c};
+                           .alloc = ft_counting_alloc, .alloc_ud = c};
     fronta_runtime_t *rt = NULL;
     int rc = fronta_runtime_create(&cfg, &rt);
     OK_OR_NOMEM(rc);
@@ -337,7 +276,7 @@ static void burst_workload(counting_t *c)
     fronta_runtime_destroy(rt);
 }
 
-static void check_no_leak(counting_t *c)
+static void check_no_leak(ft_counting_t *c)
 {
     if (atomic_load(&c->live_bytes) != 0 || atomic_load(&c->live_blocks) != 0)
         print_error("allocation %ld%s failing: %ld bytes in %ld blocks leaked\n",
@@ -350,8 +289,8 @@ static void check_no_leak(counting_t *c)
 
 static long measure(void)
 {
-    counting_t c;
-    counting_init(&c, 0, 0);
+    ft_counting_t c;
+    ft_counting_init(&c, 0, 0);
     current_k = 0;
     current_from = 0;
     workload(&c);
@@ -371,8 +310,8 @@ static void fail_each_allocation(void **state)
     k_max += k_max / 4 + 8;
     long nomem_runs = 0;
     for (long k = 1; k <= k_max; k++) {
-        counting_t c;
-        counting_init(&c, k, 0);
+        ft_counting_t c;
+        ft_counting_init(&c, k, 0);
         current_k = k;
         current_from = 0;
         workload(&c);
@@ -390,8 +329,8 @@ static void fail_from_allocation(void **state)
     /* Every k for small workloads, else about 400 evenly spaced ones. */
     long step = k_max > 400 ? k_max / 400 : 1;
     for (long k = 1; k <= k_max + 8; k += step) {
-        counting_t c;
-        counting_init(&c, k, 1);
+        ft_counting_t c;
+        ft_counting_init(&c, k, 1);
         current_k = k;
         current_from = 1;
         workload(&c);
@@ -402,8 +341,8 @@ static void fail_from_allocation(void **state)
 static void fail_during_burst(void **state)
 {
     (void)state;
-    counting_t c0;
-    counting_init(&c0, 0, 0);
+    ft_counting_t c0;
+    ft_counting_init(&c0, 0, 0);
     current_k = 0;
     current_from = 0;
     burst_workload(&c0);
@@ -413,8 +352,8 @@ static void fail_during_burst(void **state)
     long step = k_max > 300 ? k_max / 300 : 1;
     for (int from = 0; from <= 1; from++) {
         for (long k = 1; k <= k_max + 4; k += step) {
-            counting_t c;
-            counting_init(&c, k, from);
+            ft_counting_t c;
+            ft_counting_init(&c, k, from);
             current_k = k;
             current_from = from;
             burst_workload(&c);

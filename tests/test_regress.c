@@ -751,6 +751,45 @@ static size_t poll_buffer(fronta_buffer_t *b, size_t n, int modes, int *first_ba
     return bad;
 }
 
+/* A kernel that waits at its gate, then fails. */
+static int k_gate_fail(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t na, size_t n)
+{
+    k_gate(ctx, a, na, n);
+    return FRONTA_ETASK;
+}
+
+/* An OUT poll that timed out ends by itself once the failed writer before
+ * it is done, having written nothing: the failure must still be b's (an
+ * IN acquire reports it), not be cleared as by an OUT access that ran. */
+static void abandoned_out_keeps_writer_failure(void **state)
+{
+    (void)state;
+    fronta_runtime_t *rt = ft_runtime_dev("cpu", 0);
+    int32_t x[16] = {0};
+    fronta_buffer_t *b = NULL;
+    assert_int_equal(fronta_buffer_wrap(rt, x, 16, FRONTA_INT32, &b), 0);
+    ft_gate_t g;
+    ft_gate_init(&g, 0);
+    fronta_kernel_t *k = make_kernel(rt, "gate_fail", gate_params, 2, k_gate_fail);
+    fronta_task_desc_t t = task2(k, FRONTA_NEED_CPU_POOL, FRONTA_INOUT(b),
+                                 FRONTA_I64((int64_t)(intptr_t)&g));
+    fronta_future_t *w = ft_submit_ok(rt, &t);
+    FT_SPIN_UNTIL(atomic_load(&g.started) > 0);
+    void *h = NULL;
+    FT_EXPECT_RC(fronta_buffer_acquire(b, FRONTA_ACCESS_OUT, 0, &h), FRONTA_ETIMEDOUT);
+    ft_gate_open(&g);
+    FT_EXPECT_OUTCOME(w, FRONTA_ETASK);
+    FT_EXPECT_RC(fronta_buffer_acquire(b, FRONTA_ACCESS_IN, FT_LIMIT, &h), FRONTA_ETASK);
+    /* An OUT access that is granted overwrites b: the failure is gone. */
+    FT_EXPECT_RC(fronta_buffer_acquire(b, FRONTA_ACCESS_OUT, FT_LIMIT, &h), 0);
+    FT_EXPECT_RC(fronta_buffer_release(b), 0);
+    FT_EXPECT_RC(fronta_buffer_acquire(b, FRONTA_ACCESS_IN, FT_LIMIT, &h), 0);
+    FT_EXPECT_RC(fronta_buffer_release(b), 0);
+    fronta_future_release(w);
+    FT_EXPECT_RC(fronta_buffer_destroy(b), 0);
+    FT_EXPECT_RC(fronta_runtime_destroy(rt), 0);
+}
+
 /* 200000 INOUT polls while a writer runs, then the writer ends: no crash,
  * everything completes, a final acquire succeeds. */
 static void polls_inout_then_complete(void **state)
@@ -1457,6 +1496,7 @@ int main(void)
         cmocka_unit_test(stop_from_pool_thread),
         cmocka_unit_test(kernel_self_wait),
         cmocka_unit_test(waits_on_driver_thread),
+        cmocka_unit_test(abandoned_out_keeps_writer_failure),
         cmocka_unit_test(polls_inout_then_complete),
         cmocka_unit_test(polls_alternating_then_complete),
         cmocka_unit_test(polls_cancelled_on_small_stack),

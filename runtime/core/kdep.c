@@ -14,6 +14,10 @@ void fronta__ktask_release_preds(fronta__ktask *kt)
             fronta__task_release(kt->deps[i].pred);
             kt->deps[i].pred = NULL;
         }
+    if (kt->replaced) { /* held no longer: else accesses would chain up */
+        fronta__task_release(kt->replaced);
+        kt->replaced = NULL;
+    }
 }
 
 /* pred completed: the dependency fires unless its enqueue fired it. */

@@ -118,6 +118,8 @@ typedef struct fronta__ktask {
     size_t dedup_size;
     _Atomic(fronta__node *) enq_list; /* successors chained on our enqueue */
     atomic_uint access_state;         /* host accesses (k == NULL): ACCESS_* */
+    fronta_future_t *replaced;        /* an OUT access: the writer before it, held
+                                         until the access ends */
     void *event;                      /* the driver's completion event */
     void (*event_free)(void *event);
     struct fronta__ktask *qnext;      /* driver queues */
@@ -176,6 +178,9 @@ int fronta__access_submit(fronta_buffer_t *b, fronta_access_t mode, fronta_futur
  * has been abandoned: it ends by itself once its turn comes). */
 int fronta__access_wait(fronta_future_t *h, double timeout);
 void fronta__access_end(fronta_future_t *h);
+/* End an access that changed nothing (it failed after taking its place):
+ * it ends as the writer it replaced ended, so a failure is not erased. */
+void fronta__access_end_unchanged(fronta_future_t *h);
 /* Take over an abandoned access: 1 when it is waiting again for its turn,
  * 0 when that turn came and it has ended. */
 int fronta__access_resume(fronta_future_t *h);

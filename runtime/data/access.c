@@ -3,6 +3,22 @@
  * run. */
 #include "core/kernel.h"
 
+/* The outcome of an access that changed nothing. A writing access that
+ * wrote nothing leaves the contents its predecessor left: if that writer
+ * failed, so does the access, or the readers after it would run on what
+ * the failed writer did not make (an OUT access waits for a failed writer
+ * without failing itself). Its predecessors are complete. */
+static void unchanged_outcome(fronta_future_t *h)
+{
+    const fronta_future_t *w = fronta__ktask_of(h)->replaced;
+    if (!w || w->final == FRONTA__ST_FINISHED) {
+        h->final = FRONTA__ST_FINISHED;
+        return;
+    }
+    h->final = w->final;
+    fronta__set_error(h, w->err_code, w->err_root, w->err_msg);
+}
+
 /* An abandoned access whose turn came: it took no access, but completes
  * only now so that what follows it still follows what preceded it. Inside
  * a completion it goes on the caller's worklist: ending it here would
@@ -15,10 +31,10 @@ static void end_abandoned(fronta_future_t *h, fronta__worklist *wl)
         return;
     }
     if (!wl) {
-        fronta__ktask_finish(h, 0, NULL);
+        fronta__access_end_unchanged(h);
         return;
     }
-    h->final = FRONTA__ST_FINISHED;
+    unchanged_outcome(h);
     fronta__ktask_release_preds(fronta__ktask_of(h));
     h->work_next = wl->head; /* with its execution reference, which */
     wl->head = h;            /* fronta__complete drops after completing it */
@@ -68,8 +84,14 @@ int fronta__access_submit(fronta_buffer_t *b, fronta_access_t mode, fronta_futur
     rc = kt ? 0 : FRONTA_ENOMEM;
     if (kt) { /* b->held keeps a second access out (fronta__buffer_acquire_at) */
         pthread_mutex_lock(&b->lock);
-        if (!(rc = fronta__ktask_submit_locked(rt, &sub, &d, kt, &kb, 1, &h)))
+        fronta_future_t *prev = b->last_writer;
+        if (!(rc = fronta__ktask_submit_locked(rt, &sub, &d, kt, &kb, 1, &h))) {
             b->access = h;
+            if ((mode & FRONTA_ACCESS_OUT) && prev) { /* for fronta__access_end_unchanged */
+                atomic_fetch_add_explicit(&prev->refs, 1, memory_order_relaxed);
+                kt->replaced = prev;
+            }
+        }
         pthread_mutex_unlock(&b->lock);
     }
     if (rc) {
@@ -131,4 +153,12 @@ int fronta__access_wait(fronta_future_t *h, double timeout)
 void fronta__access_end(fronta_future_t *h)
 {
     fronta__ktask_finish(h, 0, NULL);
+}
+
+void fronta__access_end_unchanged(fronta_future_t *h)
+{
+    unchanged_outcome(h);
+    fronta__ktask_release_preds(fronta__ktask_of(h));
+    fronta__complete(h);
+    fronta__exec_done(h);
 }

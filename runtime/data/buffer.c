@@ -249,7 +249,7 @@ static int access_begin(fronta_buffer_t *b, fronta_future_t *h, int node, fronta
     pthread_mutex_unlock(&b->lock);
     if (rc) {
         FRONTA__LOG(b->rt, FRONTA_LOG_ERROR, "buffer acquire: %s", msg);
-        fronta__access_end(h); /* nothing was changed */
+        fronta__access_end_unchanged(h);
     }
     return rc;
 }
@@ -365,6 +365,18 @@ int fronta_buffer_release(fronta_buffer_t *b)
 
 /* ---- destroy ---- */
 
+/* End destroy's access, which wrote nothing after all. */
+static void release_unchanged(fronta_buffer_t *b)
+{
+    pthread_mutex_lock(&b->lock);
+    fronta_future_t *h = b->access;
+    b->access = NULL;
+    b->held = b->granted = 0;
+    pthread_mutex_unlock(&b->lock);
+    fronta__access_end_unchanged(h);
+    fronta__task_release(h);
+}
+
 static void drop_replicas(fronta_buffer_t *b)
 {
     for (int n = 1; n < FRONTA__MAX_DEVICES; n++)
@@ -436,14 +448,10 @@ int fronta_buffer_destroy(fronta_buffer_t *b)
     if (!rt->drivers_gone) {
         /* Wait for every access: an OUT access follows them all. */
         rc = acquire_live(b, 0, FRONTA_ACCESS_OUT, -1, NULL);
-        if (!rc) {
-            if ((rc = unload(b))) { /* b stays, its contents where they were */
-                pthread_mutex_lock(&b->lock);
-                b->access_mode = FRONTA_ACCESS_IN; /* so release marks nothing written */
-                pthread_mutex_unlock(&b->lock);
-            }
-            fronta_buffer_release(b); /* else the host copy, the only one, is valid */
-        }
+        if (!rc && (rc = unload(b))) /* b stays, its contents where they were */
+            release_unchanged(b);
+        else if (!rc)
+            fronta_buffer_release(b); /* the host copy, the only one, is valid */
     } else if (b->held) {
         rc = FRONTA_EBUSY;
     }
