@@ -751,6 +751,71 @@ static size_t poll_buffer(fronta_buffer_t *b, size_t n, int modes, int *first_ba
     return bad;
 }
 
+/* A second acquire while the first is held is refused, and leaves the
+ * holder's access alone: release ends it, and nothing is left waiting
+ * (found by the fuzzer: the refused call cleared the holder's access,
+ * release then ended nothing and wait_all hung). */
+static void acquire_busy_keeps_holder(void **state)
+{
+    (void)state;
+    fronta_runtime_t *rt = ft_runtime_dev("cpu", 0);
+    fronta_buffer_t *b = NULL;
+    assert_int_equal(fronta_buffer_create(rt, 1, FRONTA_UINT8, &b), 0);
+    void *h = NULL;
+    FT_EXPECT_RC(fronta_buffer_acquire(b, FRONTA_ACCESS_INOUT, 0, &h), 0);
+    FT_EXPECT_RC(fronta_buffer_acquire(b, FRONTA_ACCESS_INOUT, 0, &h), FRONTA_EBUSY);
+    FT_EXPECT_RC(fronta_buffer_release(b), 0);
+    FT_EXPECT_RC(fronta_runtime_wait_all(rt, FT_LIMIT), 0);
+    FT_EXPECT_RC(fronta_buffer_destroy(b), 0);
+    FT_EXPECT_RC(fronta_runtime_destroy(rt), 0);
+}
+
+static int noop_fn(fronta_ctx_t *ctx, void *arg)
+{
+    (void)ctx;
+    (void)arg;
+    return 0;
+}
+
+static void count_cb(fronta_future_t *f, void *ud)
+{
+    (void)f;
+    atomic_fetch_add((atomic_int *)ud, 1);
+}
+
+/* Cancel racing a worker that pops the task and finds it claimed: the
+ * completion list must still be closed, so that a callback added after
+ * the cancel runs at once and a dependent submitted after it is
+ * cancelled too (found by the fuzzer: they were never run). */
+static void cancel_race_closes_list(void **state)
+{
+    (void)state;
+    /* Two workers: one pops f while this thread cancels it. */
+    fronta_config_t cfg = {.size = sizeof cfg, .cpu_threads = 2, .devices = "cpu"};
+    fronta_runtime_t *rt = runtime_cfg(&cfg);
+    long cancelled = 0, lost_cb = 0, lost_dep = 0;
+    for (long i = 0; i < 200000 && cancelled < 20000; i++) {
+        fronta_future_t *f = NULL, *d = NULL;
+        assert_int_equal(fronta_submit_fn(rt, noop_fn, NULL, 0, &f), 0);
+        if (fronta_future_cancel(f) == 0) {
+            cancelled++;
+            atomic_int ran = 0;
+            assert_int_equal(fronta_future_add_done_callback(f, count_cb, &ran), 0);
+            lost_cb += atomic_load(&ran) != 1;
+            fronta_call_t c = {.size = sizeof c, .fn = noop_fn, .after = &f, .nafter = 1};
+            assert_int_equal(fronta_submit_call(rt, &c, &d), 0);
+            lost_dep += fronta_future_wait(d, FT_LIMIT) != 0;
+            fronta_future_release(d);
+        }
+        fronta_future_release(f);
+    }
+    print_message("[ info     ] %ld cancelled: %ld callbacks and %ld dependents lost\n",
+                  cancelled, lost_cb, lost_dep);
+    assert_int_equal(lost_cb, 0);
+    assert_int_equal(lost_dep, 0);
+    FT_EXPECT_RC(fronta_runtime_destroy(rt), 0);
+}
+
 /* A kernel that waits at its gate, then fails. */
 static int k_gate_fail(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t na, size_t n)
 {
@@ -1497,6 +1562,8 @@ int main(void)
         cmocka_unit_test(kernel_self_wait),
         cmocka_unit_test(waits_on_driver_thread),
         cmocka_unit_test(abandoned_out_keeps_writer_failure),
+        cmocka_unit_test(acquire_busy_keeps_holder),
+        cmocka_unit_test(cancel_race_closes_list),
         cmocka_unit_test(polls_inout_then_complete),
         cmocka_unit_test(polls_alternating_then_complete),
         cmocka_unit_test(polls_cancelled_on_small_stack),

@@ -190,7 +190,14 @@ int fronta_future_cancel(fronta_future_t *f)
      * queue, or the last input to finish) drops it on seeing the state. */
     f->final = FRONTA__ST_CANCELLED;
     fronta__set_error(f, FRONTA_ECANCELLED, f->id, NULL);
+    /* Completion skips closing the list when it sees the only reference
+     * (it assumes that is the execution's, so nobody can add to the list).
+     * Here the execution's may be dropped meanwhile by a worker that
+     * popped f and found it claimed, leaving the caller's: hold one more
+     * so the list is closed and what is added later fires at once. */
+    atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
     fronta__complete(f);
+    fronta__task_release(f);
     return 0;
 }
 

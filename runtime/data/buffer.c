@@ -262,9 +262,12 @@ static int acquire_live(fronta_buffer_t *b, int node, fronta_access_t mode, doub
         return FRONTA_ENODEV;
     pthread_mutex_lock(&b->lock);
     int busy = b->held;
-    fronta_future_t *h = busy ? NULL : adopt(b, mode);
-    b->held = 1;
-    b->access = h;
+    fronta_future_t *h = NULL;
+    if (!busy) { /* else the holder's b->access is left alone */
+        h = adopt(b, mode);
+        b->held = 1;
+        b->access = h;
+    }
     pthread_mutex_unlock(&b->lock);
     if (busy)
         return FRONTA_EBUSY;
