@@ -307,7 +307,9 @@ typedef struct fronta_error {
     const char *message;  /* valid while the future is held */
 } fronta_error_t;
 
-/* Block until done or timeout (seconds; < 0 forever, 0 polls). Returns 0
+/* Block until done or timeout (seconds; < 0 forever, 0 polls). Every
+ * timeout of this API reads the same way; above 1e9 s is forever, and NaN
+ * polls like 0. Returns 0
  * when done (whatever the outcome), FRONTA_ETIMEDOUT otherwise. Inside a
  * task of the same runtime the worker runs other tasks while it waits. */
 FRONTA_API int fronta_future_wait(fronta_future_t *f, double timeout);

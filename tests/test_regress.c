@@ -4,6 +4,7 @@
 #include "test_kernels.h"
 
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 
 /* A call that must come back at once (it refuses instead of waiting): the
@@ -816,6 +817,42 @@ static void cancel_race_closes_list(void **state)
     FT_EXPECT_RC(fronta_runtime_destroy(rt), 0);
 }
 
+/* A NaN timeout polls (found by the fuzzer: the conversion of NaN to a
+ * deadline is undefined, and on x86 gave one 292 years away). */
+static void nan_timeout_polls(void **state)
+{
+    (void)state;
+    fronta_runtime_t *rt = ft_runtime_dev("cpu", 0);
+    ft_gate_t g;
+    ft_gate_init(&g, 0);
+    fronta_future_t *f = ft_gate_submit(rt, &g);
+    double t0 = ft_now();
+    FT_EXPECT_RC(fronta_future_wait(f, NAN), FRONTA_ETIMEDOUT);
+    FT_EXPECT_RC(fronta_runtime_wait_all(rt, NAN), FRONTA_ETIMEDOUT);
+    size_t ndone = 1;
+    FT_EXPECT_RC(fronta_wait(&f, 1, NAN, FRONTA_ALL_COMPLETED, &ndone), FRONTA_ETIMEDOUT);
+    assert_int_equal(ndone, 0);
+    fronta_buffer_t *b = NULL;
+    void *h = NULL;
+    assert_int_equal(fronta_buffer_create(rt, 4, FRONTA_INT32, &b), 0);
+    fronta_kernel_t *k = make_kernel(rt, "gate_nan", gate_params, 2, k_gate);
+    fronta_task_desc_t t = task2(k, FRONTA_NEED_CPU_POOL, FRONTA_INOUT(b),
+                                 FRONTA_I64((int64_t)(intptr_t)&g));
+    fronta_future_t *w = ft_submit_ok(rt, &t);
+    FT_EXPECT_RC(fronta_buffer_acquire(b, FRONTA_ACCESS_IN, NAN, &h), FRONTA_ETIMEDOUT);
+    double secs = ft_now() - t0;
+    ft_gate_open(&g);
+    /* A bound on a hang, not a speed claim: each call above polls. */
+    if (secs > 5.0)
+        fail_msg("NaN timeouts waited %.1f s in all", secs);
+    FT_EXPECT_OUTCOME(f, 0);
+    FT_EXPECT_OUTCOME(w, 0);
+    fronta_future_release(f);
+    fronta_future_release(w);
+    FT_EXPECT_RC(fronta_buffer_destroy(b), 0);
+    FT_EXPECT_RC(fronta_runtime_destroy(rt), 0);
+}
+
 /* A kernel that waits at its gate, then fails. */
 static int k_gate_fail(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t na, size_t n)
 {
@@ -1563,6 +1600,7 @@ int main(void)
         cmocka_unit_test(waits_on_driver_thread),
         cmocka_unit_test(abandoned_out_keeps_writer_failure),
         cmocka_unit_test(acquire_busy_keeps_holder),
+        cmocka_unit_test(nan_timeout_polls),
         cmocka_unit_test(cancel_race_closes_list),
         cmocka_unit_test(polls_inout_then_complete),
         cmocka_unit_test(polls_alternating_then_complete),

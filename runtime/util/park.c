@@ -16,6 +16,11 @@ uint64_t fronta__now_ns(void)
 
 uint64_t fronta__deadline(double timeout_s)
 {
+    /* NaN compares false both ways: without this it would reach the
+     * conversion below, which is undefined for it. A NaN timeout is a
+     * poll, like 0: it must neither hang nor crash. */
+    if (timeout_s != timeout_s)
+        return fronta__now_ns();
     if (timeout_s < 0 || timeout_s > 1e9)
         return UINT64_MAX;
     return fronta__now_ns() + (uint64_t)(timeout_s * 1e9);
