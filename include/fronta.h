@@ -587,7 +587,7 @@ typedef struct fronta_task_desc {
     size_t local;                    /* work-group size; 0: the driver picks.
                                         global must be a multiple of it */
     fronta_future_t *const *after;   /* futures as arguments: run after them */
-    size_t nafter;
+    size_t nafter;                   /* above UINT32_MAX / 4: FRONTA_ERANGE */
     fronta_needs_t needs;
     int priority;
     const char *name;                /* for errors and logs; not copied */

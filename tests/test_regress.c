@@ -372,6 +372,8 @@ static void big_buffer_last_element(void **state)
 /* Counts of futures no array can hold: refused by count, before the
  * library reads (or writes) an element. The arrays passed are small, on
  * the heap: ASan reports any access past them. */
+static int noop_fn(fronta_ctx_t *ctx, void *arg);
+
 static void size_overflow_map(void **state)
 {
     (void)state;
@@ -388,7 +390,45 @@ static void size_overflow_map(void **state)
     FT_EXPECT_RC(fronta_map(rt, ft_count_task, NULL, 0, SIZE_MAX, &o, out), FRONTA_ERANGE);
     for (int i = 0; i < 4; i++)
         assert_ptr_equal(out[i], sentinel);
+    /* No arguments at all (NULL, 0): valid, and no offset is applied to
+     * NULL (UBSan; found by the fuzzer). */
+    FT_EXPECT_RC(fronta_map(rt, noop_fn, NULL, 0, 4, &o, out), 0);
+    for (int i = 0; i < 4; i++) {
+        FT_EXPECT_OUTCOME(out[i], 0);
+        fronta_future_release(out[i]);
+    }
     free(out);
+    assert_int_equal(fronta_runtime_destroy(rt), 0);
+}
+
+static fronta_future_t **one_future(fronta_runtime_t *rt);
+
+/* A kernel task's nafter is refused by count before after[] is read (the
+ * array passed has one element; ASan sees any read past it). */
+static void size_overflow_nafter(void **state)
+{
+    (void)state;
+    fronta_runtime_t *rt = ft_runtime(2);
+    fronta_buffer_t *b = NULL;
+    assert_int_equal(fronta_buffer_create(rt, 8, FRONTA_INT32, &b), 0);
+    fronta_kernel_t *k = make_kernel(rt, "nop_nafter", nop_params, 1, k_nop);
+    fronta_future_t **after = one_future(rt);
+    fronta_task_desc_t t = task1(k, FRONTA_NEED_CPU_POOL, FRONTA_INOUT(b));
+    t.after = after;
+    size_t huge[] = {SIZE_MAX, SIZE_MAX / 8, (size_t)UINT32_MAX + 1, UINT32_MAX / 4 + 1};
+    for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
+        t.nafter = huge[i];
+        fronta_future_t *f = NULL;
+        FT_EXPECT_RC(fronta_submit(rt, &t, &f), FRONTA_ERANGE);
+        assert_null(f);
+    }
+    t.nafter = 1;
+    fronta_future_t *f = ft_submit_ok(rt, &t);
+    FT_EXPECT_OUTCOME(f, 0);
+    fronta_future_release(f);
+    fronta_future_release(after[0]);
+    free(after);
+    FT_EXPECT_RC(fronta_buffer_destroy(b), 0);
     assert_int_equal(fronta_runtime_destroy(rt), 0);
 }
 
@@ -1591,6 +1631,7 @@ int main(void)
         cmocka_unit_test(size_overflow_buffers),
         cmocka_unit_test(big_buffer_last_element),
         cmocka_unit_test(size_overflow_map),
+        cmocka_unit_test(size_overflow_nafter),
         cmocka_unit_test(size_overflow_wait),
         cmocka_unit_test(size_overflow_as_completed),
         cmocka_unit_test(stop_from_waiter_callback),

@@ -77,6 +77,10 @@ static int check_task(fronta_runtime_t *rt, const fronta_task_desc_t *d, size_t 
     const fronta_kernel_t *k = d->kernel;
     if (!k || k->rt != rt || (d->nafter && !d->after))
         return FRONTA_EINVAL;
+    /* Refused by count before after[] is read: the dependencies of a task
+     * are counted in 32 bits, with room left for its buffers' (build). */
+    if (d->nafter > UINT32_MAX / 4)
+        return FRONTA_ERANGE;
     size_t n = d->nargs;
     if (n == 0)
         while (n < FRONTA_MAX_ARGS && d->args[n].kind != FRONTA_ARG_NONE)

@@ -642,7 +642,8 @@ int fronta_map(fronta_runtime_t *rt, fronta_fn_t fn, const void *args, size_t ar
                        .retries = opts ? opts->retries : 0};
     size_t i;
     for (i = 0; i < n; i++) {
-        c.arg = (const char *)args + i * arg_size;
+        /* args may be NULL when arg_size is 0: no offset on NULL. */
+        c.arg = arg_size ? (const char *)args + i * arg_size : NULL;
         if ((rc = prepare(rt, &sub, &c, 1, &out[i])))
             break;
         if (m) {
