@@ -4,10 +4,15 @@
 # Checks each package with dpkg -s and runs `apt-get update` once, only when
 # something is missing, so a machine that has everything pays nothing.
 # FRONTA_SKIP_DEPS=1 skips the whole step (a non-Debian machine, say);
-# FRONTA_DEPS_EXTRA="pkg ..." adds packages (e.g. libstarpu-dev, clang).
+# FRONTA_DEPS_EXTRA="pkg ..." adds packages (e.g. libstarpu-dev).
+#
+# clang builds tests/run's clang and fuzz stages: libclang-rt-dev (on
+# Debian 12 libclang-rt-14-dev) has its sanitizer runtimes and libFuzzer
+# (libclang_rt.fuzzer-x86_64.a), libomp-dev its OpenMP runtime.
 
 fronta_deps_base=(cmake gcc make libc6-dev pkg-config libcmocka-dev
-                  ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo)
+                  ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo
+                  clang libclang-rt-dev libomp-dev)
 
 fronta_install_deps() {
     if [[ ${FRONTA_SKIP_DEPS:-0} == 1 ]]; then

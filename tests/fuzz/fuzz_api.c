@@ -1,0 +1,3062 @@
+/* fuzz_api.c — libFuzzer target over fronta's descriptor and argument checks; what they accept is run and its outcome checked. */
+/*
+ * The input is a stream of operations on one long-lived runtime (pool +
+ * the default OpenCL devices): make buffers (some with counts near
+ * SIZE_MAX), register kernels from random descriptors, submit kernel tasks
+ * and plain tasks (map, submit_call) with random arguments, wait on them
+ * (fronta_wait, as_completed, huge counts included), acquire buffers,
+ * cancel, add callbacks. An input whose first byte is 0xff instead
+ * creates a runtime from a random fronta_config_t, which is slow (PoCL
+ * start-up), so the fuzzer rarely takes that branch.
+ *
+ * Every call's code must be 0 or a documented FRONTA_E* code. What
+ * validation accepts really runs: the iteration waits for each future
+ * (bounded), checks its outcome against what the task was made to do, and
+ * replays the buffer accesses in submission order on shadow copies, so the
+ * contents the host sees (acquire, destroy's write-back) are checked
+ * against a serial computation. Everything is released at the end of the
+ * iteration.
+ *
+ * A defect known and being fixed can be tolerated for a while behind a
+ * switch that is off by default (#ifdef FUZZ_KNOWN_BUG_<NAME> around the
+ * input that triggers it; docs/testing.md), so that fuzzing goes on past
+ * it; remove the switch with the fix.
+ */
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "fronta.h"
+
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define FZ_SEED 0x66757a7a5eedull
+#define FZ_MAX_BUFS 6
+#define FZ_MAX_TASKS 32
+#define FZ_MAX_KERNELS 6
+#define FZ_MAX_OPS 24
+#define FZ_MAX_EVENTS 96
+#define FZ_MAP_MAX 8
+/* Kernels cannot be unregistered: the long-lived runtime is replaced
+ * after this many, so that memory and name look-ups stay bounded. */
+#define FZ_KERNELS_PER_RUNTIME 400
+/* No single allocation above this reaches malloc: libFuzzer treats a huge
+ * malloc as a crash, and fronta must turn a refusal into FRONTA_ENOMEM. */
+#define FZ_ALLOC_MAX ((size_t)256 << 20)
+/* A count whose array of pointers cannot exist. */
+#define FZ_HUGE_MIN (SIZE_MAX / sizeof(void *) + 1)
+
+/* ---- failing ------------------------------------------------------------ */
+
+static void fz_fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static void fz_fail(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("fuzz_api: FAILED: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    abort();
+}
+
+/* The codes fronta.h documents, from its own list. */
+static const int fz_errnos[] = {
+#define FZ_ERRNO(name, val, msg) val,
+    FRONTA_ERRNO_MAP(FZ_ERRNO)
+#undef FZ_ERRNO
+};
+
+static int code_documented(int rc)
+{
+    if (rc == 0)
+        return 1;
+    for (size_t i = 0; i < sizeof fz_errnos / sizeof fz_errnos[0]; i++)
+        if (fz_errnos[i] == rc)
+            return 1;
+    return 0;
+}
+
+/* 0, or negative with a name: what every call may return. */
+static int code_known(int rc)
+{
+    const char *name = fronta_err_name(rc);
+    return rc == 0 ||
+           (rc < 0 && name && !strcasestr(name, "unknown") && code_documented(rc));
+}
+
+/* A bit per code: FZ_OK, FZ_B(EINVAL), ... */
+#define FZ_OK 1u
+#define FZ_B(e) (1u << -(FRONTA_##e))
+
+/* rc must be a documented code, and in `allowed` when that is not 0. */
+static void check_rc(const char *what, int rc, unsigned allowed)
+{
+    if (!code_known(rc))
+        fz_fail("%s returned %d (%s), not 0 or a FRONTA_E* code", what, rc, fronta_err_name(rc));
+    if (allowed && !((rc == 0 ? FZ_OK : 1u << -rc) & allowed))
+        fz_fail("%s returned %s, which its contract does not allow here", what,
+                fronta_err_name(rc));
+}
+
+/* A task's outcome code: documented, or the positive code of a task that
+ * returned one (known defect: pool.c passes it through). */
+static void check_task_code(const char *what, int code)
+{
+    if (!code_known(code))
+        fz_fail("%s: future's code %d (%s) is not 0 or a FRONTA_E* code", what, code,
+                fronta_err_name(code));
+}
+
+static double fz_wait_limit = 20.0;
+
+/* FRONTA_FUZZ_TRACE=1: a line per operation on stderr, to read what a
+ * crashing input does. */
+static int fz_trace;
+#define FZ_TRACE(...)                                                           \
+    do {                                                                        \
+        if (fz_trace)                                                           \
+            fprintf(stderr, "fuzz_api: " __VA_ARGS__);                          \
+    } while (0)
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- input -------------------------------------------------------------- */
+
+typedef struct fz_in {
+    const uint8_t *p;
+    size_t n;
+} fz_in;
+
+static uint8_t in_u8(fz_in *in)
+{
+    if (!in->n)
+        return 0;
+    in->n--;
+    return *in->p++;
+}
+
+static uint64_t in_bytes(fz_in *in, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v |= (uint64_t)in_u8(in) << (8 * i);
+    return v;
+}
+
+static uint16_t in_u16(fz_in *in) { return (uint16_t)in_bytes(in, 2); }
+static uint32_t in_u32(fz_in *in) { return (uint32_t)in_bytes(in, 4); }
+static uint64_t in_u64(fz_in *in) { return in_bytes(in, 8); }
+
+/* 0 .. n-1 (n <= 256) */
+static unsigned in_pick(fz_in *in, unsigned n)
+{
+    return n ? in_u8(in) % n : 0;
+}
+
+/* ---- an allocator hook that counts, refuses huge sizes, injects faults --- */
+
+typedef struct fz_heap {
+    atomic_long blocks;
+    atomic_long bytes;
+    atomic_long calls;
+    long fail_at;          /* the call number that fails (1-based); 0: none */
+    int fail_after;        /* every call from fail_at on fails */
+} fz_heap;
+
+static void *fz_alloc(void *ud, void *ptr, size_t old_size, size_t new_size)
+{
+    fz_heap *h = ud;
+    if (new_size == 0) {
+        if (ptr) {
+            free(ptr);
+            atomic_fetch_sub(&h->blocks, 1);
+            atomic_fetch_sub(&h->bytes, (long)old_size);
+        }
+        return NULL;
+    }
+    long k = atomic_fetch_add(&h->calls, 1) + 1;
+    if (new_size > FZ_ALLOC_MAX)
+        return NULL;
+    if (h->fail_at && (k == h->fail_at || (h->fail_after && k > h->fail_at)))
+        return NULL;
+    void *p = realloc(ptr, new_size);
+    if (!p)
+        return NULL;
+    if (!ptr)
+        atomic_fetch_add(&h->blocks, 1);
+    atomic_fetch_add(&h->bytes, (long)new_size - (long)(ptr ? old_size : 0));
+    return p;
+}
+
+/* ---- the long-lived runtime --------------------------------------------- */
+
+static fronta_runtime_t *g_rt;
+static fz_heap g_heap;
+static int g_ndev;
+static int g_has_gpu;
+static int g_has_cl;
+static fronta_kernel_t *g_scale, *g_saxpy;
+static unsigned g_kernels;      /* registered in g_rt */
+static unsigned long g_serial;  /* name suffixes, unique in the process */
+static uint64_t g_salt;
+
+static void rt_open(void)
+{
+    fronta_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.size = sizeof cfg;
+    cfg.cpu_threads = 2;
+    /* Quiet unless FRONTA_LOG asks: failing builds and tasks are the point. */
+    cfg.log_level = getenv("FRONTA_LOG") ? FRONTA_LOG_DEFAULT : FRONTA_LOG_OFF;
+    cfg.seed = FZ_SEED;
+    cfg.alloc = fz_alloc;
+    cfg.alloc_ud = &g_heap;
+    int rc = fronta_runtime_create(&cfg, &g_rt);
+    if (rc)
+        fz_fail("cannot create the long-lived runtime: %s", fronta_strerror(rc));
+    g_ndev = fronta_device_count(g_rt);
+    g_has_gpu = g_has_cl = 0;
+    for (int i = 1; i < g_ndev; i++) {
+        fronta_device_info_t di;
+        memset(&di, 0, sizeof di);
+        di.size = sizeof di;
+        if (fronta_device_info(g_rt, i, &di) == 0 && di.kind == FRONTA_DEVICE_OPENCL) {
+            g_has_cl = 1;
+            if (di.type == FRONTA_DEVTYPE_GPU)
+                g_has_gpu = 1;
+        }
+    }
+    /* Registered first, so that a user kernel named "scale" is EBUSY. */
+    g_scale = fronta_kernel_builtin(g_rt, "scale");
+    g_saxpy = fronta_kernel_builtin(g_rt, "saxpy");
+    if (!g_scale || !g_saxpy)
+        fz_fail("fronta_kernel_builtin(scale/saxpy) returned NULL");
+    g_kernels = 2;
+}
+
+static void rt_close(void)
+{
+    fronta_runtime_destroy(g_rt);
+    g_rt = NULL;
+    if (atomic_load(&g_heap.blocks) != 0)
+        fz_fail("runtime destroyed with %ld blocks (%ld bytes) still allocated through its hook",
+                atomic_load(&g_heap.blocks), atomic_load(&g_heap.bytes));
+}
+
+/* ---- plain tasks -------------------------------------------------------- */
+
+/* What a failing attempt returns. Positive values are not FRONTA_E*
+ * codes: the runtime must report them as FRONTA_ETASK. */
+static const int fz_codes[] = {
+    0, FRONTA_ETASK, FRONTA_EINVAL, FRONTA_ENOMEM, FRONTA_ECANCELLED, FRONTA_EDEVICE,
+    FRONTA_EDEPFAILED, FRONTA_ETIMEDOUT, 1, 42, INT_MAX,
+};
+#define FZ_NCODES (sizeof fz_codes / sizeof fz_codes[0])
+
+/* The argument of fz_fn. */
+typedef struct fz_targ {
+    uint32_t tag;
+    uint8_t code;      /* index in fz_codes, | 0x80: fail through fronta_ctx_fail */
+    uint8_t fails;     /* attempts that fail before one succeeds */
+    uint8_t children;  /* nested submissions, waited for */
+    uint8_t big;       /* a result larger than a task's inline space */
+} fz_targ;
+
+/* Bits of fz_tres.bad: what a task saw that contradicts the contract. */
+enum {
+    FZ_BAD_CHILD_RC = 1,      /* a nested call returned an undocumented code */
+    FZ_BAD_CHILD_KEY0 = 2,    /* a child's automatic key is 0 */
+    FZ_BAD_CHILD_KEYDUP = 4,  /* two children (or child and parent) share a key */
+    FZ_BAD_CHILD_RAND = 8,    /* a child's stream is not fronta_random_u64(seed, key, .) */
+    FZ_BAD_CHILD_RESULT = 16, /* a finished child's result is wrong */
+};
+
+typedef struct fz_tres {
+    uint32_t tag;
+    uint32_t attempt;
+    uint64_t rand0;    /* the first fronta_ctx_random of the attempt */
+    uint64_t bad;
+    int32_t child_rc;
+    uint32_t pad;
+    uint8_t fill[200]; /* only with big: pattern of tag */
+} fz_tres;
+#define FZ_TRES_SMALL offsetof(fz_tres, fill)
+
+static int fz_child(fronta_ctx_t *ctx, void *arg)
+{
+    (void)arg;
+    uint64_t r = fronta_ctx_random(ctx);
+    return fronta_ctx_return(ctx, &r, sizeof r);
+}
+
+static int fz_code_of(uint8_t c)
+{
+    return fz_codes[(c & 0x7f) % FZ_NCODES];
+}
+
+static int fz_fn(fronta_ctx_t *ctx, void *arg)
+{
+    fz_targ a;
+    memcpy(&a, arg, sizeof a);
+    fz_tres r;
+    memset(&r, 0, sizeof r);
+    r.tag = a.tag;
+    r.attempt = fronta_ctx_attempt(ctx);
+    r.rand0 = fronta_ctx_random(ctx);
+    int code = fz_code_of(a.code);
+    if (code && r.attempt < a.fails) {
+        if (a.code & 0x80)
+            return fronta_ctx_fail(ctx, code, "fz task %u attempt %u", a.tag, r.attempt);
+        return code;
+    }
+    fronta_future_t *cf[4] = {NULL, NULL, NULL, NULL};
+    uint64_t keys[5] = {0, 0, 0, 0, 0};
+    unsigned nc = a.children % 4;
+    fronta_runtime_t *rt = fronta_ctx_runtime(ctx);
+    for (unsigned i = 0; i < nc; i++) {
+        int rc = fronta_submit_fn(rt, fz_child, NULL, 0, &cf[i]);
+        if (!code_known(rc))
+            r.bad |= FZ_BAD_CHILD_RC;
+        if (rc) {
+            r.child_rc = rc;
+            continue;
+        }
+        uint64_t k = fronta_future_key(cf[i]);
+        if (k == 0)
+            r.bad |= FZ_BAD_CHILD_KEY0;
+        keys[i + 1] = k;
+        for (unsigned j = 0; j < i; j++)
+            if (cf[j] && keys[j + 1] == k)
+                r.bad |= FZ_BAD_CHILD_KEYDUP;
+    }
+    for (unsigned i = 0; i < nc; i++) {
+        if (!cf[i])
+            continue;
+        int rc = fronta_future_wait(cf[i], fz_wait_limit);
+        if (!code_known(rc))
+            r.bad |= FZ_BAD_CHILD_RC;
+        if (rc == 0) {
+            uint64_t v = 0;
+            int rr = fronta_future_result(cf[i], 0, &v, sizeof v);
+            if (rr)
+                r.bad |= FZ_BAD_CHILD_RESULT;
+            else if (v != fronta_random_u64(FZ_SEED, keys[i + 1], 0))
+                r.bad |= FZ_BAD_CHILD_RAND;
+        }
+        fronta_future_release(cf[i]);
+    }
+    size_t size = FZ_TRES_SMALL;
+    if (a.big) {
+        memset(r.fill, (int)(a.tag & 0xff), sizeof r.fill);
+        size = sizeof r;
+    }
+    int rc = fronta_ctx_return(ctx, &r, size);
+    return rc;
+}
+
+/* For arguments too short to hold a fz_targ: reads nothing. */
+static int fz_fn_noarg(fronta_ctx_t *ctx, void *arg)
+{
+    (void)arg;
+    fz_tres r;
+    memset(&r, 0, sizeof r);
+    r.tag = 0xffffffffu;
+    r.attempt = fronta_ctx_attempt(ctx);
+    r.rand0 = fronta_ctx_random(ctx);
+    return fronta_ctx_return(ctx, &r, FZ_TRES_SMALL);
+}
+
+/* ---- kernels ------------------------------------------------------------ */
+
+/* What a kernel does to its buffers; the shadow replay does the same. */
+enum {
+    FZ_OP_NOP = 0, /* writes nothing (random parameters: fz_cpu_code, fz_nop) */
+    FZ_OP_SCALE,   /* float x INOUT, f32 a: x *= a (builtin "scale" too) */
+    FZ_OP_SAXPY,   /* float x IN, float y INOUT, f32 a: y += a*x (builtin "saxpy") */
+    FZ_OP_FILL,    /* int32 x OUT, i32 v: x = v */
+    FZ_OP_FIRST,   /* int32 s IN (any count), int32 d OUT: d = s[0] */
+    FZ_OP_AXPYD,   /* double x IN, double y INOUT, f64 a: y += a*x */
+    FZ_OP_INC8,    /* uint8 x INOUT: x += 1 */
+    FZ_OP_ADD64,   /* int64 x INOUT, i64 v: x += v (wrapping) */
+};
+
+static atomic_int g_impl_misuse; /* a CPU implementation got arguments its parameters exclude */
+
+static int cpu_args_ok(const fronta_karg_t *a, size_t nargs, size_t want, size_t n,
+                       unsigned buffers, unsigned global_buffers)
+{
+    if (nargs != want)
+        return 0;
+    for (size_t i = 0; i < nargs; i++) {
+        int is_buf = (buffers >> i) & 1;
+        if (is_buf != (a[i].ptr != NULL))
+            return 0;
+        if (((global_buffers >> i) & 1) && a[i].count != n)
+            return 0;
+        if (is_buf && a[i].count == 0)
+            return 0;
+    }
+    return 1;
+}
+
+#define FZ_CPU_CHECK(want, bufs, gbufs)                                         \
+    do {                                                                        \
+        (void)ctx;                                                              \
+        if (!cpu_args_ok(a, nargs, (want), n, (bufs), (gbufs))) {               \
+            atomic_fetch_add(&g_impl_misuse, 1);                                \
+            return FRONTA_EARG;                                                 \
+        }                                                                       \
+    } while (0)
+
+static int cpu_scale(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t nargs, size_t n)
+{
+    FZ_CPU_CHECK(2, 1u, 1u);
+    float *x = a[0].ptr;
+    for (size_t i = 0; i < n; i++)
+        x[i] *= a[1].v.f32;
+    return 0;
+}
+
+static int cpu_fill(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t nargs, size_t n)
+{
+    FZ_CPU_CHECK(2, 1u, 1u);
+    int32_t *x = a[0].ptr;
+    for (size_t i = 0; i < n; i++)
+        x[i] = a[1].v.i32;
+    return 0;
+}
+
+static int cpu_first(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t nargs, size_t n)
+{
+    FZ_CPU_CHECK(2, 3u, 2u);
+    const int32_t *s = a[0].ptr;
+    int32_t *d = a[1].ptr;
+    int32_t v = s[0];
+    for (size_t i = 0; i < n; i++)
+        d[i] = v;
+    return 0;
+}
+
+static int cpu_axpyd(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t nargs, size_t n)
+{
+    FZ_CPU_CHECK(3, 3u, 3u);
+    const double *x = a[0].ptr;
+    double *y = a[1].ptr;
+    for (size_t i = 0; i < n; i++)
+        y[i] = a[2].v.f64 * x[i] + y[i];
+    return 0;
+}
+
+static int cpu_inc8(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t nargs, size_t n)
+{
+    FZ_CPU_CHECK(1, 1u, 1u);
+    uint8_t *x = a[0].ptr;
+    for (size_t i = 0; i < n; i++)
+        x[i] = (uint8_t)(x[i] + 1);
+    return 0;
+}
+
+static int cpu_add64(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t nargs, size_t n)
+{
+    FZ_CPU_CHECK(2, 1u, 1u);
+    uint64_t *x = a[0].ptr;
+    for (size_t i = 0; i < n; i++)
+        x[i] += (uint64_t)a[1].v.i64;
+    return 0;
+}
+
+/* The CPU implementation of kernels with random parameters: it cannot
+ * know their types, so it touches only the first and last byte of each
+ * buffer (each has at least count bytes) and writes nothing. Its code
+ * comes from the first scalar argument. */
+static int fz_code_for_scalar(uint32_t bits)
+{
+    return fz_codes[bits % FZ_NCODES];
+}
+
+static int cpu_code(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t nargs, size_t n)
+{
+    (void)ctx;
+    (void)n;
+    int code = 0, seen = 0;
+    for (size_t i = 0; i < nargs; i++) {
+        if (a[i].ptr) {
+            const volatile unsigned char *p = a[i].ptr;
+            (void)p[0];
+            (void)p[a[i].count - 1];
+        } else if (!seen) {
+            seen = 1;
+            code = fz_code_for_scalar((uint32_t)a[i].v.i32);
+        }
+    }
+    return code;
+}
+
+static const char src_scale[] =
+    "__kernel void fz_scale(__global float *x, const float a)\n"
+    "{ size_t i = get_global_id(0); x[i] *= a; }\n";
+static const char src_fill[] =
+    "__kernel void fz_fill(__global int *x, const int v)\n"
+    "{ x[get_global_id(0)] = v; }\n";
+static const char src_first[] =
+    "__kernel void fz_first(__global const int *s, __global int *d)\n"
+    "{ d[get_global_id(0)] = s[0]; }\n";
+static const char src_axpyd[] =
+    "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n"
+    "__kernel void fz_axpyd(__global const double *x, __global double *y, const double a)\n"
+    "{ size_t i = get_global_id(0); y[i] = a * x[i] + y[i]; }\n";
+static const char src_inc8[] =
+    "__kernel void fz_inc8(__global uchar *x)\n"
+    "{ size_t i = get_global_id(0); x[i] = (uchar)(x[i] + 1); }\n";
+static const char src_add64[] =
+    "__kernel void fz_add64(__global ulong *x, const ulong v)\n"
+    "{ x[get_global_id(0)] += v; }\n";
+static const char src_nop[] = "__kernel void fz_nop(void) { }\n";
+static const char src_bad[] =
+    "__kernel void fz_bad(__global float *x { this is not OpenCL C }\n";
+
+#define P_BUF(t, m, c) {.kind = FRONTA_ARG_BUFFER, .dtype = (t), .access = (m), .count = (c)}
+#define P_SCALAR(k) {.kind = (k)}
+
+typedef struct fz_template {
+    int op;
+    const char *entry;
+    const char *src;
+    fronta_cpu_kernel_fn cpu;
+    size_t nparams;
+    fronta_param_t params[3];
+} fz_template;
+
+static const fz_template fz_templates[] = {
+    {FZ_OP_SCALE, "fz_scale", src_scale, cpu_scale, 2,
+     {P_BUF(FRONTA_FLOAT, FRONTA_ACCESS_INOUT, FRONTA_COUNT_GLOBAL), P_SCALAR(FRONTA_ARG_F32)}},
+    {FZ_OP_FILL, "fz_fill", src_fill, cpu_fill, 2,
+     {P_BUF(FRONTA_INT32, FRONTA_ACCESS_OUT, FRONTA_COUNT_GLOBAL), P_SCALAR(FRONTA_ARG_I32)}},
+    {FZ_OP_FIRST, "fz_first", src_first, cpu_first, 2,
+     {P_BUF(FRONTA_INT32, FRONTA_ACCESS_IN, FRONTA_COUNT_ANY),
+      P_BUF(FRONTA_INT32, FRONTA_ACCESS_OUT, FRONTA_COUNT_GLOBAL)}},
+    {FZ_OP_AXPYD, "fz_axpyd", src_axpyd, cpu_axpyd, 3,
+     {P_BUF(FRONTA_DOUBLE, FRONTA_ACCESS_IN, FRONTA_COUNT_GLOBAL),
+      P_BUF(FRONTA_DOUBLE, FRONTA_ACCESS_INOUT, FRONTA_COUNT_GLOBAL), P_SCALAR(FRONTA_ARG_F64)}},
+    {FZ_OP_INC8, "fz_inc8", src_inc8, cpu_inc8, 1,
+     {P_BUF(FRONTA_UINT8, FRONTA_ACCESS_INOUT, FRONTA_COUNT_GLOBAL)}},
+    {FZ_OP_ADD64, "fz_add64", src_add64, cpu_add64, 2,
+     {P_BUF(FRONTA_INT64, FRONTA_ACCESS_INOUT, FRONTA_COUNT_GLOBAL), P_SCALAR(FRONTA_ARG_I64)}},
+};
+#define FZ_NTEMPLATES (sizeof fz_templates / sizeof fz_templates[0])
+
+/* Build options: the first four build, the last does not. */
+static const char *const fz_options[] = {NULL, "", "-cl-std=CL1.2", "-DFZ_UNUSED=1",
+                                         "-cl-no-such-option"};
+#define FZ_NOPTIONS_OK 4
+
+/* A kernel registered in this iteration, as the harness sees it. */
+typedef struct fz_kern {
+    fronta_kernel_t *k;
+    int op;           /* what it does when it runs */
+    int has_cpu;
+    int has_cl;       /* an OpenCL source (it may not build) */
+    int cl_good;      /* its source, entry and options build and do `op` */
+    size_t nparams;
+    fronta_param_t params[FRONTA_MAX_ARGS];
+    char name[96];
+} fz_kern;
+
+/* ---- buffers and the shadow model --------------------------------------- */
+
+static size_t dsize(fronta_dtype_t t)
+{
+    switch (t) {
+    case FRONTA_UINT8:
+        return 1;
+    case FRONTA_INT32:
+    case FRONTA_FLOAT:
+        return 4;
+    case FRONTA_INT64:
+    case FRONTA_DOUBLE:
+        return 8;
+    }
+    return 0;
+}
+
+typedef struct fz_buf {
+    fronta_buffer_t *b;     /* NULL once destroyed (or never made) */
+    fronta_dtype_t type;
+    size_t count;
+    size_t bytes;
+    void *user;             /* the wrapped array, or NULL: owned by fronta */
+    int held;               /* acquired by the harness */
+    fronta_access_t held_mode;
+    void *held_host;
+    /* replay state */
+    unsigned char *shadow;
+    double *err;            /* per element bound (float, double); 0: exact */
+    int known;              /* shadow holds the contents */
+    int poison;             /* 0 clean, <0 the failing writer's code, 1 unknown */
+} fz_buf;
+
+enum {
+    FZ_EV_INIT,    /* data: initial contents */
+    FZ_EV_TASK,    /* task: a kernel task */
+    FZ_EV_HOSTW,   /* data: what the host wrote under an OUT/INOUT acquire */
+    FZ_EV_SNAP,    /* data: what the host read under an IN/INOUT acquire */
+    FZ_EV_ACQ,     /* rc: an IN/INOUT acquire that failed */
+    FZ_EV_ACQOUT,  /* an OUT acquire that succeeded: clears a failure */
+    FZ_EV_DESTROY, /* data: the wrapped array after destroy; buffer gone */
+    FZ_EV_FINAL,   /* data: contents at the end */
+};
+
+typedef struct fz_ev {
+    int type;
+    int slot;
+    int task;
+    int rc;
+    unsigned char *data;
+} fz_ev;
+
+/* A future of this iteration. */
+enum { FZ_T_KERNEL, FZ_T_FN, FZ_T_NOARG };
+
+typedef struct fz_task {
+    fronta_future_t *f;      /* NULL once released or detached by an op */
+    int kind;
+    int lost;                /* released/detached/fire-and-forget: outcome unknown */
+    int cancel_rc;           /* 1: not tried; else what fronta_future_cancel returned */
+    atomic_int *cb_count;    /* done-callback runs; NULL: none added */
+    int cb_added;
+    int preds[FZ_MAX_TASKS];
+    int npreds;
+    /* kernel tasks */
+    int kern;                /* index in the iteration's kernels, -1 scale, -2 saxpy */
+    int op;
+    int has_cpu, cl_good;
+    fronta_task_desc_t d;
+    int slot[FRONTA_MAX_ARGS];
+    size_t nargs, global;
+    /* plain tasks */
+    fz_targ targ;
+    unsigned retries;
+    int key_given;
+    uint64_t key;
+    /* at the end */
+    int status;
+    int code;
+} fz_task;
+
+typedef struct fz_iter {
+    fz_buf bufs[FZ_MAX_BUFS];
+    int nbufs;
+    fz_task tasks[FZ_MAX_TASKS];
+    int ntasks;
+    fz_kern kerns[FZ_MAX_KERNELS];
+    int nkerns;
+    fz_ev evs[FZ_MAX_EVENTS];
+    int nevs;
+    fronta_as_completed_t *ac;
+} fz_iter;
+
+static fz_ev *ev_add(fz_iter *it, int type, int slot)
+{
+    if (it->nevs == FZ_MAX_EVENTS)
+        fz_fail("harness: more than %d events in one iteration", FZ_MAX_EVENTS);
+    fz_ev *e = &it->evs[it->nevs++];
+    memset(e, 0, sizeof *e);
+    e->type = type;
+    e->slot = slot;
+    e->task = -1;
+    return e;
+}
+
+static unsigned char *dup_bytes(const void *p, size_t n)
+{
+    unsigned char *d = malloc(n ? n : 1);
+    if (!d)
+        fz_fail("out of memory in the harness");
+    if (n)
+        memcpy(d, p, n);
+    return d;
+}
+
+/* Contents the host writes: a pattern per seed, small values so that
+ * float arithmetic stays exact or nearly. */
+static void pattern(void *dst, fronta_dtype_t t, size_t count, uint32_t seed)
+{
+    for (size_t i = 0; i < count; i++) {
+        uint32_t v = (uint32_t)i * 2654435761u + seed * 40503u;
+        switch (t) {
+        case FRONTA_UINT8:
+            ((uint8_t *)dst)[i] = (uint8_t)(v >> 13);
+            break;
+        case FRONTA_INT32:
+            ((int32_t *)dst)[i] = (int32_t)(v ^ (v >> 7));
+            break;
+        case FRONTA_INT64:
+            ((int64_t *)dst)[i] = (int64_t)(((uint64_t)v << 29) ^ v);
+            break;
+        case FRONTA_FLOAT:
+            ((float *)dst)[i] = (float)((int)((v >> 9) % 33) - 16) * 0.5f;
+            break;
+        case FRONTA_DOUBLE:
+            ((double *)dst)[i] = (double)((int)((v >> 9) % 65) - 32) * 0.25;
+            break;
+        }
+    }
+}
+
+static int elem_equal(fronta_dtype_t t, const unsigned char *got, const unsigned char *exp,
+                      double err, size_t i)
+{
+    if (t == FRONTA_FLOAT || t == FRONTA_DOUBLE) {
+        double g, e, tiny;
+        if (t == FRONTA_FLOAT) {
+            float gf, ef;
+            memcpy(&gf, got + i * 4, 4);
+            memcpy(&ef, exp + i * 4, 4);
+            g = gf;
+            e = ef;
+            tiny = FLT_MIN; /* a device may flush denormals */
+        } else {
+            memcpy(&g, got + i * 8, 8);
+            memcpy(&e, exp + i * 8, 8);
+            tiny = DBL_MIN;
+        }
+        if (!isfinite(err))
+            return 1; /* unknowable (a denormal input, an overflow) */
+        if (isnan(e))
+            return err > 0 || isnan(g);
+        if (isinf(e))
+            return err > 0 || g == e;
+        return fabs(g - e) <= err + tiny;
+    }
+    size_t es = dsize(t);
+    return !memcmp(got + i * es, exp + i * es, es);
+}
+
+static void compare_contents(const fz_iter *it, int slot, const unsigned char *got,
+                             const char *when)
+{
+    const fz_buf *b = &it->bufs[slot];
+    if (!b->known)
+        return;
+    for (size_t i = 0; i < b->count; i++)
+        if (!elem_equal(b->type, got, b->shadow, b->err ? b->err[i] : 0, i)) {
+            double g = 0, e = 0;
+            if (b->type == FRONTA_FLOAT) {
+                float gf, ef;
+                memcpy(&gf, got + i * 4, 4);
+                memcpy(&ef, b->shadow + i * 4, 4);
+                g = gf;
+                e = ef;
+            } else if (b->type == FRONTA_DOUBLE) {
+                memcpy(&g, got + i * 8, 8);
+                memcpy(&e, b->shadow + i * 8, 8);
+            } else {
+                size_t es = dsize(b->type);
+                uint64_t gv = 0, ev = 0;
+                memcpy(&gv, got + i * es, es);
+                memcpy(&ev, b->shadow + i * es, es);
+                g = (double)gv;
+                e = (double)ev;
+            }
+            fz_fail("%s: buffer %d (dtype %d, %zu elements) element %zu is %.9g, the serial "
+                    "computation gives %.9g (bound %.3g)",
+                    when, slot, (int)b->type, b->count, i, g, e, b->err ? b->err[i] : 0.0);
+        }
+}
+
+/* ---- the serial computation of a kernel task ---------------------------- */
+
+static int is_denormal(double v, double min)
+{
+    return v != 0 && fabs(v) < min;
+}
+
+static void apply_op(fz_iter *it, const fz_task *t)
+{
+    const fronta_arg_t *a = t->d.args;
+    size_t n = t->global;
+    fz_buf *b0 = t->nargs > 0 && t->slot[0] >= 0 ? &it->bufs[t->slot[0]] : NULL;
+    fz_buf *b1 = t->nargs > 1 && t->slot[1] >= 0 ? &it->bufs[t->slot[1]] : NULL;
+    switch (t->op) {
+    case FZ_OP_SCALE: {
+        float *x = (float *)b0->shadow, s = a[1].v.f32;
+        for (size_t i = 0; i < n; i++) {
+            double e = b0->err[i];
+            int dn = is_denormal(x[i], FLT_MIN) || is_denormal(s, FLT_MIN);
+            x[i] = x[i] * s;
+            e = fabs((double)s) * e + (e > 0 ? 2 * FLT_EPSILON * fabs((double)x[i]) : 0);
+            b0->err[i] = dn || !isfinite(x[i]) || isnan(s) ? (e > 0 || dn ? INFINITY : 0) : e;
+            if (is_denormal(x[i], FLT_MIN))
+                b0->err[i] = INFINITY;
+        }
+        break;
+    }
+    case FZ_OP_SAXPY: {
+        const float *x = (const float *)b0->shadow;
+        float *y = (float *)b1->shadow, s = a[2].v.f32;
+        for (size_t i = 0; i < n; i++) {
+            double xi = x[i], yi = y[i], ex = b0->err[i], ey = b1->err[i];
+            int dn = is_denormal(xi, FLT_MIN) || is_denormal(yi, FLT_MIN) ||
+                     is_denormal(s, FLT_MIN);
+            float p = s * x[i];
+            y[i] = p + y[i];
+            double e = fabs((double)s) * ex + ey +
+                       2 * FLT_EPSILON * (fabs((double)s * xi) + fabs(yi) + fabs((double)y[i]));
+            if (dn || !isfinite(p) || !isfinite(y[i]) || is_denormal(p, FLT_MIN) ||
+                is_denormal(y[i], FLT_MIN))
+                e = INFINITY;
+            b1->err[i] = e;
+        }
+        break;
+    }
+    case FZ_OP_AXPYD: {
+        const double *x = (const double *)b0->shadow;
+        double *y = (double *)b1->shadow, s = a[2].v.f64;
+        for (size_t i = 0; i < n; i++) {
+            double xi = x[i], yi = y[i], ex = b0->err[i], ey = b1->err[i];
+            int dn = is_denormal(xi, DBL_MIN) || is_denormal(yi, DBL_MIN) ||
+                     is_denormal(s, DBL_MIN);
+            double p = s * xi;
+            y[i] = p + yi;
+            double e = fabs(s) * ex + ey + 2 * DBL_EPSILON * (fabs(p) + fabs(yi) + fabs(y[i]));
+            if (dn || !isfinite(p) || !isfinite(y[i]) || is_denormal(p, DBL_MIN) ||
+                is_denormal(y[i], DBL_MIN))
+                e = INFINITY;
+            b1->err[i] = e;
+        }
+        break;
+    }
+    case FZ_OP_FILL: {
+        int32_t *x = (int32_t *)b0->shadow;
+        for (size_t i = 0; i < n; i++)
+            x[i] = a[1].v.i32;
+        break;
+    }
+    case FZ_OP_FIRST: {
+        int32_t v;
+        memcpy(&v, b0->shadow, sizeof v);
+        int32_t *d = (int32_t *)b1->shadow;
+        for (size_t i = 0; i < n; i++)
+            d[i] = v;
+        break;
+    }
+    case FZ_OP_INC8: {
+        uint8_t *x = b0->shadow;
+        for (size_t i = 0; i < n; i++)
+            x[i] = (uint8_t)(x[i] + 1);
+        break;
+    }
+    case FZ_OP_ADD64: {
+        uint64_t *x = (uint64_t *)b0->shadow;
+        for (size_t i = 0; i < n; i++)
+            x[i] += (uint64_t)a[1].v.i64;
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/* ---- iteration helpers -------------------------------------------------- */
+
+static int live_buf(const fz_iter *it, unsigned pick)
+{
+    int live[FZ_MAX_BUFS], n = 0;
+    for (int i = 0; i < it->nbufs; i++)
+        if (it->bufs[i].b)
+            live[n++] = i;
+    return n ? live[pick % (unsigned)n] : -1;
+}
+
+static int live_task(const fz_iter *it, unsigned pick)
+{
+    int live[FZ_MAX_TASKS], n = 0;
+    for (int i = 0; i < it->ntasks; i++)
+        if (it->tasks[i].f)
+            live[n++] = i;
+    return n ? live[pick % (unsigned)n] : -1;
+}
+
+static void release_held(fz_iter *it)
+{
+    for (int i = 0; i < it->nbufs; i++) {
+        fz_buf *b = &it->bufs[i];
+        if (!b->held)
+            continue;
+        check_rc("fronta_buffer_release", fronta_buffer_release(b->b), FZ_OK);
+        b->held = 0;
+    }
+}
+
+static int any_held(const fz_iter *it)
+{
+    for (int i = 0; i < it->nbufs; i++)
+        if (it->bufs[i].held)
+            return 1;
+    return 0;
+}
+
+/* A timeout for a call that blocks: odd values only when nothing the
+ * harness holds can keep it waiting forever. */
+static double in_timeout(fz_in *in, const fz_iter *it)
+{
+    static const double safe[] = {0, 0.0005, 0.01, -0.0, 1e-300, 0.05};
+    unsigned k = in_pick(in, 12);
+    if (k < 6 || any_held(it))
+        return safe[k % 6];
+    switch (k) {
+    case 6:
+        return -1;
+    case 7:
+        return fz_wait_limit;
+    case 8:
+        return NAN;
+    case 9:
+        return 1e300;
+    case 10:
+        return INFINITY;
+    default:
+        return -INFINITY;
+    }
+}
+
+/* ---- ops: buffers ------------------------------------------------------- */
+
+static const size_t fz_counts[] = {1, 2, 3, 7, 16, 33, 64, 100, 256, 1000, 4096, 4097};
+#define FZ_NCOUNTS (sizeof fz_counts / sizeof fz_counts[0])
+
+static void op_buf_new(fz_iter *it, fz_in *in)
+{
+    if (it->nbufs == FZ_MAX_BUFS)
+        return;
+    uint8_t how = in_u8(in);
+    fronta_dtype_t t = (fronta_dtype_t)(1 + (how & 7) % 5);
+    size_t count;
+    /* Mostly the count of the previous buffer: kernels want equal counts. */
+    if (it->nbufs && (how & 0x30) != 0x30)
+        count = it->bufs[it->nbufs - 1].count;
+    else
+        count = fz_counts[in_pick(in, FZ_NCOUNTS)];
+    int wrap = (how & 0x40) != 0;
+    uint32_t seed = in_u16(in);
+    fz_buf *b = &it->bufs[it->nbufs];
+    memset(b, 0, sizeof *b);
+    b->type = t;
+    b->count = count;
+    b->bytes = count * dsize(t);
+    unsigned char *init = calloc(1, b->bytes);
+    if (!init)
+        fz_fail("out of memory in the harness");
+    int rc;
+    if (wrap) {
+        b->user = malloc(b->bytes);
+        if (!b->user)
+            fz_fail("out of memory in the harness");
+        pattern(b->user, t, count, seed);
+        memcpy(init, b->user, b->bytes);
+        rc = fronta_buffer_wrap(g_rt, b->user, count, t, &b->b);
+    } else {
+        rc = fronta_buffer_create(g_rt, count, t, &b->b);
+    }
+    FZ_TRACE("buffer %d: %s %zu of dtype %d: %s\n", it->nbufs, wrap ? "wrap" : "create", count,
+             (int)t, fronta_err_name(rc));
+    check_rc(wrap ? "fronta_buffer_wrap" : "fronta_buffer_create", rc, FZ_OK);
+    if (fronta_buffer_count(b->b) != count || fronta_buffer_dtype(b->b) != t)
+        fz_fail("buffer reports count %zu dtype %d, made with %zu, %d", fronta_buffer_count(b->b),
+                (int)fronta_buffer_dtype(b->b), count, (int)t);
+    int slot = it->nbufs++;
+    ev_add(it, FZ_EV_INIT, slot)->data = init;
+    /* An owned buffer starts zero-filled; check it now and then. */
+    if (!wrap && (how & 0x80)) {
+        void *host = NULL;
+        rc = fronta_buffer_acquire(b->b, FRONTA_ACCESS_IN, fz_wait_limit, &host);
+        check_rc("fronta_buffer_acquire(IN) of a new buffer", rc, FZ_OK);
+        for (size_t i = 0; i < b->bytes; i++)
+            if (((unsigned char *)host)[i])
+                fz_fail("fronta_buffer_create: byte %zu of %zu is not zero", i, b->bytes);
+        check_rc("fronta_buffer_release", fronta_buffer_release(b->b), FZ_OK);
+    }
+}
+
+/* Counts whose array cannot exist, or whose bytes overflow. */
+static size_t huge_count(fz_in *in, size_t es)
+{
+    size_t e = es ? es : 1;
+    switch (in_pick(in, 12)) {
+    case 0:
+        return SIZE_MAX;
+    case 1:
+        return SIZE_MAX / e;
+    case 2:
+        return SIZE_MAX / e - 1;
+    case 3:
+        return (SIZE_MAX - 4095) / e;
+    case 4:
+        return (SIZE_MAX - 4095) / e + 1;
+    case 5:
+        return (size_t)PTRDIFF_MAX / e + 1;
+    case 6:
+        return SIZE_MAX / e - in_u16(in);
+    case 7:
+        return ((size_t)1 << 63) / e + in_u8(in);
+    case 8:
+        return SIZE_MAX / 2 + 1;
+    case 9:
+        return (SIZE_MAX - 63) / e;
+    case 10:
+        return (size_t)in_u64(in) | ((size_t)1 << 63);
+    default:
+        return ((size_t)PTRDIFF_MAX - 4095) / e + 1;
+    }
+}
+
+static void op_buf_huge(fz_iter *it, fz_in *in)
+{
+    (void)it;
+    uint8_t how = in_u8(in);
+    static const int dtypes[] = {FRONTA_UINT8, FRONTA_INT32, FRONTA_INT64, FRONTA_FLOAT,
+                                 FRONTA_DOUBLE, 0, 6, -1, 255};
+    fronta_dtype_t t = (fronta_dtype_t)dtypes[how % 9];
+    size_t es = dsize(t);
+    size_t count;
+    int small = (how & 0x80) != 0; /* a plain count with a maybe-bad dtype */
+    if (small)
+        count = in_pick(in, 3); /* 0, 1, 2 */
+    else
+        count = huge_count(in, es);
+    fronta_buffer_t *b = (fronta_buffer_t *)&how; /* must be cleared */
+    int rc;
+    int wrap = (how & 0x40) != 0;
+    unsigned char arr[64];
+    memset(arr, 0, sizeof arr);
+    int exists = es && count && count <= sizeof arr / es;
+    int impossible = es && count && (count > (size_t)PTRDIFF_MAX / es);
+    if (wrap) {
+        /* The array must be as large as a valid call says: hand a small one
+         * only with counts no array can have. */
+        if (!small && !impossible)
+            return;
+        if (small && !exists && count)
+            return;
+        rc = fronta_buffer_wrap(g_rt, arr, count, t, &b);
+    } else {
+        rc = fronta_buffer_create(g_rt, count, t, &b);
+    }
+    const char *what = wrap ? "fronta_buffer_wrap" : "fronta_buffer_create";
+    check_rc(what, rc, FZ_OK | FZ_B(EINVAL) | FZ_B(ERANGE) | FZ_B(ENOMEM));
+    if (rc) {
+        if (b)
+            fz_fail("%s failed (%s) and left *out non-NULL", what, fronta_err_name(rc));
+        if (!es || !count) {
+            if (rc != FRONTA_EINVAL)
+                fz_fail("%s(count %zu, dtype %d) returned %s, not FRONTA_EINVAL", what, count,
+                        (int)t, fronta_err_name(rc));
+        }
+        return;
+    }
+    if (!es || !count)
+        fz_fail("%s accepted count %zu dtype %d", what, count, (int)t);
+    if (impossible) {
+        /* No array is that large; an owned one was allocated smaller
+         * than its count says (the allocator hook refuses anything over
+         * FZ_ALLOC_MAX), so indexing it would run off its end. */
+        fz_fail("%s accepted %zu elements of %zu bytes (over PTRDIFF_MAX bytes): it must "
+                "fail with FRONTA_ERANGE",
+                what, count, es);
+    }
+    if (!wrap) {
+        /* Say the allocator did give that much: the last element must be
+         * writable and readable. */
+        void *host = NULL;
+        rc = fronta_buffer_acquire(b, FRONTA_ACCESS_OUT, fz_wait_limit, &host);
+        check_rc("fronta_buffer_acquire(OUT) of a huge buffer", rc, FZ_OK);
+        volatile unsigned char *last = (unsigned char *)host + (count - 1) * es;
+        for (size_t i = 0; i < es; i++)
+            last[i] = (unsigned char)(0xa5 ^ i);
+        for (size_t i = 0; i < es; i++)
+            if (last[i] != (unsigned char)(0xa5 ^ i))
+                fz_fail("huge buffer: last element does not read back");
+        check_rc("fronta_buffer_release", fronta_buffer_release(b), FZ_OK);
+    }
+    check_rc("fronta_buffer_destroy", fronta_buffer_destroy(b), FZ_OK);
+}
+
+static void op_buf_destroy(fz_iter *it, fz_in *in)
+{
+    int s = live_buf(it, in_u8(in));
+    if (s < 0)
+        return;
+    fz_buf *b = &it->bufs[s];
+    release_held(it); /* destroy waits for the buffer's tasks: none may wait for us */
+    check_rc("fronta_buffer_destroy", fronta_buffer_destroy(b->b), FZ_OK);
+    b->b = NULL;
+    if (b->user) {
+        fz_ev *e = ev_add(it, FZ_EV_DESTROY, s);
+        if (e)
+            e->data = dup_bytes(b->user, b->bytes);
+    }
+}
+
+static void op_acquire(fz_iter *it, fz_in *in)
+{
+    uint8_t how = in_u8(in);
+    int s = live_buf(it, in_u8(in));
+    if (s < 0)
+        return;
+    fz_buf *b = &it->bufs[s];
+    if (b->held && (how & 0x80)) { /* release it */
+        check_rc("fronta_buffer_release", fronta_buffer_release(b->b), FZ_OK);
+        b->held = 0;
+        return;
+    }
+    static const int modes[] = {FRONTA_ACCESS_IN, FRONTA_ACCESS_OUT, FRONTA_ACCESS_INOUT, 0, 4,
+                                -1};
+    int mode = modes[how % 6];
+    double timeout = in_timeout(in, it);
+    void *host = (void *)&how;
+    int was_held = b->held;
+    int rc = fronta_buffer_acquire(b->b, (fronta_access_t)mode, timeout, &host);
+    FZ_TRACE("acquire buffer %d mode %d timeout %g: %s\n", s, mode, timeout, fronta_err_name(rc));
+    check_rc("fronta_buffer_acquire", rc, 0);
+    if (mode < FRONTA_ACCESS_IN || mode > FRONTA_ACCESS_INOUT) {
+        if (rc != FRONTA_EINVAL)
+            fz_fail("fronta_buffer_acquire(mode %d) returned %s, not FRONTA_EINVAL", mode,
+                    fronta_err_name(rc));
+        return;
+    }
+    if (was_held) {
+        if (rc != FRONTA_EBUSY)
+            fz_fail("fronta_buffer_acquire of a held buffer returned %s, not FRONTA_EBUSY",
+                    fronta_err_name(rc));
+        return;
+    }
+    if (rc) {
+        if (host)
+            fz_fail("fronta_buffer_acquire failed (%s) and left *host set", fronta_err_name(rc));
+        if (rc == FRONTA_EBUSY || rc == FRONTA_EINVAL)
+            fz_fail("fronta_buffer_acquire of a free buffer returned %s", fronta_err_name(rc));
+        if (rc != FRONTA_ETIMEDOUT) {
+            fz_ev *e = ev_add(it, FZ_EV_ACQ, s);
+            if (e)
+                e->rc = rc;
+        }
+        return;
+    }
+    if (!host)
+        fz_fail("fronta_buffer_acquire succeeded with a NULL host pointer");
+    if (b->user && host != b->user)
+        fz_fail("fronta_buffer_acquire of a wrapped buffer gave %p, not the user's %p", host,
+                b->user);
+    if (mode & FRONTA_ACCESS_IN) {
+        fz_ev *e = ev_add(it, FZ_EV_SNAP, s);
+        if (e)
+            e->data = dup_bytes(host, b->bytes);
+    } else {
+        ev_add(it, FZ_EV_ACQOUT, s);
+    }
+    if (mode & FRONTA_ACCESS_OUT) {
+        pattern(host, b->type, b->count, in_u16(in));
+        fz_ev *e = ev_add(it, FZ_EV_HOSTW, s);
+        if (e)
+            e->data = dup_bytes(host, b->bytes);
+    }
+    b->held = 1;
+    b->held_mode = (fronta_access_t)mode;
+    b->held_host = host;
+    if (!(how & 0x40)) { /* most accesses end at once; others stay held a while */
+        check_rc("fronta_buffer_release", fronta_buffer_release(b->b), FZ_OK);
+        b->held = 0;
+    }
+}
+
+/* ---- ops: kernels ------------------------------------------------------- */
+
+static void random_param(fz_in *in, fronta_param_t *p)
+{
+    static const int kinds[] = {FRONTA_ARG_BUFFER, FRONTA_ARG_BUFFER, FRONTA_ARG_I32,
+                                FRONTA_ARG_I64,    FRONTA_ARG_F32,    FRONTA_ARG_F64,
+                                FRONTA_ARG_NONE,   7,                 -1};
+    static const int dtypes[] = {0, FRONTA_UINT8, FRONTA_INT32, FRONTA_INT64, FRONTA_FLOAT,
+                                 FRONTA_DOUBLE, 6, -3};
+    uint8_t k = in_u8(in), m = in_u8(in);
+    memset(p, 0, sizeof *p);
+    p->kind = (fronta_arg_kind_t)kinds[k % 9];
+    p->dtype = (fronta_dtype_t)dtypes[(k >> 4) % 8];
+    static const int accesses[] = {0, 1, 2, 3, 4, -1};
+    p->access = (fronta_access_t)accesses[m % 6];
+    static const int counts[] = {0, 1, 2, -1};
+    p->count = (fronta_count_rule_t)counts[(m >> 4) % 4];
+}
+
+static int params_valid(const fronta_param_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i].kind < FRONTA_ARG_BUFFER || p[i].kind > FRONTA_ARG_F64)
+            return 0;
+        if (p[i].kind != FRONTA_ARG_BUFFER)
+            continue;
+        if ((p[i].dtype && !dsize(p[i].dtype)) || p[i].access < 0 ||
+            p[i].access > FRONTA_ACCESS_INOUT || p[i].count < 0 ||
+            p[i].count > FRONTA_COUNT_ANY)
+            return 0;
+    }
+    return 1;
+}
+
+/* Sizes at field boundaries of a struct: fronta reads `size` bytes. */
+#define FZ_KSIZES 9
+static size_t kdesc_size(unsigned k)
+{
+    switch (k % FZ_KSIZES) {
+    case 0:
+    case 1:
+        return 0;
+    case 2:
+        return sizeof(fronta_kernel_desc_t);
+    case 3:
+        return sizeof(fronta_kernel_desc_t) + 40; /* a later version's larger struct */
+    case 4:
+        return 4; /* too small to hold size itself */
+    case 5:
+        return offsetof(fronta_kernel_desc_t, cpu);
+    case 6:
+        return offsetof(fronta_kernel_desc_t, cl_source);
+    case 7:
+        return offsetof(fronta_kernel_desc_t, cl_entry);
+    default:
+        return offsetof(fronta_kernel_desc_t, cl_options);
+    }
+}
+
+static void op_kernel(fz_iter *it, fz_in *in)
+{
+    uint8_t how = in_u8(in), how2 = in_u8(in), how3 = in_u8(in);
+    const fz_template *tp = &fz_templates[how % FZ_NTEMPLATES];
+    union {
+        fronta_kernel_desc_t d;
+        unsigned char raw[sizeof(fronta_kernel_desc_t) + 64];
+    } u;
+    memset(&u, 0, sizeof u);
+    fronta_kernel_desc_t *d = &u.d;
+    fronta_param_t params[FRONTA_MAX_ARGS + 8];
+    memset(params, 0, sizeof params);
+
+    /* Parameters: the template's, or random ones (then only code that can
+     * run with any arguments). */
+    int exact = !(how2 & 0x80);
+    size_t np;
+    if (exact) {
+        np = tp->nparams;
+        memcpy(params, tp->params, np * sizeof params[0]);
+    } else {
+        switch (how2 & 3) {
+        case 0:
+            np = in_pick(in, 5);
+            break;
+        case 1:
+            np = in_pick(in, FRONTA_MAX_ARGS + 8);
+            break;
+        case 2:
+            np = FRONTA_MAX_ARGS + in_pick(in, 8);
+            break;
+        default: {
+            static const size_t huge[] = {SIZE_MAX, (size_t)1 << 32, ((size_t)1 << 32) + 1,
+                                          (size_t)INT_MAX + 1};
+            np = huge[in_pick(in, 4)];
+            break;
+        }
+        }
+        for (size_t i = 0; i < np && i < FRONTA_MAX_ARGS + 8; i++)
+            random_param(in, &params[i]);
+    }
+    d->params = (how3 & 0x40) && np ? NULL : params;
+    d->nparams = np;
+
+    /* Name: unique, or odd, or taken. */
+    char name[400];
+    unsigned long serial = ++g_serial;
+    const char *nm = name;
+    switch (in_pick(in, 10)) {
+    case 0:
+        nm = NULL;
+        break;
+    case 1:
+        nm = "";
+        break;
+    case 2:
+        nm = (how & 1) ? "scale" : "saxpy";
+        break;
+    case 3:
+        if (it->nkerns) {
+            nm = it->kerns[in_pick(in, (unsigned)it->nkerns)].name;
+            break;
+        }
+        /* fall through */
+    case 4: {
+        size_t len = 200 + in_pick(in, 150);
+        memset(name, 'k', len);
+        snprintf(name + len, sizeof name - len, "%lu", serial);
+        break;
+    }
+    case 5: {
+        /* raw bytes, NUL-free */
+        size_t len = in_pick(in, 24), j = 0;
+        for (size_t i = 0; i < len; i++) {
+            uint8_t c = in_u8(in);
+            name[j++] = (char)(c ? c : '?');
+        }
+        snprintf(name + j, sizeof name - j, "#%lu", serial);
+        break;
+    }
+    case 6:
+        snprintf(name, sizeof name, "fz kernel %lu \xc3\xa9", serial);
+        break;
+    default:
+        snprintf(name, sizeof name, "%s_%lu", tp->entry, serial);
+        break;
+    }
+    d->name = nm;
+
+    /* Implementations. */
+    int want_cpu = !(how3 & 1), src = (how3 >> 1) & 3; /* 0 own, 1 nop, 2 bad, 3 none */
+    const char *cl = NULL;
+    if (exact) {
+        d->cpu = want_cpu ? tp->cpu : NULL;
+        cl = src == 0 ? tp->src : src == 1 ? src_nop : src == 2 ? src_bad : NULL;
+    } else {
+        d->cpu = want_cpu ? cpu_code : NULL;
+        cl = src == 0 || src == 1 ? src_nop : src == 2 ? src_bad : NULL;
+    }
+    d->cl_source = cl;
+    unsigned ent = (how3 >> 3) & 3; /* 0,1 the source's, 2 NULL (the name), 3 none */
+    const char *entry = exact && src == 0 ? tp->entry : src == 1 || !exact ? "fz_nop" : "fz_bad";
+    d->cl_entry = ent < 2 ? entry : ent == 2 ? NULL : "fz_no_such_entry";
+    unsigned opt = in_pick(in, 8);
+    opt = opt < 5 ? opt : 0;
+    d->cl_options = fz_options[opt];
+
+    d->size = kdesc_size(in_u8(in));
+    int null_out = (how3 & 0x80) && (how2 & 0x40);
+
+    /* What fronta sees: fields past `size` are zero. */
+    fronta_kernel_desc_t eff = *d;
+    size_t sz = d->size;
+    if (sz && sz < sizeof eff) {
+        unsigned char *raw = (unsigned char *)&eff;
+        memset(raw + sz, 0, sizeof eff - sz);
+    }
+    int expect;
+    if (sz && sz < sizeof(size_t))
+        expect = FRONTA_EINVAL;
+    else if (!eff.name || !*eff.name || (!eff.cpu && !eff.cl_source))
+        expect = FRONTA_EINVAL;
+    else if (eff.nparams > FRONTA_MAX_ARGS || (eff.nparams && !eff.params))
+        expect = FRONTA_EINVAL;
+    else if (!params_valid(eff.params, eff.nparams))
+        expect = FRONTA_EINVAL;
+    else if (null_out)
+        expect = FRONTA_EINVAL;
+    else
+        expect = 0;
+    int taken = 0;
+    if (expect == 0) {
+        fronta_kernel_t *found = NULL;
+        taken = fronta_kernel_find(g_rt, eff.name, &found) == 0;
+        if (taken)
+            expect = FRONTA_EBUSY;
+    }
+
+    fronta_kernel_t *k = (fronta_kernel_t *)&how;
+    int rc = fronta_kernel_create(g_rt, d, null_out ? NULL : &k);
+    FZ_TRACE("kernel %d: template %s%s, nparams %zu, cpu %d, cl %s, entry %s, options %s, "
+             "size %zu: %s\n",
+             it->nkerns, tp->entry, exact ? "" : " (random parameters)", eff.nparams,
+             eff.cpu != NULL, !eff.cl_source ? "none" : eff.cl_source == src_nop ? "nop"
+                              : eff.cl_source == src_bad ? "bad" : "own",
+             eff.cl_entry ? eff.cl_entry : "(name)", eff.cl_options ? eff.cl_options : "(null)",
+             sz, fronta_err_name(rc));
+    check_rc("fronta_kernel_create", rc, 0);
+    if (rc != expect)
+        fz_fail("fronta_kernel_create returned %s, expected %s (size %zu, name %s, nparams %zu, "
+                "cpu %d, cl %d)",
+                fronta_err_name(rc), fronta_err_name(expect), sz,
+                eff.name ? "set" : "NULL", eff.nparams, eff.cpu != NULL,
+                eff.cl_source != NULL);
+    if (null_out)
+        return;
+    if (rc) {
+        if (k)
+            fz_fail("fronta_kernel_create failed and left *out non-NULL");
+        return;
+    }
+    g_kernels++;
+    if (!k)
+        fz_fail("fronta_kernel_create succeeded with *out NULL");
+    const char *kn = fronta_kernel_name(k);
+    if (!kn || strcmp(kn, eff.name))
+        fz_fail("fronta_kernel_name gives %s for a kernel named %s", kn ? kn : "NULL", eff.name);
+    fronta_kernel_t *found = NULL;
+    if (fronta_kernel_find(g_rt, eff.name, &found) || found != k)
+        fz_fail("fronta_kernel_find does not find the kernel just created");
+    if (it->nkerns == FZ_MAX_KERNELS)
+        return;
+    fz_kern *fk = &it->kerns[it->nkerns++];
+    memset(fk, 0, sizeof *fk);
+    fk->k = k;
+    fk->nparams = eff.nparams;
+    if (eff.nparams)
+        memcpy(fk->params, eff.params, eff.nparams * sizeof fk->params[0]);
+    snprintf(fk->name, sizeof fk->name, "%s", eff.name);
+    if (strlen(eff.name) >= sizeof fk->name)
+        fk->name[0] = 0; /* too long to reuse as a taken name */
+    fk->has_cpu = eff.cpu != NULL;
+    fk->has_cl = eff.cl_source != NULL;
+    fk->op = exact ? tp->op : FZ_OP_NOP;
+    const char *eff_entry = eff.cl_entry ? eff.cl_entry : eff.name;
+    int opt_ok = 1;
+    if (eff.cl_options)
+        for (unsigned i = FZ_NOPTIONS_OK; i < sizeof fz_options / sizeof fz_options[0]; i++)
+            if (fz_options[i] && !strcmp(eff.cl_options, fz_options[i]))
+                opt_ok = 0;
+    fk->cl_good = exact && eff.cl_source == tp->src && !strcmp(eff_entry, tp->entry) && opt_ok;
+}
+
+/* ---- ops: kernel tasks -------------------------------------------------- */
+
+#define FZ_TSIZES 8
+static size_t tdesc_size(unsigned k)
+{
+    switch (k % FZ_TSIZES) {
+    case 0:
+    case 1:
+    case 2:
+        return 0;
+    case 3:
+        return sizeof(fronta_task_desc_t);
+    case 4:
+        return sizeof(fronta_task_desc_t) + 32;
+    case 5:
+        return offsetof(fronta_task_desc_t, kernel); /* too small */
+    case 6:
+        return offsetof(fronta_task_desc_t, global);
+    default:
+        return offsetof(fronta_task_desc_t, needs);
+    }
+}
+
+static float in_f32(fz_in *in)
+{
+    static const float nice[] = {0.0f, 1.0f, -1.0f, 0.5f, 2.0f, -0.25f, 3.0f, 1.5f};
+    uint8_t k = in_u8(in);
+    if (k < 0xf0)
+        return nice[k % 8];
+    uint32_t bits = in_u32(in);
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+static double in_f64(fz_in *in)
+{
+    static const double nice[] = {0.0, 1.0, -1.0, 0.5, 2.0, -0.25, 3.0, 0.125};
+    uint8_t k = in_u8(in);
+    if (k < 0xf0)
+        return nice[k % 8];
+    uint64_t bits = in_u64(in);
+    double f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+static void scalar_value(fz_in *in, fronta_arg_t *a)
+{
+    switch (a->kind) {
+    case FRONTA_ARG_I32:
+        a->v.i32 = (int32_t)((in_u8(in) & 1) ? in_u32(in) : in_u8(in));
+        break;
+    case FRONTA_ARG_I64:
+        a->v.i64 = (int64_t)((in_u8(in) & 1) ? in_u64(in) : in_u8(in));
+        break;
+    case FRONTA_ARG_F32:
+        a->v.f32 = in_f32(in);
+        break;
+    case FRONTA_ARG_F64:
+        a->v.f64 = in_f64(in);
+        break;
+    default:
+        a->v.i64 = (int64_t)in_u64(in);
+        break;
+    }
+}
+
+/* The kernel's parameters, for the builtins too. */
+static const fronta_param_t p_scale[] = {
+    P_BUF(FRONTA_FLOAT, FRONTA_ACCESS_INOUT, FRONTA_COUNT_GLOBAL), P_SCALAR(FRONTA_ARG_F32)};
+static const fronta_param_t p_saxpy[] = {
+    P_BUF(FRONTA_FLOAT, FRONTA_ACCESS_IN, FRONTA_COUNT_GLOBAL),
+    P_BUF(FRONTA_FLOAT, FRONTA_ACCESS_INOUT, FRONTA_COUNT_GLOBAL), P_SCALAR(FRONTA_ARG_F32)};
+
+static int admits(const fronta_needs_t *n, int id)
+{
+    switch (n->device) {
+    case FRONTA_NEED_ANY:
+        return 1;
+    case FRONTA_NEED_CPU_POOL:
+        return id == 0;
+    case FRONTA_NEED_OPENCL:
+        return id > 0;
+    case FRONTA_NEED_GPU:
+        return id > 0 && g_has_gpu;
+    case FRONTA_NEED_DEVICE:
+        return id == n->device_id;
+    }
+    return 0;
+}
+
+/* Does the documented contract accept this task? Returns a reason, or
+ * NULL. The harness uses it both ways: fronta must not accept what this
+ * refuses, nor refuse what this accepts. */
+static const char *task_invalid(const fz_iter *it, const fronta_task_desc_t *d, size_t sz,
+                                const fronta_param_t *params, size_t nparams, int has_cpu,
+                                int has_cl, const int *slot, size_t *nargs_out,
+                                size_t *global_out)
+{
+    if (sz && sz < offsetof(fronta_task_desc_t, kernel) + sizeof d->kernel)
+        return "size too small";
+    if (!d->kernel)
+        return "no kernel";
+    if (d->nafter && !d->after)
+        return "nafter without after";
+    size_t n = d->nargs;
+    if (n == 0)
+        while (n < FRONTA_MAX_ARGS && d->args[n].kind != FRONTA_ARG_NONE)
+            n++;
+    if (n != nparams)
+        return "argument count";
+    for (size_t i = 0; i < n; i++)
+        if (d->args[i].kind != params[i].kind)
+            return "argument kind";
+    size_t g = d->global;
+    for (size_t i = 0; !g && i < n; i++)
+        if (d->args[i].kind == FRONTA_ARG_BUFFER && d->args[i].buffer)
+            g = it->bufs[slot[i]].count;
+    if (!g)
+        return "no launch size";
+    if (d->local && g % d->local)
+        return "global not a multiple of local";
+    for (size_t i = 0; i < n; i++) {
+        const fronta_arg_t *a = &d->args[i];
+        if (a->kind != FRONTA_ARG_BUFFER)
+            continue;
+        if (!a->buffer)
+            return "NULL buffer";
+        if (a->access < FRONTA_ACCESS_IN || a->access > FRONTA_ACCESS_INOUT)
+            return "access mode";
+        if (params[i].access && a->access != params[i].access)
+            return "access differs from the parameter's";
+        if (params[i].dtype && it->bufs[slot[i]].type != params[i].dtype)
+            return "dtype differs from the parameter's";
+        if (params[i].count == FRONTA_COUNT_GLOBAL && it->bufs[slot[i]].count != g)
+            return "count differs from the launch size";
+    }
+    if (d->needs.device == FRONTA_NEED_DEVICE &&
+        (d->needs.device_id < 0 || d->needs.device_id >= g_ndev))
+        return "no such device";
+    if ((unsigned)d->needs.device > FRONTA_NEED_DEVICE)
+        return "needs.device";
+    int any = 0;
+    for (int id = 0; id < g_ndev && !any; id++)
+        if (admits(&d->needs, id) && (id == 0 ? has_cpu : has_cl))
+            any = 1;
+    if (!any)
+        return "no implementation for an admissible device";
+    *nargs_out = n;
+    *global_out = g;
+    return NULL;
+}
+
+/* A heap copy of exactly n (>= 1) future pointers, for calls with a count
+ * no array can have: fronta must refuse them by the count alone, and a
+ * read past these n is a heap-buffer-overflow that ASan reports, where the
+ * unused entries of a larger array would hide it. */
+static fronta_future_t **exact_array(fronta_future_t *const *fs, size_t n)
+{
+    fronta_future_t **a = malloc(n * sizeof *a);
+    if (!a)
+        fz_fail("out of memory in the harness");
+    memcpy(a, fs, n * sizeof *a);
+    return a;
+}
+
+static int pick_after(fz_iter *it, fz_in *in, fronta_future_t **after, int *preds, int max)
+{
+    int n = (int)in_pick(in, (unsigned)max + 1);
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        int t = live_task(it, in_u8(in));
+        if (t < 0)
+            break;
+        after[k] = it->tasks[t].f;
+        preds[k++] = t;
+    }
+    return k;
+}
+
+static void op_submit(fz_iter *it, fz_in *in)
+{
+    if (it->ntasks == FZ_MAX_TASKS)
+        return;
+    uint8_t how = in_u8(in), how2 = in_u8(in);
+    fz_task *t = &it->tasks[it->ntasks];
+    memset(t, 0, sizeof *t);
+    t->kind = FZ_T_KERNEL;
+    t->cancel_rc = 1;
+    for (int i = 0; i < FRONTA_MAX_ARGS; i++)
+        t->slot[i] = -1;
+
+    /* The kernel. */
+    const fronta_param_t *params;
+    size_t nparams;
+    int has_cpu = 1, has_cl = 1, cl_good = 1, op;
+    fronta_kernel_t *k;
+    unsigned which = in_pick(in, (unsigned)it->nkerns + 4);
+    if (which == 0 || (which == 2 && !it->nkerns)) {
+        k = g_scale;
+        params = p_scale;
+        nparams = 2;
+        op = FZ_OP_SCALE;
+        t->kern = -1;
+    } else if (which == 1) {
+        k = g_saxpy;
+        params = p_saxpy;
+        nparams = 3;
+        op = FZ_OP_SAXPY;
+        t->kern = -2;
+    } else if (which == 3) {
+        k = (how & 1) ? NULL : fronta_kernel_builtin(g_rt, "no-such-builtin");
+        if (k)
+            fz_fail("fronta_kernel_builtin(\"no-such-builtin\") is not NULL");
+        params = p_scale;
+        nparams = 2;
+        op = FZ_OP_NOP;
+        t->kern = -3;
+    } else {
+        const fz_kern *fk = &it->kerns[(which - 2) % (unsigned)it->nkerns];
+        k = fk->k;
+        params = fk->params;
+        nparams = fk->nparams;
+        has_cpu = fk->has_cpu;
+        has_cl = fk->has_cl;
+        cl_good = fk->cl_good;
+        op = fk->op;
+        t->kern = (int)(fk - it->kerns);
+    }
+    if (!g_has_cl)
+        has_cl = cl_good = 0;
+
+    union {
+        fronta_task_desc_t d;
+        unsigned char raw[sizeof(fronta_task_desc_t) + 64];
+    } u;
+    memset(&u, 0, sizeof u);
+    fronta_task_desc_t *d = &u.d;
+    d->kernel = k;
+
+    /* The launch size first: buffers are chosen to match it. */
+    size_t target = 0;
+    unsigned gmode = how & 3;
+    if (gmode == 1) {
+        target = fz_counts[in_pick(in, FZ_NCOUNTS)];
+    } else if (gmode == 2) {
+        int s = live_buf(it, in_u8(in));
+        target = s >= 0 ? it->bufs[s].count : 1;
+    } else if (gmode == 3) {
+        target = (size_t)in_u64(in);
+    }
+    d->global = target;
+
+    /* Arguments: matching the parameters, with a perturbation now and then. */
+    int smart = (how & 0x04) == 0;
+    size_t nfill = smart ? nparams : in_pick(in, FRONTA_MAX_ARGS + 1);
+    if (nfill > FRONTA_MAX_ARGS)
+        nfill = FRONTA_MAX_ARGS;
+    size_t want_count = target;
+    for (size_t i = 0; i < nfill; i++) {
+        fronta_arg_t *a = &d->args[i];
+        uint8_t ab = in_u8(in);
+        int perturb = !smart || (ab & 0xe0) == 0xe0;
+        fronta_param_t p = i < nparams ? params[i] : (fronta_param_t){.kind = FRONTA_ARG_I32};
+        if (perturb) {
+            static const int kinds[] = {FRONTA_ARG_BUFFER, FRONTA_ARG_I32, FRONTA_ARG_I64,
+                                        FRONTA_ARG_F32, FRONTA_ARG_F64, 9};
+            a->kind = (fronta_arg_kind_t)kinds[ab % 6];
+        } else {
+            a->kind = p.kind;
+        }
+        if (a->kind != FRONTA_ARG_BUFFER) {
+            scalar_value(in, a);
+            continue;
+        }
+        /* A buffer: one of matching dtype and count if there is one. */
+        int cand[FZ_MAX_BUFS], nc = 0;
+        for (int s = 0; s < it->nbufs; s++) {
+            const fz_buf *b = &it->bufs[s];
+            if (!b->b)
+                continue;
+            if (!perturb && p.dtype && b->type != p.dtype)
+                continue;
+            if (!perturb && p.count == FRONTA_COUNT_GLOBAL && want_count &&
+                b->count != want_count)
+                continue;
+            cand[nc++] = s;
+        }
+        int s = nc ? cand[in_pick(in, (unsigned)nc)] : -1;
+        if ((ab & 0x1f) == 0x1f)
+            s = -1; /* a NULL buffer */
+        if (s >= 0) {
+            a->buffer = it->bufs[s].b;
+            t->slot[i] = s;
+            if (!want_count && p.count == FRONTA_COUNT_GLOBAL)
+                want_count = it->bufs[s].count;
+        }
+        static const int accesses[] = {FRONTA_ACCESS_IN, FRONTA_ACCESS_OUT, FRONTA_ACCESS_INOUT,
+                                       0, 4, -1};
+        if (!perturb && p.access)
+            a->access = p.access;
+        else
+            a->access = (fronta_access_t)accesses[(ab >> 2) % ((how2 & 0x80) ? 6 : 3)];
+    }
+    /* nargs */
+    switch (in_pick(in, 8)) {
+    case 0:
+    case 1:
+    case 2:
+        d->nargs = 0;
+        break;
+    case 3:
+    case 4:
+        d->nargs = nfill;
+        break;
+    case 5:
+        d->nargs = in_pick(in, FRONTA_MAX_ARGS + 1);
+        break;
+    case 6:
+        d->nargs = FRONTA_MAX_ARGS + 1 + in_pick(in, 4);
+        break;
+    default: {
+        static const size_t huge[] = {SIZE_MAX, (size_t)1 << 32, ((size_t)1 << 32) + 2,
+                                      (size_t)UINT32_MAX};
+        d->nargs = huge[in_pick(in, 4)];
+        break;
+    }
+    }
+    /* local */
+    static const size_t locals[] = {0, 0, 0, 1, 2, 4, 8, 16, 64, 256, 1024, 4096, 3, 7};
+    unsigned lk = in_pick(in, 16);
+    d->local = lk < 14 ? locals[lk] : (size_t)in_u64(in);
+    /* needs */
+    static const int needs[] = {FRONTA_NEED_ANY, FRONTA_NEED_ANY, FRONTA_NEED_CPU_POOL,
+                                FRONTA_NEED_OPENCL, FRONTA_NEED_GPU, FRONTA_NEED_DEVICE, 5,
+                                -1};
+    d->needs.device = (fronta_need_t)needs[how2 % 8];
+    static const int ids[] = {0, 1, 2, -1, 3, 64, INT_MAX, INT_MIN};
+    d->needs.device_id = ids[(how2 >> 3) % 8];
+    d->priority = (how2 & 0x40) ? (int)in_u32(in) : 0;
+    d->name = (how & 0x08) ? "fz task" : NULL;
+    /* after */
+    fronta_future_t *after[4] = {NULL, NULL, NULL, NULL}, **exact = NULL;
+    int preds[4];
+    int na = pick_after(it, in, after, preds, 4);
+    uint8_t ak = in_u8(in);
+    if ((ak & 7) == 7) {
+        d->after = NULL;
+        d->nafter = na ? (size_t)na : 1; /* no array: EINVAL */
+        na = 0;
+    } else if ((ak & 7) == 6 && na) {
+        /* A count whose array cannot exist: refused before it is read. */
+        d->after = exact = exact_array(after, (size_t)na);
+        d->nafter = FZ_HUGE_MIN + in_u8(in);
+        na = 0;
+    } else {
+        d->after = na ? after : NULL;
+        d->nafter = (size_t)na;
+    }
+    d->size = tdesc_size(in_u8(in));
+
+    /* Kernels without a buffer of the launch size run `global` work items
+     * of whatever their code is: keep that small. */
+    int has_global_buf = 0;
+    for (size_t i = 0; i < nparams && i < FRONTA_MAX_ARGS; i++)
+        if (params[i].kind == FRONTA_ARG_BUFFER && params[i].count == FRONTA_COUNT_GLOBAL)
+            has_global_buf = 1;
+    if (!has_global_buf && d->global > 4096)
+        d->global %= 4097;
+
+    fronta_task_desc_t eff = *d;
+    size_t sz = d->size;
+    if (sz && sz < sizeof eff)
+        memset((unsigned char *)&eff + sz, 0, sizeof eff - sz);
+    if (eff.nafter == 0 || !eff.after)
+        na = 0; /* a short size drops after[] */
+    size_t nargs = 0, global = 0;
+    const char *why = task_invalid(it, &eff, sz, params, nparams, has_cpu, has_cl, t->slot,
+                                   &nargs, &global);
+    if (eff.nafter >= FZ_HUGE_MIN && !why)
+        why = "nafter: no such array";
+
+    int fire_forget = (how & 0xf0) == 0xf0;
+    fronta_future_t *f = (fronta_future_t *)&how;
+    int rc = fronta_submit(g_rt, d, fire_forget ? NULL : &f);
+    free(exact);
+    FZ_TRACE("task %d: kernel %d, nargs %zu (%zu filled), global %zu, local %zu, needs %d/%d, "
+             "nafter %zu, size %zu%s: %s%s%s\n",
+             it->ntasks, t->kern, eff.nargs, nfill, eff.global, eff.local, (int)eff.needs.device,
+             eff.needs.device_id, eff.nafter, sz, fire_forget ? ", fire-and-forget" : "",
+             fronta_err_name(rc), why ? ", contract: " : "", why ? why : "");
+    for (size_t i = 0; fz_trace && i < nfill; i++)
+        FZ_TRACE("  arg %zu: kind %d, buffer %d, access %d, value %#llx\n", i,
+                 (int)d->args[i].kind, t->slot[i], (int)d->args[i].access,
+                 (unsigned long long)d->args[i].v.i64);
+    for (int i = 0; fz_trace && i < na; i++)
+        FZ_TRACE("  after: task %d\n", preds[i]);
+    check_rc("fronta_submit", rc, 0);
+    if (!fire_forget && rc && f)
+        fz_fail("fronta_submit failed (%s) and left *out non-NULL", fronta_err_name(rc));
+    if (rc == 0 && why)
+        fz_fail("fronta_submit accepted a task the contract refuses: %s (kernel %d, nargs %zu, "
+                "global %zu, local %zu, needs %d/%d, size %zu)",
+                why, t->kern, eff.nargs, eff.global, eff.local, (int)eff.needs.device,
+                eff.needs.device_id, sz);
+    if (rc && !why)
+        fz_fail("fronta_submit refused a valid task with %s (kernel %d, nargs %zu, global %zu, "
+                "local %zu, needs %d/%d, size %zu)",
+                fronta_err_name(rc), t->kern, eff.nargs, eff.global, eff.local,
+                (int)eff.needs.device, eff.needs.device_id, sz);
+    if (rc)
+        return;
+    if (!fire_forget && !f)
+        fz_fail("fronta_submit succeeded with *out NULL");
+    it->ntasks++;
+    t->f = fire_forget ? NULL : f;
+    t->lost = fire_forget;
+    t->d = eff;
+    t->nargs = nargs;
+    t->global = global;
+    t->op = op;
+    t->has_cpu = has_cpu;
+    t->cl_good = cl_good;
+    t->npreds = na;
+    memcpy(t->preds, preds, (size_t)na * sizeof preds[0]);
+    fz_ev *e = ev_add(it, FZ_EV_TASK, -1);
+    if (e)
+        e->task = (int)(t - it->tasks);
+    else
+        t->lost = 1;
+}
+
+/* ---- ops: plain tasks --------------------------------------------------- */
+
+static void in_targ(fz_in *in, fz_targ *a, uint32_t tag)
+{
+    memset(a, 0, sizeof *a);
+    a->tag = tag;
+    uint8_t c = in_u8(in);
+    a->code = (uint8_t)((c & 0x80) | ((c & 0x7f) % FZ_NCODES));
+    uint8_t f = in_u8(in);
+    a->fails = (uint8_t)(f % 4);
+    a->children = (uint8_t)((f >> 2) % 4);
+    a->big = (uint8_t)((f >> 4) & 1);
+}
+
+static fz_task *new_fn_task(fz_iter *it, fronta_future_t *f, int kind, const fz_targ *a,
+                            unsigned retries)
+{
+    fz_task *t = &it->tasks[it->ntasks++];
+    memset(t, 0, sizeof *t);
+    t->f = f;
+    t->kind = kind;
+    t->cancel_rc = 1;
+    t->kern = -4;
+    if (a)
+        t->targ = *a;
+    t->retries = retries;
+    return t;
+}
+
+static void op_map(fz_iter *it, fz_in *in)
+{
+    uint8_t how = in_u8(in), how2 = in_u8(in);
+    static const size_t asizes[] = {sizeof(fz_targ), sizeof(fz_targ), 0, 1, 4,
+                                    sizeof(fz_targ) + 1, 100, 4096, (size_t)UINT32_MAX + 1,
+                                    SIZE_MAX, SIZE_MAX / 2 + 1};
+    size_t arg_size = asizes[how % 11];
+    size_t n;
+    int huge = (how2 & 0x0f) == 0x0f;
+    if (huge) {
+        static const size_t hn[] = {SIZE_MAX, FZ_HUGE_MIN, SIZE_MAX / 2, (size_t)1 << 62};
+        n = hn[in_pick(in, 4)];
+    } else {
+        n = in_pick(in, FZ_MAP_MAX + 1);
+    }
+    if ((size_t)(FZ_MAX_TASKS - it->ntasks) < FZ_MAP_MAX && !huge)
+        n = n < (size_t)(FZ_MAX_TASKS - it->ntasks) ? n : (size_t)(FZ_MAX_TASKS - it->ntasks);
+    /* A valid call reads n * arg_size bytes: pass a smaller array only when
+     * no array can have that size. */
+    int impossible = huge || (arg_size && n > (size_t)PTRDIFF_MAX / arg_size);
+    if (!impossible && arg_size > 4096)
+        n = 0;
+    unsigned char *args = NULL;
+    fz_targ targs[FZ_MAP_MAX];
+    if (!impossible && n && arg_size) {
+        args = malloc(n * arg_size);
+        if (!args)
+            fz_fail("out of memory in the harness");
+        for (size_t i = 0; i < n; i++) {
+            unsigned char *p = args + i * arg_size;
+            memset(p, 0xee, arg_size);
+            if (arg_size >= sizeof(fz_targ)) {
+                in_targ(in, &targs[i], (uint32_t)(g_salt ^ ((uint64_t)it->ntasks + i) << 8));
+                memcpy(p, &targs[i], sizeof targs[i]);
+            }
+        }
+    } else if (impossible) {
+        args = calloc(1, 64);
+    }
+    fronta_fn_t fn = arg_size >= sizeof(fz_targ) ? fz_fn : fz_fn_noarg;
+    if ((how2 & 0x30) == 0x30)
+        fn = NULL;
+    if ((how2 & 0xc0) == 0xc0 && n) { /* n elements, no array */
+        free(args);
+        args = NULL;
+    }
+    fronta_map_opts_t o;
+    union {
+        fronta_map_opts_t o;
+        unsigned char raw[sizeof(fronta_map_opts_t) + 32];
+    } uo;
+    memset(&uo, 0, sizeof uo);
+    uint8_t ob = in_u8(in);
+    static const size_t osizes[] = {0, sizeof(fronta_map_opts_t), sizeof(fronta_map_opts_t) + 16,
+                                    4, offsetof(fronta_map_opts_t, priority),
+                                    offsetof(fronta_map_opts_t, retries)};
+    uo.o.size = osizes[ob % 6];
+    static const size_t inflight[] = {0, 1, 2, 3, SIZE_MAX};
+    uo.o.max_inflight = inflight[(ob >> 3) % 5];
+    uo.o.priority = (ob & 0x40) ? (int)in_u32(in) : 0;
+    static const unsigned retries[] = {0, 1, 2, 3, 65535, 65536, UINT_MAX};
+    uo.o.retries = retries[in_pick(in, 7)];
+    int use_opts = (ob & 0x80) != 0;
+    o = uo.o;
+    size_t osz = o.size;
+    fronta_map_opts_t eff = o;
+    if (osz && osz < sizeof eff)
+        memset((unsigned char *)&eff + osz, 0, sizeof eff - osz);
+    fronta_future_t *out[FZ_MAP_MAX];
+    for (size_t i = 0; i < FZ_MAP_MAX; i++)
+        out[i] = (fronta_future_t *)&how;
+    int null_out = (how & 0x80) && (how & 0x40);
+
+    /* The contract: which calls must be refused. */
+    int invalid = 0;
+    if (use_opts && osz && osz < sizeof(size_t))
+        invalid = 1;
+    if (!fn || (n && null_out) || (n && arg_size && !args))
+        invalid = 1;
+    if (impossible || arg_size > UINT32_MAX || (use_opts && eff.retries > 65535))
+        invalid = 1;
+
+    int rc = fronta_map(g_rt, fn, args, arg_size, n, use_opts ? &uo.o : NULL,
+                        null_out ? NULL : out);
+    FZ_TRACE("map: n %zu, arg_size %zu, fn %s, opts %s (size %zu, inflight %zu, retries %u): "
+             "%s, tasks %d..\n",
+             n, arg_size, !fn ? "NULL" : fn == fz_fn ? "fz_fn" : "noarg", use_opts ? "set" : "NULL",
+             osz, eff.max_inflight, eff.retries, fronta_err_name(rc), it->ntasks);
+    check_rc("fronta_map", rc, 0);
+    if (impossible && rc != FRONTA_ERANGE && rc != FRONTA_EINVAL)
+        fz_fail("fronta_map(n %zu, arg_size %zu) returned %s: a count no array can have must "
+                "be refused (FRONTA_ERANGE)",
+                n, arg_size, fronta_err_name(rc));
+    if (rc == 0 && invalid)
+        fz_fail("fronta_map accepted an invalid call (n %zu, arg_size %zu, fn %s, args %s, "
+                "out %s, opts size %zu retries %u)",
+                n, arg_size, fn ? "set" : "NULL", args ? "set" : "NULL",
+                null_out ? "NULL" : "set", osz, eff.retries);
+    if (rc && !invalid && rc != FRONTA_ENOMEM)
+        fz_fail("fronta_map refused a valid call with %s (n %zu, arg_size %zu)",
+                fronta_err_name(rc), n, arg_size);
+    free(args);
+    if (rc || null_out)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (!out[i] || out[i] == (fronta_future_t *)&how)
+            fz_fail("fronta_map: out[%zu] not set", i);
+        new_fn_task(it, out[i], fn == fz_fn ? FZ_T_FN : FZ_T_NOARG,
+                    fn == fz_fn ? &targs[i] : NULL, use_opts ? eff.retries : 0);
+    }
+}
+
+static void op_call(fz_iter *it, fz_in *in)
+{
+    if (it->ntasks == FZ_MAX_TASKS)
+        return;
+    uint8_t how = in_u8(in);
+    union {
+        fronta_call_t c;
+        unsigned char raw[sizeof(fronta_call_t) + 32];
+    } u;
+    memset(&u, 0, sizeof u);
+    fronta_call_t *c = &u.c;
+    fz_targ a;
+    in_targ(in, &a, (uint32_t)(g_salt ^ (uint64_t)it->ntasks << 8));
+    c->fn = (how & 0x07) == 0x07 ? NULL : fz_fn; /* fz_fn_noarg below if size drops arg */
+    c->arg = &a;
+    c->arg_size = sizeof a;
+    if ((how & 0x18) == 0x18) {
+        c->arg = NULL; /* arg_size without an argument */
+    }
+    fronta_future_t *after[6], **exact = NULL;
+    int preds[6];
+    int na = pick_after(it, in, after, preds, 6);
+    c->after = na ? after : NULL;
+    c->nafter = (size_t)na;
+    uint8_t ak = in_u8(in);
+    if ((ak & 7) == 7) {
+        c->after = NULL;
+        c->nafter = 1 + (size_t)na;
+        na = 0;
+    } else if ((ak & 7) == 6 && na) {
+        c->after = exact = exact_array(after, (size_t)na);
+        c->nafter = FZ_HUGE_MIN + in_u8(in);
+        na = 0;
+    }
+    static const unsigned retries[] = {0, 0, 1, 2, 3, 65535, 65536};
+    c->retries = retries[in_pick(in, 7)];
+    c->priority = (ak & 0x08) ? (int)in_u32(in) : 0;
+    c->key = (ak & 0x10) ? in_u64(in) : 0;
+    c->name = (ak & 0x20) ? "fz call" : NULL;
+    static const size_t csizes[] = {0, 0, sizeof(fronta_call_t), sizeof(fronta_call_t) + 8,
+                                    offsetof(fronta_call_t, fn), offsetof(fronta_call_t, arg),
+                                    offsetof(fronta_call_t, after),
+                                    offsetof(fronta_call_t, priority),
+                                    offsetof(fronta_call_t, key)};
+    c->size = csizes[in_pick(in, 9)];
+    if (c->fn && c->size && c->size < offsetof(fronta_call_t, arg_size) + sizeof c->arg_size)
+        c->fn = fz_fn_noarg; /* fronta will see no argument */
+    fronta_call_t eff = *c;
+    if (c->size && c->size < sizeof eff)
+        memset((unsigned char *)&eff + c->size, 0, sizeof eff - c->size);
+    int invalid = (c->size && c->size < offsetof(fronta_call_t, fn) + sizeof c->fn) || !eff.fn ||
+                  (eff.arg_size && !eff.arg) || (eff.nafter && !eff.after) ||
+                  eff.nafter >= FZ_HUGE_MIN || eff.retries > 65535;
+    int fire_forget = (how & 0xe0) == 0xe0;
+    fronta_future_t *f = (fronta_future_t *)&how;
+    int rc = fronta_submit_call(g_rt, c, fire_forget ? NULL : &f);
+    free(exact);
+    FZ_TRACE("call: task %d, size %zu, nafter %zu, retries %u, key %llu, code %d, fails %u: %s\n",
+             it->ntasks, c->size, eff.nafter, eff.retries, (unsigned long long)eff.key,
+             fz_code_of(a.code), a.fails, fronta_err_name(rc));
+    check_rc("fronta_submit_call", rc, 0);
+    if (rc == 0 && invalid)
+        fz_fail("fronta_submit_call accepted an invalid call (size %zu)", c->size);
+    if (rc && !invalid)
+        fz_fail("fronta_submit_call refused a valid call with %s (size %zu)",
+                fronta_err_name(rc), c->size);
+    if (rc) {
+        if (!fire_forget && f)
+            fz_fail("fronta_submit_call failed and left *out non-NULL");
+        return;
+    }
+    /* Fields past size are zero for fronta: a short size drops after[]. */
+    if (eff.nafter == 0)
+        na = 0;
+    fz_task *t = new_fn_task(it, fire_forget ? NULL : f, eff.arg_size ? FZ_T_FN : FZ_T_NOARG,
+                             &a, eff.retries);
+    t->lost = fire_forget;
+    t->npreds = na;
+    memcpy(t->preds, preds, (size_t)na * sizeof preds[0]);
+    t->key_given = eff.key != 0;
+    t->key = eff.key;
+}
+
+/* ---- ops: waiting ------------------------------------------------------- */
+
+static void op_wait(fz_iter *it, fz_in *in)
+{
+    uint8_t how = in_u8(in);
+    fronta_future_t *fs[FZ_MAX_TASKS], *orig[FZ_MAX_TASKS];
+    size_t n = 0;
+    for (int i = 0; i < it->ntasks; i++)
+        if (it->tasks[i].f && (in_u8(in) & 1))
+            fs[n++] = it->tasks[i].f;
+    memcpy(orig, fs, n * sizeof fs[0]);
+    static const int whens[] = {FRONTA_ALL_COMPLETED, FRONTA_FIRST_COMPLETED,
+                                FRONTA_FIRST_EXCEPTION, 3, -1};
+    int when = whens[how % 5];
+    double timeout = in_timeout(in, it);
+    size_t ndone = (size_t)-1;
+    if ((how & 0xe0) == 0xe0) {
+        static const size_t hn[] = {SIZE_MAX, FZ_HUGE_MIN, SIZE_MAX / 2 + 1, (size_t)1 << 62};
+        size_t big = hn[in_pick(in, 4)];
+        int t0 = live_task(it, 0);
+        if (!n && t0 >= 0)
+            fs[n++] = it->tasks[t0].f;
+        if (!n)
+            return;
+        fronta_future_t **exact = exact_array(fs, n);
+        int rc = fronta_wait(exact, big, timeout, (fronta_return_when_t)when, &ndone);
+        free(exact);
+        if (rc != FRONTA_ERANGE && rc != FRONTA_EINVAL)
+            fz_fail("fronta_wait(n = %zu) returned %s: a count no array can have must be "
+                    "refused (FRONTA_ERANGE)",
+                    big, fronta_err_name(rc));
+        return;
+    }
+    int null_fs = (how & 0x18) == 0x18 && n;
+    int rc = fronta_wait(null_fs ? NULL : fs, n, timeout, (fronta_return_when_t)when, &ndone);
+    check_rc("fronta_wait", rc, FZ_OK | FZ_B(ETIMEDOUT) | FZ_B(EINVAL));
+    int invalid = null_fs || when < 0 || when > FRONTA_FIRST_EXCEPTION;
+    if (invalid != (rc == FRONTA_EINVAL))
+        fz_fail("fronta_wait returned %s for a call that is %s", fronta_err_name(rc),
+                invalid ? "invalid" : "valid");
+    if (rc == FRONTA_EINVAL)
+        return;
+    if (ndone > n)
+        fz_fail("fronta_wait: ndone %zu of %zu", ndone, n);
+    /* A permutation, the done ones first. */
+    for (size_t i = 0; i < n; i++) {
+        size_t c1 = 0, c2 = 0;
+        for (size_t j = 0; j < n; j++) {
+            c1 += fs[j] == orig[i];
+            c2 += orig[j] == orig[i];
+        }
+        if (c1 != c2)
+            fz_fail("fronta_wait: the futures after the call are not those given");
+    }
+    for (size_t i = 0; i < ndone; i++)
+        if (!fronta_future_done(fs[i]))
+            fz_fail("fronta_wait: future %zu of the done part is not done", i);
+    if (rc == 0 && n) {
+        if (when == FRONTA_ALL_COMPLETED && ndone != n)
+            fz_fail("fronta_wait(ALL_COMPLETED) returned 0 with %zu of %zu done", ndone, n);
+        if (when == FRONTA_FIRST_COMPLETED && ndone == 0)
+            fz_fail("fronta_wait(FIRST_COMPLETED) returned 0 with none done");
+        if (when == FRONTA_FIRST_EXCEPTION && ndone != n) {
+            int failed = 0;
+            for (size_t i = 0; i < ndone; i++)
+                failed |= fronta_future_status(fs[i]) == FRONTA_FAILED;
+            if (!failed)
+                fz_fail("fronta_wait(FIRST_EXCEPTION) returned 0 with %zu of %zu done, none "
+                        "failed",
+                        ndone, n);
+        }
+    }
+}
+
+static void drain_ac(fz_iter *it, double timeout)
+{
+    if (!it->ac)
+        return;
+    for (;;) {
+        fronta_future_t *f = NULL;
+        int rc = fronta_as_completed_next(it->ac, timeout, &f);
+        check_rc("fronta_as_completed_next", rc, FZ_OK | FZ_B(EEMPTY) | FZ_B(ETIMEDOUT));
+        if (rc)
+            break;
+        if (!f || !fronta_future_done(f))
+            fz_fail("fronta_as_completed_next returned a future that is not done");
+        fronta_future_release(f);
+    }
+}
+
+static void op_as_completed(fz_iter *it, fz_in *in)
+{
+    uint8_t how = in_u8(in);
+    if (it->ac) { /* drain what is there, then end it */
+        drain_ac(it, (how & 1) ? 0 : 0.001);
+        if (how & 2) {
+            fronta_as_completed_destroy(it->ac);
+            it->ac = NULL;
+        }
+        return;
+    }
+    fronta_future_t *fs[FZ_MAX_TASKS];
+    size_t n = 0;
+    for (int i = 0; i < it->ntasks; i++)
+        if (it->tasks[i].f && (in_u8(in) & 1))
+            fs[n++] = it->tasks[i].f;
+    fronta_as_completed_t *ac = (fronta_as_completed_t *)&how;
+    if ((how & 0xe0) == 0xe0) {
+        static const size_t hn[] = {SIZE_MAX, FZ_HUGE_MIN, SIZE_MAX / 2 + 1, (size_t)1 << 62};
+        size_t big = hn[in_pick(in, 4)];
+        int t0 = live_task(it, 0);
+        if (!n && t0 >= 0)
+            fs[n++] = it->tasks[t0].f;
+        if (!n)
+            return;
+        fronta_future_t **exact = exact_array(fs, n);
+        int rc = fronta_as_completed_create(g_rt, exact, big, &ac);
+        free(exact);
+        if (rc != FRONTA_ERANGE && rc != FRONTA_EINVAL)
+            fz_fail("fronta_as_completed_create(n = %zu) returned %s: a count no array can "
+                    "have must be refused (FRONTA_ERANGE)",
+                    big, fronta_err_name(rc));
+        if (rc == 0)
+            fronta_as_completed_destroy(ac);
+        return;
+    }
+    /* create takes over a reference per future: hand it extra ones. */
+    for (size_t i = 0; i < n; i++)
+        fronta_future_retain(fs[i]);
+    int rc = fronta_as_completed_create(g_rt, fs, n, &ac);
+    check_rc("fronta_as_completed_create", rc, FZ_OK | FZ_B(ENOMEM) | FZ_B(ESYS));
+    if (rc) {
+        for (size_t i = 0; i < n; i++)
+            fronta_future_release(fs[i]);
+        return;
+    }
+    if (fronta_as_completed_fd(ac) < 0)
+        fz_fail("fronta_as_completed_fd < 0");
+    it->ac = ac;
+    if (fronta_as_completed_pending(ac) != n)
+        fz_fail("fronta_as_completed_pending: %zu, %zu were added", fronta_as_completed_pending(ac),
+                n);
+    if (how & 4)
+        drain_ac(it, 0);
+}
+
+/* ---- ops: the rest ------------------------------------------------------ */
+
+static void fz_done_cb(fronta_future_t *f, void *ud)
+{
+    if (!fronta_future_done(f))
+        abort();
+    atomic_fetch_add((atomic_int *)ud, 1);
+}
+
+static void op_future(fz_iter *it, fz_in *in)
+{
+    uint8_t how = in_u8(in);
+    int ti = live_task(it, in_u8(in));
+    if (ti < 0)
+        return;
+    fz_task *t = &it->tasks[ti];
+    switch (how % 5) {
+    case 0: {
+        int rc = fronta_future_cancel(t->f);
+        FZ_TRACE("cancel task %d: %s\n", ti, fronta_err_name(rc));
+        check_rc("fronta_future_cancel", rc, FZ_OK | FZ_B(EBUSY));
+        if (t->cancel_rc != 0)
+            t->cancel_rc = rc;
+        break;
+    }
+    case 1: {
+        if (!t->cb_count) {
+            t->cb_count = malloc(sizeof *t->cb_count);
+            if (!t->cb_count)
+                fz_fail("out of memory in the harness");
+            atomic_init(t->cb_count, 0);
+        }
+        int null_cb = (how & 0x80) != 0;
+        int rc = fronta_future_add_done_callback(t->f, null_cb ? NULL : fz_done_cb, t->cb_count);
+        check_rc("fronta_future_add_done_callback", rc, null_cb ? FZ_B(EINVAL) : FZ_OK);
+        if (!rc)
+            t->cb_added++;
+        break;
+    }
+    case 2:
+        /* Dropping the handle: the task still runs; its outcome is lost. */
+        if (how & 0x80)
+            fronta_future_detach(t->f);
+        else
+            fronta_future_release(t->f);
+        t->f = NULL;
+        t->lost = 1;
+        break;
+    case 3: {
+        int rc = fronta_future_wait(t->f, in_timeout(in, it));
+        check_rc("fronta_future_wait", rc, FZ_OK | FZ_B(ETIMEDOUT));
+        if (rc == 0 && !fronta_future_done(t->f))
+            fz_fail("fronta_future_wait returned 0 for a future that is not done");
+        break;
+    }
+    default: {
+        fronta_error_t err;
+        int rc = fronta_future_error(t->f, &err);
+        check_task_code("fronta_future_error", rc);
+        if (rc == 0 && fronta_future_status(t->f) != FRONTA_FINISHED)
+            fz_fail("fronta_future_error 0 for a future that is not finished");
+        break;
+    }
+    }
+}
+
+static void op_info(fz_iter *it, fz_in *in)
+{
+    (void)it;
+    uint8_t how = in_u8(in);
+    static const int ids[] = {0, 1, 2, -1, 3, INT_MAX, INT_MIN};
+    int id = ids[how % 7];
+    union {
+        fronta_device_info_t i;
+        unsigned char raw[sizeof(fronta_device_info_t) + 32];
+    } ui;
+    memset(&ui, 0, sizeof ui);
+    static const size_t isizes[] = {0, sizeof(fronta_device_info_t),
+                                    sizeof(fronta_device_info_t) + 16, 4,
+                                    offsetof(fronta_device_info_t, name),
+                                    offsetof(fronta_device_info_t, compute_units)};
+    ui.i.size = isizes[(how >> 3) % 6];
+    size_t isz = ui.i.size;
+    int full = isz == 0 || isz >= sizeof(fronta_device_info_t);
+    int rc = fronta_device_info(g_rt, id, &ui.i);
+    check_rc("fronta_device_info", rc, FZ_OK | FZ_B(EINVAL) | FZ_B(ENODEV));
+    if (rc == 0 && (id < 0 || id >= g_ndev))
+        fz_fail("fronta_device_info accepted device %d of %d", id, g_ndev);
+    if (rc && id >= 0 && id < g_ndev && full)
+        fz_fail("fronta_device_info(%d) failed with %s", id, fronta_err_name(rc));
+    if (rc == 0 && full && (ui.i.id != id || !memchr(ui.i.name, 0, sizeof ui.i.name)))
+        fz_fail("fronta_device_info(%d) gives id %d, or a name without its terminator", id,
+                ui.i.id);
+    fronta_device_stats_t st;
+    memset(&st, 0, sizeof st);
+    st.size = (how & 0x40) ? 0 : sizeof st;
+    rc = fronta_device_stats(g_rt, id, &st);
+    check_rc("fronta_device_stats", rc, FZ_OK | FZ_B(EINVAL) | FZ_B(ENODEV));
+    if (rc == 0 && (id < 0 || id >= g_ndev))
+        fz_fail("fronta_device_stats accepted device %d of %d", id, g_ndev);
+    /* Error texts of any code. */
+    int code = (int)in_u32(in);
+    if (!fronta_strerror(code) || !fronta_err_name(code))
+        fz_fail("fronta_strerror/err_name(%d) returned NULL", code);
+    const char *cn = fronta_err_name(code);
+    if (!code_documented(code) && !strcasestr(cn, "unknown"))
+        fz_fail("fronta_err_name(%d) = %s names an undefined code", code, cn);
+    /* Kernel look-ups of odd names. */
+    fronta_kernel_t *k = (fronta_kernel_t *)&how;
+    char name[16];
+    snprintf(name, sizeof name, "fz-%u", (unsigned)in_u16(in));
+    rc = fronta_kernel_find(g_rt, (how & 0x80) ? NULL : name, &k);
+    check_rc("fronta_kernel_find", rc, FZ_OK | FZ_B(ENOENT) | FZ_B(EINVAL));
+    if (rc && k)
+        fz_fail("fronta_kernel_find failed and left *out non-NULL");
+    fronta_stats_t rs;
+    check_rc("fronta_runtime_stats", fronta_runtime_stats(g_rt, &rs), FZ_OK);
+    if (rs.tasks_run > 0 && rs.tasks_submitted == 0)
+        fz_fail("fronta_runtime_stats: tasks run without any submitted");
+}
+
+static void op_wait_all(fz_iter *it, fz_in *in)
+{
+    double timeout = in_timeout(in, it);
+    int rc = fronta_runtime_wait_all(g_rt, timeout);
+    check_rc("fronta_runtime_wait_all", rc, FZ_OK | FZ_B(ETIMEDOUT));
+}
+
+/* ---- the end of an iteration: outcomes, replay, release ----------------- */
+
+static int status_failed(int st)
+{
+    return st == FRONTA_FAILED || st == FRONTA_CANCELLED;
+}
+
+/* The outcome a plain task's own attempts give, when its inputs finished
+ * and it was not cancelled. */
+static void fn_expected(const fz_task *t, int *status, int *code, unsigned *attempt)
+{
+    int c = fz_code_of(t->targ.code);
+    if (t->kind == FZ_T_NOARG || c == 0 || t->targ.fails == 0) {
+        *status = FRONTA_FINISHED;
+        *code = 0;
+        *attempt = 0;
+    } else if (t->targ.fails <= t->retries) {
+        *status = FRONTA_FINISHED;
+        *code = 0;
+        *attempt = t->targ.fails;
+    } else {
+        *status = FRONTA_FAILED;
+        *code = c > 0 ? FRONTA_ETASK : c;
+        *attempt = t->retries;
+    }
+}
+
+static void check_fn_task(const fz_iter *it, const fz_task *t, int idx)
+{
+    int st = t->status, code = t->code;
+    int pred_failed = 0, pred_cancelled = 0;
+    for (int i = 0; i < t->npreds; i++) {
+        const fz_task *p = &it->tasks[t->preds[i]];
+        if (p->lost)
+            return; /* unknowable */
+        pred_failed |= p->status == FRONTA_FAILED;
+        pred_cancelled |= p->status == FRONTA_CANCELLED;
+    }
+    if (t->cancel_rc == 0) {
+        if (st != FRONTA_CANCELLED || code != FRONTA_ECANCELLED)
+            fz_fail("task %d: cancelled before it ran, yet status %d code %s", idx, st,
+                    fronta_err_name(code));
+        return;
+    }
+    if (pred_failed || pred_cancelled) {
+        int ok = (pred_failed && st == FRONTA_FAILED && code == FRONTA_EDEPFAILED) ||
+                 (pred_cancelled && st == FRONTA_CANCELLED && code == FRONTA_ECANCELLED);
+        if (!ok)
+            fz_fail("task %d: an input failed or was cancelled, yet status %d code %s", idx, st,
+                    fronta_err_name(code));
+        return;
+    }
+    if (t->cancel_rc != 1)
+        return; /* a cancel request while it ran changes retries */
+    int est, ecode;
+    unsigned eatt;
+    fn_expected(t, &est, &ecode, &eatt);
+    if (st != est || code != ecode)
+        fz_fail("task %d (code %d, fails %u, retries %u): status %d code %s, expected status %d "
+                "code %s",
+                idx, fz_code_of(t->targ.code), t->targ.fails, t->retries, st,
+                fronta_err_name(code), est, fronta_err_name(ecode));
+    if (st != FRONTA_FINISHED)
+        return;
+    fz_tres r;
+    memset(&r, 0, sizeof r);
+    size_t size = t->kind == FZ_T_FN && t->targ.big ? sizeof r : FZ_TRES_SMALL;
+    int rc = fronta_future_result(t->f, 0, &r, size);
+    if (rc)
+        fz_fail("task %d: fronta_future_result of a finished task: %s", idx, fronta_err_name(rc));
+    rc = fronta_future_result(t->f, 0, &r, size + 1);
+    if (rc != FRONTA_ESIZE)
+        fz_fail("task %d: fronta_future_result with the wrong size: %s, not FRONTA_ESIZE", idx,
+                fronta_err_name(rc));
+    const void *ptr = NULL;
+    size_t psize = 0;
+    rc = fronta_future_result_ptr(t->f, &ptr, &psize);
+    if (rc || psize != size || !ptr)
+        fz_fail("task %d: fronta_future_result_ptr: %s, size %zu of %zu", idx,
+                fronta_err_name(rc), psize, size);
+    uint32_t tag = t->kind == FZ_T_FN ? t->targ.tag : 0xffffffffu;
+    if (r.tag != tag || r.attempt != eatt)
+        fz_fail("task %d: result tag %u attempt %u, expected %u attempt %u", idx, r.tag, r.attempt,
+                tag, eatt);
+    uint64_t key = fronta_future_key(t->f);
+    if (t->key_given && key != t->key)
+        fz_fail("task %d: fronta_future_key %llu, the call's key was %llu", idx,
+                (unsigned long long)key, (unsigned long long)t->key);
+    if (eatt == 0 && r.rand0 != fronta_random_u64(FZ_SEED, key, 0))
+        fz_fail("task %d: its first random value is not fronta_random_u64(seed, key, 0)", idx);
+    if (r.bad)
+        fz_fail("task %d: nested submissions broke the contract (bits %#llx: 1 code, 2 key 0, "
+                "4 keys shared, 8 stream, 16 result), child rc %d",
+                idx, (unsigned long long)r.bad, r.child_rc);
+    if (size == sizeof r)
+        for (size_t i = 0; i < sizeof r.fill; i++)
+            if (r.fill[i] != (uint8_t)(tag & 0xff))
+                fz_fail("task %d: large result corrupted at byte %zu", idx, i);
+}
+
+/* Replay the buffer accesses in submission order on the shadows, and
+ * check kernel tasks' outcomes on the way. */
+static void replay(fz_iter *it)
+{
+    for (int s = 0; s < it->nbufs; s++) {
+        fz_buf *b = &it->bufs[s];
+        b->shadow = calloc(1, b->bytes ? b->bytes : 1);
+        b->err = calloc(b->count ? b->count : 1, sizeof *b->err);
+        if (!b->shadow || !b->err)
+            fz_fail("out of memory in the harness");
+        b->known = 0;
+        b->poison = 0;
+    }
+    for (int e = 0; e < it->nevs; e++) {
+        fz_ev *ev = &it->evs[e];
+        fz_buf *b = ev->slot >= 0 ? &it->bufs[ev->slot] : NULL;
+        switch (ev->type) {
+        case FZ_EV_INIT:
+            memcpy(b->shadow, ev->data, b->bytes);
+            b->known = 1;
+            break;
+        case FZ_EV_HOSTW:
+            memcpy(b->shadow, ev->data, b->bytes);
+            memset(b->err, 0, b->count * sizeof *b->err);
+            b->known = 1;
+            b->poison = 0;
+            break;
+        case FZ_EV_ACQOUT:
+            b->poison = 0;
+            break;
+        case FZ_EV_SNAP:
+            if (b->poison < 0)
+                fz_fail("fronta_buffer_acquire(IN) succeeded on buffer %d whose last writer "
+                        "failed with %s",
+                        ev->slot, fronta_err_name(b->poison));
+            compare_contents(it, ev->slot, ev->data, "host read under fronta_buffer_acquire");
+            break;
+        case FZ_EV_ACQ:
+            if (b->poison == 0)
+                fz_fail("fronta_buffer_acquire on buffer %d failed with %s; its last writer "
+                        "did not fail",
+                        ev->slot, fronta_err_name(ev->rc));
+            if (b->poison < 0 && ev->rc != b->poison)
+                fz_fail("fronta_buffer_acquire on buffer %d failed with %s, its last writer "
+                        "with %s",
+                        ev->slot, fronta_err_name(ev->rc), fronta_err_name(b->poison));
+            break;
+        case FZ_EV_DESTROY:
+            if (b->poison == 0)
+                compare_contents(it, ev->slot, ev->data, "wrapped array after destroy");
+            break;
+        case FZ_EV_FINAL:
+            if (b->poison == 0)
+                compare_contents(it, ev->slot, ev->data, "contents at the end");
+            break;
+        case FZ_EV_TASK: {
+            fz_task *t = &it->tasks[ev->task];
+            int in_poison = 0, in_unknown = 0, pred_bad = 0, pred_unknown = 0;
+            for (size_t i = 0; i < t->nargs; i++) {
+                if (t->slot[i] < 0 || !(t->d.args[i].access & FRONTA_ACCESS_IN))
+                    continue;
+                int p = it->bufs[t->slot[i]].poison;
+                in_poison |= p < 0;
+                in_unknown |= p > 0;
+            }
+            for (int i = 0; i < t->npreds; i++) {
+                const fz_task *p = &it->tasks[t->preds[i]];
+                pred_unknown |= p->lost;
+                pred_bad |= !p->lost && status_failed(p->status);
+            }
+            if (!t->lost) {
+                int st = t->status;
+                if ((in_poison || pred_bad) && st == FRONTA_FINISHED) {
+                    for (int i = 0; i < t->npreds; i++)
+                        fprintf(stderr, "fuzz_api: input %d: task %d, status %d, code %s\n", i,
+                                t->preds[i], it->tasks[t->preds[i]].status,
+                                fronta_err_name(it->tasks[t->preds[i]].code));
+                    for (size_t i = 0; i < t->nargs; i++)
+                        if (t->slot[i] >= 0)
+                            fprintf(stderr, "fuzz_api: argument %zu: buffer %d, access %d, its "
+                                    "last writer's code %s\n",
+                                    i, t->slot[i], (int)t->d.args[i].access,
+                                    it->bufs[t->slot[i]].poison < 0
+                                        ? fronta_err_name(it->bufs[t->slot[i]].poison)
+                                        : "none");
+                    fz_fail("kernel task %d (op %d, kernel %d) finished though %s failed",
+                            ev->task, t->op, t->kern,
+                            in_poison ? "the last writer of a buffer it reads" : "an input");
+                }
+                if ((in_poison || pred_bad) && t->cancel_rc != 0 &&
+                    t->code != FRONTA_EDEPFAILED && t->code != FRONTA_ECANCELLED)
+                    fz_fail("kernel task %d: an input failed, yet its code is %s", ev->task,
+                            fronta_err_name(t->code));
+                /* A bundled or template kernel with an implementation that
+                 * can run where needs allows must succeed. */
+                int pool_ok = t->has_cpu && admits(&t->d.needs, 0);
+                int cl_ok = t->cl_good && g_ndev > 1 &&
+                            (t->d.needs.device == FRONTA_NEED_ANY ||
+                             t->d.needs.device == FRONTA_NEED_OPENCL ||
+                             (t->d.needs.device == FRONTA_NEED_DEVICE &&
+                              t->d.needs.device_id > 0)) &&
+                            (t->d.local == 0 || t->d.local <= 256);
+                if (t->op != FZ_OP_NOP && !in_poison && !in_unknown && !pred_bad &&
+                    !pred_unknown && t->cancel_rc == 1 && (pool_ok || cl_ok) &&
+                    st != FRONTA_FINISHED) {
+                    fronta_error_t err;
+                    memset(&err, 0, sizeof err);
+                    fronta_future_error(t->f, &err);
+                    fz_fail("kernel task %d (op %d, kernel %d, global %zu, local %zu, needs "
+                            "%d/%d) failed with %s: %s",
+                            ev->task, t->op, t->kern, t->global, t->d.local,
+                            (int)t->d.needs.device, t->d.needs.device_id,
+                            fronta_err_name(t->code), err.message ? err.message : "");
+                }
+                /* A CPU-only kernel of random parameters returns its code. */
+                if (t->op == FZ_OP_NOP && t->kern >= 0 && !t->cl_good &&
+                    !it->kerns[t->kern].has_cl && !in_poison && !in_unknown && !pred_bad &&
+                    !pred_unknown && t->cancel_rc == 1) {
+                    int code = 0;
+                    for (size_t i = 0; i < t->nargs; i++)
+                        if (t->d.args[i].kind != FRONTA_ARG_BUFFER) {
+                            code = fz_code_for_scalar((uint32_t)t->d.args[i].v.i32);
+                            break;
+                        }
+                    int ecode = code > 0 ? FRONTA_ETASK : code;
+                    if (t->code != ecode)
+                        fz_fail("kernel task %d (CPU only) returned %d: outcome %s, expected %s",
+                                ev->task, code, fronta_err_name(t->code), fronta_err_name(ecode));
+                }
+            }
+            int ok = !t->lost && t->status == FRONTA_FINISHED;
+            if (ok)
+                apply_op(it, t);
+            for (size_t i = 0; i < t->nargs; i++) {
+                if (t->slot[i] < 0 || !(t->d.args[i].access & FRONTA_ACCESS_OUT))
+                    continue;
+                fz_buf *w = &it->bufs[t->slot[i]];
+                if (t->lost) {
+                    w->known = 0;
+                    w->poison = 1;
+                } else if (!ok) {
+                    w->poison = t->code ? t->code : FRONTA_ETASK;
+                } else {
+                    w->poison = 0;
+                    /* A kernel that writes nothing leaves OUT-only contents undefined. */
+                    int merged_out_only = 1;
+                    for (size_t j = 0; j < t->nargs; j++)
+                        if (t->slot[j] == t->slot[i] && (t->d.args[j].access & FRONTA_ACCESS_IN))
+                            merged_out_only = 0;
+                    if (t->op == FZ_OP_NOP && merged_out_only)
+                        w->known = 0;
+                }
+            }
+            break;
+        }
+        }
+    }
+}
+
+static void finish(fz_iter *it)
+{
+    release_held(it);
+    /* Every future completes. */
+    double deadline = now_s() + fz_wait_limit;
+    for (int i = 0; i < it->ntasks; i++) {
+        fz_task *t = &it->tasks[i];
+        if (!t->f)
+            continue;
+        double left = deadline - now_s();
+        int rc = fronta_future_wait(t->f, left > 0.1 ? left : 0.1);
+        if (rc)
+            fz_fail("future %d not done after %.0f s (%s): a hang", i, fz_wait_limit,
+                    fronta_err_name(rc));
+        fronta_error_t err;
+        memset(&err, 0, sizeof err);
+        t->code = fronta_future_error(t->f, &err);
+        t->status = fronta_future_status(t->f);
+        check_task_code("fronta_future_error", t->code);
+        if ((t->code == 0) != (t->status == FRONTA_FINISHED))
+            fz_fail("future %d: status %d with code %s", i, t->status, fronta_err_name(t->code));
+        if (t->code && !err.message)
+            fz_fail("future %d failed with a NULL message", i);
+        if (t->code != err.code)
+            fz_fail("future %d: fronta_future_error returned %d, err.code %d", i, t->code,
+                    err.code);
+    }
+    int rc = fronta_runtime_wait_all(g_rt, fz_wait_limit);
+    if (rc)
+        fz_fail("fronta_runtime_wait_all: %s after %.0f s: a hang", fronta_err_name(rc),
+                fz_wait_limit);
+    if (atomic_load(&g_impl_misuse))
+        fz_fail("a CPU implementation was called with arguments its parameters exclude");
+    /* Callbacks: exactly once each. */
+    for (int i = 0; i < it->ntasks; i++) {
+        fz_task *t = &it->tasks[i];
+        if (!t->cb_count)
+            continue;
+        double dl = now_s() + fz_wait_limit;
+        while (atomic_load(t->cb_count) < t->cb_added && now_s() < dl)
+            sched_yield();
+        if (atomic_load(t->cb_count) != t->cb_added)
+            fz_fail("future %d: %d done-callbacks added, %d ran", i, t->cb_added,
+                    atomic_load(t->cb_count));
+    }
+    /* as_completed hands back every future. */
+    if (it->ac) {
+        drain_ac(it, fz_wait_limit);
+        if (fronta_as_completed_pending(it->ac) != 0)
+            fz_fail("as_completed: %zu futures left after all completed",
+                    fronta_as_completed_pending(it->ac));
+        fronta_future_t *f = NULL;
+        rc = fronta_as_completed_next(it->ac, 0, &f);
+        if (rc != FRONTA_EEMPTY)
+            fz_fail("fronta_as_completed_next on a drained iterator: %s", fronta_err_name(rc));
+        fronta_as_completed_destroy(it->ac);
+        it->ac = NULL;
+    }
+    /* Final contents. */
+    for (int s = 0; s < it->nbufs; s++) {
+        fz_buf *b = &it->bufs[s];
+        if (!b->b)
+            continue;
+        void *host = NULL;
+        rc = fronta_buffer_acquire(b->b, FRONTA_ACCESS_IN, fz_wait_limit, &host);
+        check_rc("fronta_buffer_acquire(IN) at the end", rc, 0);
+        if (rc == 0) {
+            fz_ev *e = ev_add(it, FZ_EV_FINAL, s);
+            if (e)
+                e->data = dup_bytes(host, b->bytes);
+            check_rc("fronta_buffer_release", fronta_buffer_release(b->b), FZ_OK);
+        } else if (rc == FRONTA_ETIMEDOUT) {
+            fz_fail("buffer %d: acquire timed out at the end: a hang", s);
+        } else {
+            fz_ev *e = ev_add(it, FZ_EV_ACQ, s);
+            if (e)
+                e->rc = rc;
+        }
+        rc = fronta_buffer_destroy(b->b);
+        check_rc("fronta_buffer_destroy", rc, FZ_OK);
+        b->b = NULL;
+        if (b->user) {
+            fz_ev *e = ev_add(it, FZ_EV_DESTROY, s);
+            if (e)
+                e->data = dup_bytes(b->user, b->bytes);
+        }
+    }
+    for (int i = 0; i < it->ntasks; i++) {
+        fz_task *t = &it->tasks[i];
+        if (t->f && t->kind != FZ_T_KERNEL)
+            check_fn_task(it, t, i);
+    }
+    replay(it);
+    for (int i = 0; i < it->ntasks; i++) {
+        if (it->tasks[i].f)
+            fronta_future_release(it->tasks[i].f);
+        free(it->tasks[i].cb_count);
+    }
+    for (int e = 0; e < it->nevs; e++)
+        free(it->evs[e].data);
+    for (int s = 0; s < it->nbufs; s++) {
+        free(it->bufs[s].user);
+        free(it->bufs[s].shadow);
+        free(it->bufs[s].err);
+    }
+}
+
+/* ---- the runtime_create branch ------------------------------------------ */
+
+static const char *const fz_devices[] = {
+    "cpu", "all", "opencl", "opencl:cpu", "opencl:gpu", "opencl:accelerator", "pthread",
+    "Portable", "no-such-device", "", ",", " , ", "cpu,opencl", "cpu,cpu", "opencl:",
+    "OPENCL", NULL,
+};
+#define FZ_NDEVICES (sizeof fz_devices / sizeof fz_devices[0])
+
+/* Those that select the pool alone or the pool and every OpenCL device:
+ * create must succeed with them. */
+static int devices_ok(const char *d)
+{
+    return !d || !strcmp(d, "cpu") || !strcmp(d, "all") || !strcmp(d, "cpu,cpu");
+}
+
+static void fuzz_create(fz_in *in)
+{
+    union {
+        fronta_config_t c;
+        unsigned char raw[sizeof(fronta_config_t) + 64];
+    } u;
+    memset(&u, 0, sizeof u);
+    fronta_config_t *c = &u.c;
+    uint8_t how = in_u8(in), how2 = in_u8(in);
+    static const int threads[] = {0, 1, 2, 1, -1, INT_MIN, 4097, 100000};
+    c->cpu_threads = threads[how % 8];
+    char devs[1400];
+    unsigned dk = in_pick(in, FZ_NDEVICES + 3);
+    if (dk < FZ_NDEVICES) {
+        c->devices = fz_devices[dk];
+    } else if (dk == FZ_NDEVICES) {
+        memset(devs, 'c', 1100); /* longer than fronta's buffer */
+        devs[1100] = 0;
+        c->devices = devs;
+    } else if (dk == FZ_NDEVICES + 1) {
+        size_t j = 0;
+        for (int i = 0; i < 40 && j < sizeof devs - 8; i++)
+            j += (size_t)snprintf(devs + j, sizeof devs - j, "cpu,");
+        c->devices = devs;
+    } else {
+        size_t len = in_pick(in, 40), j = 0;
+        for (size_t i = 0; i < len; i++) {
+            uint8_t ch = in_u8(in);
+            devs[j++] = (char)(ch ? ch : ',');
+        }
+        devs[j] = 0;
+        c->devices = devs;
+    }
+    static const int logs[] = {FRONTA_LOG_OFF, FRONTA_LOG_OFF, FRONTA_LOG_DEFAULT, FRONTA_LOG_ERROR,
+                               6, -1};
+    c->log_level = (fronta_log_level_t)logs[(how >> 3) % 6];
+    c->seed = (how2 & 1) ? in_u64(in) : 0;
+    static const int spins[] = {0, -1, 1, 50, 1000, 100000, 100001, INT_MAX, INT_MIN};
+    c->spin_us = spins[in_pick(in, 9)];
+    static const int zc[] = {0, 1, -1, INT_MIN};
+    c->zero_copy = zc[(how2 >> 1) % 4];
+    fz_heap heap;
+    memset(&heap, 0, sizeof heap);
+    int faults = (how2 & 0x08) != 0;
+    if (faults || (how2 & 0x10)) {
+        c->alloc = fz_alloc;
+        c->alloc_ud = &heap;
+        if (faults) {
+            heap.fail_at = 1 + in_u8(in);
+            heap.fail_after = (how2 & 0x20) != 0;
+            if (!c->devices || strcmp(c->devices, "cpu"))
+                c->devices = "cpu"; /* OpenCL allocations skip the hook: keep it cheap */
+        }
+    }
+    static const size_t sizes[] = {0, 0, sizeof(fronta_config_t), sizeof(fronta_config_t) + 24,
+                                   4, offsetof(fronta_config_t, devices),
+                                   offsetof(fronta_config_t, seed),
+                                   offsetof(fronta_config_t, alloc),
+                                   offsetof(fronta_config_t, spin_us)};
+    c->size = sizes[in_pick(in, 9)];
+    int null_cfg = (how2 & 0xc0) == 0xc0;
+
+    fronta_config_t eff = *c;
+    size_t sz = c->size;
+    if (sz && sz < sizeof eff)
+        memset((unsigned char *)&eff + sz, 0, sizeof eff - sz);
+    if (null_cfg)
+        memset(&eff, 0, sizeof eff);
+    int bad = 0, certain = 1;
+    if (!null_cfg && sz && sz < sizeof(size_t))
+        bad = 1;
+    if (eff.log_level < 0 || eff.log_level > FRONTA_LOG_OFF)
+        bad = 1;
+    if (eff.cpu_threads < 0 || eff.cpu_threads > 4096)
+        bad = 1;
+    if (eff.spin_us > FRONTA_SPIN_US_MAX)
+        bad = 1;
+    if (eff.devices && !devices_ok(eff.devices))
+        certain = 0;
+    if (eff.alloc)
+        certain = 0; /* faults */
+
+    fronta_runtime_t *rt = (fronta_runtime_t *)&how;
+    int rc = fronta_runtime_create(null_cfg ? NULL : c, &rt);
+    check_rc("fronta_runtime_create", rc, 0);
+    if (rc) {
+        if (rt)
+            fz_fail("fronta_runtime_create failed (%s) and left *out non-NULL",
+                    fronta_err_name(rc));
+        if (!bad && certain)
+            fz_fail("fronta_runtime_create refused a valid config with %s (size %zu, threads "
+                    "%d, devices %s, log %d, spin %d)",
+                    fronta_err_name(rc), sz, eff.cpu_threads,
+                    eff.devices ? eff.devices : "(default)", (int)eff.log_level, eff.spin_us);
+    } else {
+        if (bad)
+            fz_fail("fronta_runtime_create accepted an invalid config (size %zu, threads %d, log "
+                    "%d, spin %d)",
+                    sz, eff.cpu_threads, (int)eff.log_level, eff.spin_us);
+        if (eff.cpu_threads > 0 && fronta_runtime_cpu_threads(rt) != eff.cpu_threads)
+            fz_fail("fronta_runtime_cpu_threads %d, configured %d", fronta_runtime_cpu_threads(rt),
+                    eff.cpu_threads);
+        int nd = fronta_device_count(rt);
+        if (nd < 1 || (eff.devices && !strcmp(eff.devices, "cpu") && nd != 1))
+            fz_fail("fronta_device_count %d for devices %s", nd,
+                    eff.devices ? eff.devices : "(default)");
+        /* A little work, each step allowed to fail only with ENOMEM when
+         * the allocator injects faults. */
+        unsigned allowed = eff.alloc ? FZ_OK | FZ_B(ENOMEM) : FZ_OK;
+        fz_targ a;
+        in_targ(in, &a, 7);
+        a.fails = 0;
+        fronta_future_t *f = NULL;
+        rc = fronta_submit_fn(rt, fz_fn, &a, sizeof a, &f);
+        check_rc("fronta_submit_fn (new runtime)", rc, allowed);
+        float x[5] = {1, 2, 3, 4, 5};
+        fronta_buffer_t *bx = NULL;
+        fronta_future_t *kf = NULL;
+        int brc = fronta_buffer_wrap(rt, x, 5, FRONTA_FLOAT, &bx);
+        check_rc("fronta_buffer_wrap (new runtime)", brc, allowed);
+        if (brc == 0) {
+            fronta_kernel_t *sk = fronta_kernel_builtin(rt, "scale");
+            if (!sk && !eff.alloc)
+                fz_fail("fronta_kernel_builtin(scale) NULL in a new runtime");
+            fronta_task_desc_t d;
+            memset(&d, 0, sizeof d);
+            d.kernel = sk;
+            d.args[0] = FRONTA_INOUT(bx);
+            d.args[1] = FRONTA_F32(2.0f);
+            int krc = fronta_submit(rt, &d, &kf);
+            check_rc("fronta_submit (new runtime)", krc,
+                     eff.alloc ? FZ_OK | FZ_B(ENOMEM) | FZ_B(EINVAL) : FZ_OK);
+            /* A kernel or buffer of another runtime is refused. */
+            if (sk && g_rt) {
+                fronta_future_t *xf = NULL;
+                d.kernel = g_scale;
+                int xrc = fronta_submit(rt, &d, &xf);
+                if (xrc != FRONTA_EINVAL)
+                    fz_fail("fronta_submit with another runtime's kernel: %s",
+                            fronta_err_name(xrc));
+            }
+        }
+        static const int hows[] = {FRONTA_SHUTDOWN_WAIT, FRONTA_SHUTDOWN_CANCEL_PENDING, 2, -1};
+        int how_sd = hows[in_pick(in, 4)];
+        rc = fronta_runtime_shutdown(rt, (fronta_shutdown_t)how_sd);
+        check_rc("fronta_runtime_shutdown", rc,
+                 how_sd == 0 || how_sd == 1 ? FZ_OK : FZ_B(EINVAL));
+        if (rc == 0) {
+            fronta_future_t *late = NULL;
+            rc = fronta_submit_fn(rt, fz_fn_noarg, NULL, 0, &late);
+            if (rc != FRONTA_ESHUTDOWN)
+                fz_fail("fronta_submit_fn after shutdown: %s, not FRONTA_ESHUTDOWN",
+                        fronta_err_name(rc));
+        }
+        if (f) {
+            rc = fronta_future_wait(f, fz_wait_limit);
+            if (rc)
+                fz_fail("new runtime: task not done (%s)", fronta_err_name(rc));
+            int code = fronta_future_error(f, NULL);
+            check_task_code("new runtime task", code);
+            fronta_future_release(f);
+        }
+        if (kf) {
+            rc = fronta_future_wait(kf, fz_wait_limit);
+            if (rc)
+                fz_fail("new runtime: kernel task not done (%s)", fronta_err_name(rc));
+            int code = fronta_future_error(kf, NULL);
+            check_task_code("new runtime kernel task", code);
+            if (code == 0 || how_sd == FRONTA_SHUTDOWN_WAIT) {
+                if (code == 0 && brc == 0) {
+                    void *host = NULL;
+                    int arc = fronta_buffer_acquire(bx, FRONTA_ACCESS_IN, fz_wait_limit, &host);
+                    check_rc("fronta_buffer_acquire (new runtime)", arc, allowed);
+                    if (arc == 0) {
+                        for (int i = 0; i < 5; i++)
+                            if (((float *)host)[i] != 2.0f * (float)(i + 1))
+                                fz_fail("new runtime: scale gave x[%d] = %g", i,
+                                        (double)((float *)host)[i]);
+                        check_rc("fronta_buffer_release", fronta_buffer_release(bx), FZ_OK);
+                    }
+                }
+            }
+            fronta_future_release(kf);
+        }
+        /* destroy takes its turn among b's accesses, which needs memory:
+         * under injected faults it may fail (the runtime frees b then). */
+        if (bx)
+            check_rc("fronta_buffer_destroy (new runtime)", fronta_buffer_destroy(bx), allowed);
+        fronta_runtime_destroy(rt);
+    }
+    if (atomic_load(&heap.blocks) != 0)
+        fz_fail("runtime_create/destroy with the allocator hook (fail at %ld%s): %ld blocks, "
+                "%ld bytes not freed",
+                heap.fail_at, heap.fail_after ? " and after" : "", atomic_load(&heap.blocks),
+                atomic_load(&heap.bytes));
+    if (atomic_load(&heap.bytes) != 0)
+        fz_fail("allocator hook: every block freed, yet %ld bytes unaccounted for (wrong "
+                "old_size passed to the hook)",
+                atomic_load(&heap.bytes));
+}
+
+/* ---- libFuzzer entry points --------------------------------------------- */
+
+static void fz_atexit(void)
+{
+    if (g_rt)
+        rt_close();
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+#ifdef FZ_CACHE_DIR
+    setenv("FRONTA_CACHE_DIR", FZ_CACHE_DIR, 0);
+#endif
+    fz_trace = getenv("FRONTA_FUZZ_TRACE") && atoi(getenv("FRONTA_FUZZ_TRACE"));
+    const char *w = getenv("FRONTA_FUZZ_WAIT");
+    if (w && atof(w) > 0)
+        fz_wait_limit = atof(w);
+    /* PoCL's LLVM installs crash handlers (SIGABRT, SIGSEGV, ...) when it
+     * starts, and libFuzzer, which sets its own after this function, leaves
+     * a signal alone that already has one: an abort() (fz_fail) would then
+     * kill the process without saving the input. Put back what was there
+     * before the first runtime (LLVM registers its handlers once a
+     * process, so they do not come back). */
+    struct sigaction before[32];
+    for (int sig = 1; sig < 32; sig++)
+        sigaction(sig, NULL, &before[sig]);
+    /* A code has a name exactly when fronta.h lists it. */
+    for (int c = -200; c <= 200; c++) {
+        const char *name = fronta_err_name(c);
+        int named = name && !strcasestr(name, "unknown");
+        if (named != code_documented(c))
+            fz_fail("fronta_err_name(%d) = %s", c, name ? name : "NULL");
+    }
+    rt_open();
+    for (int sig = 1; sig < 32; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            sigaction(sig, &before[sig], NULL);
+    atexit(fz_atexit);
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fz_in in = {data, size};
+    if (size && data[0] == 0xff) {
+        in_u8(&in);
+        fuzz_create(&in);
+        return 0;
+    }
+    if (g_kernels > FZ_KERNELS_PER_RUNTIME) {
+        rt_close();
+        rt_open();
+    }
+    g_salt = (uint64_t)size * 0x9e3779b97f4a7c15ull;
+    static fz_iter it;
+    memset(&it, 0, sizeof it);
+    for (int nops = 0; in.n && nops < FZ_MAX_OPS; nops++) {
+        switch (in_u8(&in) % 14) {
+        case 0:
+        case 1:
+            op_buf_new(&it, &in);
+            break;
+        case 2:
+            op_buf_huge(&it, &in);
+            break;
+        case 3:
+            op_kernel(&it, &in);
+            break;
+        case 4:
+        case 5:
+            op_submit(&it, &in);
+            break;
+        case 6:
+            op_map(&it, &in);
+            break;
+        case 7:
+            op_call(&it, &in);
+            break;
+        case 8:
+            op_wait(&it, &in);
+            break;
+        case 9:
+            op_as_completed(&it, &in);
+            break;
+        case 10:
+            op_acquire(&it, &in);
+            break;
+        case 11:
+            op_future(&it, &in);
+            break;
+        case 12:
+            op_buf_destroy(&it, &in);
+            break;
+        default:
+            if (in_u8(&in) & 1)
+                op_info(&it, &in);
+            else
+                op_wait_all(&it, &in);
+            break;
+        }
+    }
+    finish(&it);
+    return 0;
+}
