@@ -333,7 +333,12 @@ FRONTA_API uint64_t fronta_future_task_id(const fronta_future_t *f);
 FRONTA_API uint64_t fronta_future_key(const fronta_future_t *f);
 /* Cancel a task that has not started: returns 0 and the future (and every
  * task that depends on it) ends CANCELLED; FRONTA_EBUSY when it is running
- * (its ctx then reports cancel_requested) or already done. */
+ * (its ctx then reports cancel_requested) or already done. A kernel task
+ * keeps its place in its buffers' order of accesses: it never runs, but
+ * ends CANCELLED only once the tasks it was waiting for have completed
+ * (as a kernel task failed by an input ends FAILED only then); one whose
+ * inputs are all met and that is placed on an OpenCL device is handed to
+ * the device and counts as running (FRONTA_EBUSY). */
 FRONTA_API int fronta_future_cancel(fronta_future_t *f);
 
 typedef void (*fronta_done_fn)(fronta_future_t *f, void *ud);

@@ -893,6 +893,58 @@ static void nan_timeout_polls(void **state)
     FT_EXPECT_RC(fronta_runtime_destroy(rt), 0);
 }
 
+static int fail_fn(fronta_ctx_t *ctx, void *arg)
+{
+    (void)ctx;
+    (void)arg;
+    return FRONTA_ETASK;
+}
+
+/* T3 = scale(b) after a gated task, T4 = scale(b) after a failing task
+ * (or cancelled): T4 never runs, but it completes only after T3, which it
+ * follows on b -- else fronta_buffer_destroy, which waits for b's last
+ * writer T4, freed b under T3 (found by the fuzzer; ASan sees it). */
+static void early_failure_keeps_order(void **state)
+{
+    (void)state;
+    for (int cancel = 0; cancel <= 1; cancel++) {
+        fronta_config_t cfg = {.size = sizeof cfg, .cpu_threads = 2, .devices = "cpu"};
+        fronta_runtime_t *rt = runtime_cfg(&cfg);
+        fronta_buffer_t *b = NULL;
+        assert_int_equal(fronta_buffer_create(rt, 2, FRONTA_FLOAT, &b), 0);
+        fronta_kernel_t *k = fronta_kernel_builtin(rt, "scale");
+        ft_gate_t g;
+        ft_gate_init(&g, 0);
+        fronta_future_t *slow = ft_gate_submit(rt, &g), *bad = NULL, *held = NULL;
+        if (cancel) /* T4 waits for this one, and is cancelled meanwhile */
+            held = ft_gate_submit(rt, &g);
+        else
+            assert_int_equal(fronta_submit_fn(rt, fail_fn, NULL, 0, &bad), 0);
+        fronta_task_desc_t d3 = {.size = sizeof d3, .kernel = k,
+                                 .args = {FRONTA_INOUT(b), FRONTA_F32(2)}, .nargs = 2,
+                                 .after = &slow, .nafter = 1};
+        fronta_task_desc_t d4 = d3;
+        d4.args[1] = FRONTA_F32(3);
+        d4.after = cancel ? &held : &bad;
+        fronta_future_t *t3 = ft_submit_ok(rt, &d3), *t4 = ft_submit_ok(rt, &d4);
+        if (cancel)
+            FT_EXPECT_RC(fronta_future_cancel(t4), 0);
+        /* T4 is not done before T3, which is held at the gate. */
+        FT_EXPECT_RC(fronta_future_wait(t4, 0.2), FRONTA_ETIMEDOUT);
+        assert_false(fronta_future_done(t3));
+        ft_gate_open(&g);
+        FT_EXPECT_OUTCOME(t4, cancel ? FRONTA_ECANCELLED : FRONTA_EDEPFAILED);
+        FT_EXPECT_RC(fronta_buffer_destroy(b), 0); /* waits for T3 too */
+        assert_true(fronta_future_done(t3));
+        FT_EXPECT_OUTCOME(t3, 0);
+        fronta_future_release(slow);
+        fronta_future_release(cancel ? held : bad);
+        fronta_future_release(t3);
+        fronta_future_release(t4);
+        FT_EXPECT_RC(fronta_runtime_destroy(rt), 0);
+    }
+}
+
 /* A kernel that waits at its gate, then fails. */
 static int k_gate_fail(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t na, size_t n)
 {
@@ -1641,6 +1693,7 @@ int main(void)
         cmocka_unit_test(waits_on_driver_thread),
         cmocka_unit_test(abandoned_out_keeps_writer_failure),
         cmocka_unit_test(acquire_busy_keeps_holder),
+        cmocka_unit_test(early_failure_keeps_order),
         cmocka_unit_test(nan_timeout_polls),
         cmocka_unit_test(cancel_race_closes_list),
         cmocka_unit_test(polls_inout_then_complete),

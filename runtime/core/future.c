@@ -1,5 +1,6 @@
 /* The future API: wait, status, result, error, cancel, callbacks, references. */
 #include "core/internal.h"
+#include "core/kernel.h"
 
 #include <sched.h>
 #include <string.h>
@@ -181,11 +182,15 @@ int fronta_future_cancel(fronta_future_t *f)
 {
     if (!fronta__task_valid(f))
         return FRONTA_EINVAL;
-    if (!fronta__claim(f)) {
+    const fronta__ktask *kt = fronta__ktask_of(f);
+    if (kt && kt->k ? !fronta__ktask_cancel(f) : !fronta__claim(f)) {
         if (status_bits(f) == FRONTA__ST_RUNNING)
             atomic_store_explicit(&f->cancel_req, 1, memory_order_relaxed);
         return FRONTA_EBUSY;
     }
+    if (kt && kt->k)
+        return 0; /* fronta__ktask_cancel completes it, or leaves that to
+                   * its last input: it holds a place in its buffers' order */
     /* Claimed: it never runs. Whoever holds its execution reference (a
      * queue, or the last input to finish) drops it on seeing the state. */
     f->final = FRONTA__ST_CANCELLED;

@@ -26,12 +26,13 @@ static void kdep_complete(fronta__node *n, fronta_future_t *done, fronta__workli
     fronta__kdep *d = (fronta__kdep *)((char *)n - offsetof(fronta__kdep, node));
     fronta_future_t *s = d->succ;
     if (!atomic_exchange_explicit(&d->fired, 1, memory_order_acq_rel)) {
-        if (!d->order_only && done->final != FRONTA__ST_FINISHED && fronta__claim(s)) {
+        /* Failed, s never runs; but it completes only once its last
+         * dependency fires (fronta__ktask_ready): it holds a place in its
+         * buffers' order, and what follows it there must still follow the
+         * tasks s itself follows. The error is written before the count
+         * drops, so whoever takes it to 0 sees it. */
+        if (!d->order_only && done->final != FRONTA__ST_FINISHED && fronta__claim(s))
             fronta__dep_fail(s, done);
-            atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
-            s->work_next = wl->head;
-            wl->head = s;
-        }
         if (atomic_fetch_sub_explicit(&s->pending, 1, memory_order_acq_rel) == 1)
             fronta__ktask_ready(s, wl);
     }
@@ -90,7 +91,6 @@ static int same_device(const fronta__ktask *kt, const fronta_future_t *p)
 /* Link the dependencies, then let the task go once they are met. */
 void fronta__kdep_publish(fronta_future_t *t, fronta__ktask *kt)
 {
-    int claimed = 0;
     for (uint32_t i = 0; i < kt->ndeps; i++) {
         fronta__kdep *d = &kt->deps[i];
         fronta_future_t *p = d->pred;
@@ -99,17 +99,14 @@ void fronta__kdep_publish(fronta_future_t *t, fronta__ktask *kt)
                 kdep_early(d); /* already enqueued */
             continue;
         }
-        /* p is done: settle the dependency here. */
+        /* p is done: settle the dependency here (a failure, as in
+         * kdep_complete, completes t only with its last dependency). */
         atomic_store_explicit(&d->fired, 1, memory_order_relaxed);
-        if (!d->order_only && p->final != FRONTA__ST_FINISHED && fronta__claim(t)) {
+        if (!d->order_only && p->final != FRONTA__ST_FINISHED && fronta__claim(t))
             fronta__dep_fail(t, p);
-            claimed = 1;
-        }
         atomic_fetch_sub_explicit(&t->pending, 1, memory_order_acq_rel);
         atomic_fetch_sub_explicit(&t->refs, 1, memory_order_relaxed);
     }
-    if (claimed)
-        fronta__complete(t);
     if (atomic_fetch_sub_explicit(&t->pending, 1, memory_order_acq_rel) == 1)
         fronta__ktask_ready(t, NULL);
 }
@@ -155,6 +152,28 @@ void fronta__kdep_add(fronta__ktask *kt, fronta_future_t *p, int order_only)
 
 /* ---- the task's way to a device ---- */
 
+/* Was any dependency fired at its predecessor's enqueue (chained)? Then
+ * that predecessor may still run on the device. */
+int fronta__ktask_chained(const fronta__ktask *kt)
+{
+    for (uint32_t i = 0; i < kt->ndeps; i++)
+        if (kt->deps[i].early)
+            return 1;
+    return 0;
+}
+
+void fronta__ktask_settle(fronta_future_t *t, fronta__worklist *wl)
+{
+    fronta__ktask_release_preds(fronta__ktask_of(t));
+    if (wl) { /* with its execution reference, dropped after completing it */
+        t->work_next = wl->head;
+        wl->head = t;
+        return;
+    }
+    fronta__complete(t);
+    fronta__exec_done(t);
+}
+
 void fronta__ktask_ready(fronta_future_t *t, fronta__worklist *wl)
 {
     fronta__ktask *kt = fronta__ktask_of(t);
@@ -162,14 +181,55 @@ void fronta__ktask_ready(fronta_future_t *t, fronta__worklist *wl)
         fronta__access_ready(t, wl);
         return;
     }
-    if ((atomic_load_explicit(&t->state, memory_order_acquire) & FRONTA__ST_MASK) !=
-        FRONTA__ST_PENDING) {
-        fronta__ktask_drop(t); /* cancelled or failed while it waited */
+    unsigned st = atomic_load_explicit(&t->state, memory_order_acquire) & FRONTA__ST_MASK;
+    int id = atomic_load_explicit(&kt->dev, memory_order_acquire);
+    if (st == FRONTA__ST_CLAIMED && !(id > 0 && fronta__ktask_chained(kt))) {
+        fronta__ktask_settle(t, wl); /* failed or cancelled: every input is complete */
         return;
     }
-    const fronta__device *dev = &t->rt->devices[atomic_load_explicit(&kt->dev,
-                                                                      memory_order_acquire)];
+    if (st != FRONTA__ST_PENDING && st != FRONTA__ST_CLAIMED) {
+        fronta__ktask_drop(t); /* completed already */
+        return;
+    }
+    /* Pending, or claimed behind a kernel still on its device: the device
+     * thread completes it in queue order. */
+    const fronta__device *dev = &t->rt->devices[id];
     dev->drv->submit(dev->data, dev->local, t);
+}
+
+int fronta__ktask_cancel(fronta_future_t *t)
+{
+    fronta__ktask *kt = fronta__ktask_of(t);
+    /* While an input has still to fire, hold the count up while claiming:
+     * the completion is then left to whoever takes the count to 0
+     * (fronta__ktask_ready), after the tasks t follows, and it sees the
+     * error written here. */
+    int p = atomic_load_explicit(&t->pending, memory_order_acquire);
+    while (p > 0 && !atomic_compare_exchange_weak_explicit(&t->pending, &p, p + 1,
+                                                           memory_order_acq_rel,
+                                                           memory_order_acquire))
+        ;
+    int gated = p > 0;
+    /* Ready for a device: handed to its thread, it counts as running (an
+     * enqueued predecessor may still run there; the thread, not us, would
+     * have to complete it in order). On the pool every input is complete. */
+    int claimed = (gated || atomic_load_explicit(&kt->dev, memory_order_acquire) == 0) &&
+                  fronta__claim(t);
+    if (claimed) {
+        t->final = FRONTA__ST_CANCELLED;
+        fronta__set_error(t, FRONTA_ECANCELLED, t->id, NULL);
+    }
+    if (gated) {
+        if (atomic_fetch_sub_explicit(&t->pending, 1, memory_order_acq_rel) == 1)
+            fronta__ktask_ready(t, NULL);
+        return claimed;
+    }
+    if (claimed) { /* as fronta_future_cancel: one more reference while completing */
+        atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+        fronta__complete(t);
+        fronta__task_release(t);
+    }
+    return claimed;
 }
 
 void fronta__ktask_drop(fronta_future_t *t)
@@ -203,6 +263,11 @@ void fronta__ktask_fall_back(fronta_future_t *t)
 void fronta__ktask_finish(fronta_future_t *t, int code, const char *msg)
 {
     fronta__ktask *kt = fronta__ktask_of(t);
+    if ((atomic_load_explicit(&t->state, memory_order_acquire) & FRONTA__ST_MASK) ==
+        FRONTA__ST_CLAIMED) { /* its place on the queue held, it ran nothing */
+        fronta__ktask_settle(t, NULL);
+        return;
+    }
     t->final = FRONTA__ST_FINISHED;
     if (code) {
         t->final = FRONTA__ST_FAILED;

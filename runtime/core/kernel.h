@@ -148,6 +148,13 @@ void fronta__kdep_publish(fronta_future_t *t, fronta__ktask *kt);
 /* Its dependencies are met: to its device (or, for an access, its turn). */
 void fronta__ktask_ready(fronta_future_t *t, fronta__worklist *wl);
 void fronta__ktask_release_preds(fronta__ktask *kt);
+/* Complete a task claimed without running (failed by an input, cancelled)
+ * once all its dependencies have fired; wl as in fronta__access_ready. */
+void fronta__ktask_settle(fronta_future_t *t, fronta__worklist *wl);
+/* Has a dependency of kt fired early (chained on the device)? */
+int fronta__ktask_chained(const fronta__ktask *kt);
+/* fronta_future_cancel of a kernel task: 1 when cancelled. */
+int fronta__ktask_cancel(fronta_future_t *t);
 /* wl: the completion worklist of the caller, or NULL outside one. */
 void fronta__access_ready(fronta_future_t *h, fronta__worklist *wl);
 /* Device drivers, on a task they took (any order of these): */

@@ -27,7 +27,7 @@ static void unchanged_outcome(fronta_future_t *h)
 static void end_abandoned(fronta_future_t *h, fronta__worklist *wl)
 {
     if (!fronta__task_start(h)) {
-        fronta__ktask_drop(h); /* failed by an access it depended on */
+        fronta__ktask_settle(h, wl); /* failed by an access it depended on */
         return;
     }
     if (!wl) {
@@ -144,7 +144,7 @@ int fronta__access_wait(fronta_future_t *h, double timeout)
         fronta__pool_help_done(w);
     if (!fronta__task_start(h)) { /* failed with an access it depended on */
         int rc = writer_error(kt, h);
-        fronta__ktask_drop(h);
+        fronta__ktask_settle(h, NULL);
         return rc;
     }
     return 0;

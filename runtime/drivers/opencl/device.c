@@ -48,6 +48,11 @@ static void hand(ocl_dev *d)
 
 static void complete_kernel(ocl_dev *d, fronta__ktask *kt)
 {
+    if ((atomic_load_explicit(&kt->task->state, memory_order_acquire) & FRONTA__ST_MASK) ==
+        FRONTA__ST_CLAIMED) { /* a marker holding a claimed task's place */
+        fronta__ktask_settle(kt->task, NULL);
+        return;
+    }
     cl_int status = CL_COMPLETE;
     cl_int err = clGetEventInfo((cl_event)kt->event, CL_EVENT_COMMAND_EXECUTION_STATUS,
                                 sizeof status, &status, NULL);
@@ -112,13 +117,19 @@ static void *waiter_main(void *arg)
 
 /* ---- the device thread ---- */
 
-static void enqueued(ocl_dev *d, fronta__ktask *kt)
+/* kt's command is on the queue: the waiter completes it in order. */
+static void track(ocl_dev *d, fronta__ktask *kt)
 {
     pthread_mutex_lock(&d->fl_lock);
     queue_push(&d->fl_head, &d->fl_tail, kt);
     if (!d->unhanded_since)
         d->unhanded_since = fronta__now_ns();
     pthread_mutex_unlock(&d->fl_lock);
+}
+
+static void enqueued(ocl_dev *d, fronta__ktask *kt)
+{
+    track(d, kt);
     /* Successors chained on this kernel become ready now, on this thread:
      * they are enqueued in this same batch. */
     fronta__ktask_enqueued(kt->task);
@@ -133,13 +144,49 @@ static void fall_back(ocl_dev *d, fronta_future_t *t, const char *msg)
     fronta__ktask_fall_back(t);
 }
 
+static void release_event(void *ev)
+{
+    clReleaseEvent((cl_event)ev);
+}
+
+/* A task claimed without running (failed by an input, cancelled) that was
+ * chained behind kernels of this queue: it completes after them, so that
+ * what follows it in its buffers' order follows them too. A marker holds
+ * its place; the waiter completes it when the marker is reached. */
+static void settle_in_order(ocl_dev *d, fronta_future_t *t)
+{
+    fronta__ktask *kt = fronta__ktask_of(t);
+    if ((atomic_load_explicit(&t->state, memory_order_acquire) & FRONTA__ST_MASK) !=
+        FRONTA__ST_CLAIMED) {
+        fronta__ktask_drop(t); /* completed already */
+        return;
+    }
+    cl_event ev = NULL;
+    if (!fronta__ktask_chained(kt) || clEnqueueMarkerWithWaitList(d->q, 0, NULL, &ev)) {
+        if (fronta__ktask_chained(kt))
+            clFinish(d->q); /* no marker: wait for those kernels here */
+        fronta__ktask_settle(t, NULL);
+        return;
+    }
+    kt->event = ev;
+    kt->event_free = release_event;
+    /* Not enqueued() : a successor chained on the marker would run on what
+     * this task never made. They wait for its (failed) completion. */
+    track(d, kt);
+}
+
 static void process(ocl_dev *d, fronta_future_t *t)
 {
     fronta__ktask *kt = fronta__ktask_of(t);
-    if (atomic_load_explicit(&t->rt->flags, memory_order_relaxed) & FRONTA__RT_CANCELLING)
-        fronta_future_cancel(t); /* fails harmlessly if no longer pending */
+    if ((atomic_load_explicit(&t->rt->flags, memory_order_relaxed) & FRONTA__RT_CANCELLING) &&
+        fronta__claim(t)) {
+        /* This thread holds the task: it may cancel it in its own order,
+         * which fronta_future_cancel does not do for a task on its way here. */
+        t->final = FRONTA__ST_CANCELLED;
+        fronta__set_error(t, FRONTA_ECANCELLED, t->id, NULL);
+    }
     if (!fronta__task_start(t)) {
-        fronta__ktask_drop(t);
+        settle_in_order(d, t);
         return;
     }
     d->node = atomic_load_explicit(&kt->dev, memory_order_relaxed);
