@@ -1,5 +1,6 @@
 /* The misuse table of docs/design.md, row by row: each call that can block or tear down, made from a task, from an OpenCL device's waiter thread, from done-callbacks (on a pool thread, on a cancelling thread) and inside a kernel on its own argument; each call bounded, its code and duration checked. */
 #include "test_kernels.h"
+#include "test_probe.h"
 
 #include <pthread.h>
 
@@ -13,101 +14,6 @@
 /* The timeout of the calls that may wait, and their bound. */
 #define T_WAIT 0.2
 #define T_BOUND (T_WAIT + AT_ONCE)
-
-static pthread_t main_thread;
-
-/* ---- probes (as in test_regress.c) ------------------------------------ */
-
-/* The probing thread fills one row per call, publishing each with a
- * release store of n, and sets `finished`; the main thread waits for it
- * with FT_LIMIT and asserts. */
-enum { PR_MAX = 64 };
-
-typedef struct probe {
-    atomic_int n;
-    const char *what[PR_MAX];
-    int want[PR_MAX];
-    double bound[PR_MAX];
-    atomic_int got[PR_MAX];
-    atomic_llong us[PR_MAX];
-    atomic_int finished;
-    atomic_int on_main;
-} probe_t;
-
-static void probe_init(probe_t *p)
-{
-    memset(p, 0, sizeof *p);
-    atomic_init(&p->n, 0);
-    for (int i = 0; i < PR_MAX; i++) {
-        atomic_init(&p->got[i], 0);
-        atomic_init(&p->us[i], 0);
-    }
-    atomic_init(&p->finished, 0);
-    atomic_init(&p->on_main, 0);
-}
-
-static void probe_put(probe_t *p, const char *what, int want, double bound, int got,
-                      double secs)
-{
-    int i = atomic_load_explicit(&p->n, memory_order_relaxed);
-    if (i >= PR_MAX)
-        return;
-    p->what[i] = what;
-    p->want[i] = want;
-    p->bound[i] = bound;
-    atomic_store(&p->got[i], got);
-    atomic_store(&p->us[i], (long long)(secs * 1e6));
-    atomic_store_explicit(&p->n, i + 1, memory_order_release); /* publishes row i */
-}
-
-#define PROBE(p, want, bound, call)                                            \
-    do {                                                                       \
-        double t0_ = ft_now();                                                 \
-        int rc_ = (call);                                                      \
-        probe_put((p), #call, (want), (bound), rc_, ft_now() - t0_);           \
-    } while (0)
-
-static void probe_finish(probe_t *p)
-{
-    if (pthread_equal(pthread_self(), main_thread))
-        atomic_store(&p->on_main, 1);
-    atomic_store(&p->finished, 1);
-}
-
-static int probe_print(probe_t *p, const char *label)
-{
-    int bad = 0, n = atomic_load_explicit(&p->n, memory_order_acquire);
-    for (int i = 0; i < n; i++) {
-        int got = atomic_load(&p->got[i]);
-        double secs = (double)atomic_load(&p->us[i]) * 1e-6;
-        int ok = got == p->want[i] && secs <= p->bound[i];
-        print_message("[ probe    ] %-11s %-66s -> %-17s %7.1f ms%s\n", label, p->what[i],
-                      fronta_err_name(got), secs * 1e3, ok ? "" : "   <-- WRONG");
-        if (!ok) {
-            print_error("%s: %s: expected %s within %.1f s, got %s after %.3f s\n", label,
-                        p->what[i], fronta_err_name(p->want[i]), p->bound[i],
-                        fronta_err_name(got), secs);
-            bad++;
-        }
-    }
-    return bad;
-}
-
-static void probe_check(probe_t *p, const char *label)
-{
-    FT_SPIN_UNTIL(atomic_load(&p->finished));
-    if (!atomic_load(&p->finished)) {
-        probe_print(p, label);
-        fail_msg("%s: the probe did not finish within %.0f s: the call after the last row "
-                 "printed hangs", label, FT_LIMIT);
-    }
-    int bad = probe_print(p, label);
-    if (atomic_load(&p->on_main))
-        fail_msg("%s: the probe ran on the main thread, not in the context meant", label);
-    if (bad)
-        fail_msg("%s: %d of %d calls did not behave as the misuse table says", label, bad,
-                 atomic_load(&p->n));
-}
 
 /* ---- the fixture ------------------------------------------------------ */
 
@@ -406,7 +312,7 @@ static void context_task(void **state)
     assert_non_null(e);
     env_setup(e, 0);
     assert_int_equal(fronta_submit_fn(e->rt, task_probe, &e, sizeof e, &e->trigger), 0);
-    probe_check(&e->probe, where_names[IN_TASK]);
+    probe_check(&e->probe, where_names[IN_TASK], 0);
     env_teardown(e);
     free(e);
 }
@@ -438,7 +344,7 @@ static void context_waiter(void **state)
     assert_non_null(e);
     env_setup(e, 1);
     trigger_with_callback(e, 1);
-    probe_check(&e->probe, where_names[ON_WAITER]);
+    probe_check(&e->probe, where_names[ON_WAITER], 0);
     assert_int_equal(fronta_future_device(e->trigger), e->cl);
     env_teardown(e);
     free(e);
@@ -451,7 +357,7 @@ static void context_callback_pool(void **state)
     assert_non_null(e);
     env_setup(e, 0);
     trigger_with_callback(e, 0);
-    probe_check(&e->probe, where_names[CB_POOL]);
+    probe_check(&e->probe, where_names[CB_POOL], 0);
     assert_int_equal(fronta_future_device(e->trigger), 0);
     env_teardown(e);
     free(e);
@@ -482,7 +388,7 @@ static void context_callback_cancel(void **state)
     atomic_init(&c.done, 0);
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, cancel_main, &c), 0);
-    probe_check(&e->probe, where_names[CB_CANCEL]);
+    probe_check(&e->probe, where_names[CB_CANCEL], 0);
     FT_SPIN_UNTIL(atomic_load(&c.done));
     assert_true(atomic_load(&c.done));
     pthread_join(th, NULL);
@@ -500,7 +406,7 @@ static void context_kernel(void **state)
     fronta_task_desc_t t = ft_task(e->probe_k, FRONTA_NEED_CPU_POOL, FRONTA_INOUT(e->own),
                                    FRONTA_I64((int64_t)(intptr_t)e), FT_NOARG);
     e->trigger = ft_submit_ok(e->rt, &t);
-    probe_check(&e->probe, where_names[IN_KERNEL]);
+    probe_check(&e->probe, where_names[IN_KERNEL], 0);
     env_teardown(e);
     free(e);
 }
@@ -528,7 +434,7 @@ static void context_callback_at_add(void **state)
     assert_non_null(e);
     env_setup(e, 0);
     assert_int_equal(fronta_future_add_done_callback(e->done, cb_at_add, e), 0);
-    probe_check(&e->probe, "cb-at-add");
+    probe_check(&e->probe, "cb-at-add", 0);
     /* What env_teardown expects of a probe. */
     env_t *ep = e;
     assert_int_equal(fronta_submit_fn(e->rt, count_task, &ep, sizeof ep, NULL), 0);
@@ -610,8 +516,8 @@ static void nested_kernel_acquires_outer_argument(void **state)
     t = ft_task(inner, FRONTA_NEED_CPU_POOL, FRONTA_INOUT(c), FRONTA_I64((int64_t)(intptr_t)s),
                 FT_NOARG);
     fronta_future_t *k2 = ft_submit_ok(rt, &t);
-    probe_check(&s->inner, "nested");
-    probe_check(&e->probe, "outer");
+    probe_check(&s->inner, "nested", 0);
+    probe_check(&e->probe, "outer", 0);
     FT_EXPECT_OUTCOME(k2, 0);
     FT_EXPECT_OUTCOME(k1, 0);
     assert_int_equal(fronta_buffer_release(hold), 0);
@@ -680,7 +586,7 @@ static void kernel_releases_acquire_under_way(void **state)
     e->trigger = ft_submit_ok(e->rt, &t);
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, host_acquire_main, r), 0);
-    probe_check(&e->probe, "kernel");
+    probe_check(&e->probe, "kernel", 0);
     FT_SPIN_UNTIL(atomic_load(&r->host_done));
     assert_true(atomic_load(&r->host_done));
     pthread_join(th, NULL);
@@ -746,7 +652,7 @@ static void callback_waits_for_successor(void **state)
         fronta_call_t c = {.size = sizeof c, .fn = nop_fn, .after = &a, .nafter = 1};
         assert_int_equal(fronta_submit_call(rt, &c, &s->b), 0);
         atomic_store(&s->go, 1);
-        probe_check(&s->probe, threads == 1 ? "1 thread" : "2 threads");
+        probe_check(&s->probe, threads == 1 ? "1 thread" : "2 threads", 0);
         FT_EXPECT_OUTCOME(s->b, 0);
         fronta_future_release(a);
         fronta_future_release(s->b);
