@@ -893,9 +893,17 @@ static void workload(ft_counting_t *c, int zero_copy)
         fronta_future_release(w->steps[i].fut);
     fronta_runtime_destroy(rt);
     if (ctx) {
+        /* A leak is a reference that stays: the driver's own threads may
+         * drop theirs on a finished command a moment after reporting it
+         * (seen once in ~1800 runs on PoCL), so give them a second. */
         cl_uint refs = 0;
-        CHECK(clGetContextInfo(ctx, CL_CONTEXT_REFERENCE_COUNT, sizeof refs, &refs, NULL) ==
-              CL_SUCCESS);
+        double until = ft_now() + 1.0;
+        do {
+            CHECK(clGetContextInfo(ctx, CL_CONTEXT_REFERENCE_COUNT, sizeof refs, &refs,
+                                   NULL) == CL_SUCCESS);
+            if (refs != 1)
+                sched_yield();
+        } while (refs != 1 && ft_now() < until);
         if (refs != 1) {
             check_failed("no OpenCL object leaked (the context's references)", __LINE__);
             note("the context has %u references after fronta_runtime_destroy, ours "

@@ -470,7 +470,12 @@ void fronta__buffers_unload(fronta_runtime_t *rt)
 {
     pthread_mutex_lock(&rt->buf_lock);
     for (fronta_buffer_t *b = rt->buffers; b; b = b->next)
-        (void)unload(b); /* logged: nothing better to do while stopping */
+        if (unload(b)) { /* logged; the drivers stop next: free the replicas */
+            pthread_mutex_lock(&b->lock);
+            drop_replicas(b);
+            b->valid = 1; /* the host copy is all that is left */
+            pthread_mutex_unlock(&b->lock);
+        }
     pthread_mutex_unlock(&rt->buf_lock);
 }
 
