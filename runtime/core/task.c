@@ -110,6 +110,16 @@ void fronta__set_error(fronta_future_t *t, int code, uint64_t root, const char *
  * and names the root task, whose message it carries along the chain. */
 void fronta__dep_fail(fronta_future_t *t, const fronta_future_t *done)
 {
+    const fronta__ktask *kt = fronta__ktask_of(t);
+    if (kt && !kt->k) {
+        /* A host access changes nothing by failing: what follows it sees
+         * the contents, and so the failure, it was waiting for, as the
+         * writer reported it (an access polled and abandoned must not turn
+         * the writer's FRONTA_EBUILD into FRONTA_EDEPFAILED). */
+        t->final = done->final;
+        fronta__set_error(t, done->err_code, done->err_root, done->err_msg);
+        return;
+    }
     int cancelled = done->final == FRONTA__ST_CANCELLED;
     t->final = cancelled ? FRONTA__ST_CANCELLED : FRONTA__ST_FAILED;
     if (done->err_code == FRONTA_EDEPFAILED || (cancelled && done->err_root != done->id)) {
