@@ -263,11 +263,6 @@ void fronta__ktask_fall_back(fronta_future_t *t)
 void fronta__ktask_finish(fronta_future_t *t, int code, const char *msg)
 {
     fronta__ktask *kt = fronta__ktask_of(t);
-    if ((atomic_load_explicit(&t->state, memory_order_acquire) & FRONTA__ST_MASK) ==
-        FRONTA__ST_CLAIMED) { /* its place on the queue held, it ran nothing */
-        fronta__ktask_settle(t, NULL);
-        return;
-    }
     t->final = FRONTA__ST_FINISHED;
     if (code) {
         t->final = FRONTA__ST_FAILED;

@@ -419,9 +419,11 @@ static void unlink_buffer(fronta_buffer_t *b)
     pthread_mutex_unlock(&rt->buf_lock);
 }
 
-/* The last valid contents to the host, device replicas freed; on failure
- * nothing is dropped (the contents are still on the device). */
-static int unload(fronta_buffer_t *b)
+/* The last valid contents to the host, device replicas freed. On failure
+ * the replicas stay (the contents are still on the device) unless the
+ * drivers are about to stop (`stopping`): then the host copy is all that
+ * is left. */
+static int unload(fronta_buffer_t *b, int stopping)
 {
     char msg[256];
     int rc = 0;
@@ -429,8 +431,10 @@ static int unload(fronta_buffer_t *b)
     if (!(b->valid & 1) && (rc = fronta__coh_fetch(b, 0, msg, sizeof msg)))
         FRONTA__LOG(b->rt, FRONTA_LOG_ERROR, "buffer of %zu elements: contents not brought "
                     "back to the host: %s", b->count, msg);
-    else
+    if (!rc || stopping) {
         drop_replicas(b);
+        b->valid = 1;
+    }
     pthread_mutex_unlock(&b->lock);
     return rc;
 }
@@ -451,7 +455,7 @@ int fronta_buffer_destroy(fronta_buffer_t *b)
     if (!rt->drivers_gone) {
         /* Wait for every access: an OUT access follows them all. */
         rc = acquire_live(b, 0, FRONTA_ACCESS_OUT, -1, NULL);
-        if (!rc && (rc = unload(b))) /* b stays, its contents where they were */
+        if (!rc && (rc = unload(b, 0))) /* b stays, its contents where they were */
             release_unchanged(b);
         else if (!rc)
             fronta_buffer_release(b); /* the host copy, the only one, is valid */
@@ -470,12 +474,7 @@ void fronta__buffers_unload(fronta_runtime_t *rt)
 {
     pthread_mutex_lock(&rt->buf_lock);
     for (fronta_buffer_t *b = rt->buffers; b; b = b->next)
-        if (unload(b)) { /* logged; the drivers stop next: free the replicas */
-            pthread_mutex_lock(&b->lock);
-            drop_replicas(b);
-            b->valid = 1; /* the host copy is all that is left */
-            pthread_mutex_unlock(&b->lock);
-        }
+        (void)unload(b, 1); /* logged; the drivers stop next */
     pthread_mutex_unlock(&rt->buf_lock);
 }
 
