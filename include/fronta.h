@@ -275,6 +275,14 @@ FRONTA_API fronta_runtime_t *fronta_ctx_runtime(const fronta_ctx_t *ctx);
 FRONTA_API uint64_t fronta_ctx_task_id(const fronta_ctx_t *ctx);
 /* Attempt number, 0 for the first run, 1 for the first retry... */
 FRONTA_API unsigned fronta_ctx_attempt(const fronta_ctx_t *ctx);
+/* Run body(ud, i) once for each i in [0, n), spread over the pool: the
+ * calling pool thread runs chunks itself while idle workers take others,
+ * and the call returns when all n have run. Which thread runs which i
+ * varies; what i covers is the caller's to fix, so a reduction that
+ * combines per-i partials in index order gives the same bits whatever
+ * the worker count. Returns 0, or FRONTA_EINVAL (ctx or body NULL). */
+FRONTA_API int fronta_ctx_parallel(fronta_ctx_t *ctx, size_t n,
+                                   void (*body)(void *ud, size_t i), void *ud);
 /* Index of the pool thread running the task. */
 FRONTA_API int fronta_ctx_worker(const fronta_ctx_t *ctx);
 /* Non-zero once cancellation was requested for this running task
@@ -477,7 +485,12 @@ typedef enum fronta_arg_kind {
     FRONTA_ARG_I32,
     FRONTA_ARG_I64,
     FRONTA_ARG_F32,
-    FRONTA_ARG_F64
+    FRONTA_ARG_F64,
+    /* Parameters only: a scalar whose kind follows the element type of
+     * the buffer argument `like` names (FRONTA_I32 for UINT8 and INT32,
+     * FRONTA_I64 for INT64, FRONTA_F32 for FLOAT, FRONTA_F64 for DOUBLE).
+     * Task arguments are always one of the kinds above. */
+    FRONTA_ARG_SCALAR
 } fronta_arg_kind_t;
 
 /* One argument of a task: a buffer with its access mode, or a scalar.
@@ -504,17 +517,39 @@ typedef struct fronta_arg {
 #define FRONTA_F32(x) ((fronta_arg_t){.kind = FRONTA_ARG_F32, .v.f32 = (x)})
 #define FRONTA_F64(x) ((fronta_arg_t){.kind = FRONTA_ARG_F64, .v.f64 = (x)})
 
-/* A kernel parameter: what the task's argument at that place must be. */
+/* A kernel parameter: what the task's argument at that place must be.
+ * A launch has a shape, rows x cols: a 1-D launch of n work items is one
+ * row of n (see fronta_task_desc_t). */
 typedef enum fronta_count_rule {
-    FRONTA_COUNT_GLOBAL = 0,  /* a buffer of exactly the launch size */
-    FRONTA_COUNT_ANY = 1      /* a buffer of any size */
+    FRONTA_COUNT_GLOBAL = 0,  /* a buffer of exactly the launch size, rows x cols */
+    FRONTA_COUNT_ANY = 1,     /* a buffer of any size */
+    FRONTA_COUNT_ROWS = 2,    /* exactly rows elements (a column vector) */
+    FRONTA_COUNT_COLS = 3,    /* exactly cols elements (a row vector) */
+    FRONTA_COUNT_EXACT = 4    /* exactly fronta_param_t.n elements */
 } fronta_count_rule_t;
+
+/* Element-type families for fronta_param_t.dtypes. */
+#define FRONTA_DTYPE_BIT(t) (1u << (unsigned)(t))
+#define FRONTA_DTYPES_INT (FRONTA_DTYPE_BIT(FRONTA_INT32) | FRONTA_DTYPE_BIT(FRONTA_INT64))
+#define FRONTA_DTYPES_FLOAT (FRONTA_DTYPE_BIT(FRONTA_FLOAT) | FRONTA_DTYPE_BIT(FRONTA_DOUBLE))
+#define FRONTA_DTYPES_NUMERIC (FRONTA_DTYPES_INT | FRONTA_DTYPES_FLOAT)
+#define FRONTA_DTYPES_ALL (FRONTA_DTYPES_NUMERIC | FRONTA_DTYPE_BIT(FRONTA_UINT8))
+/* fronta_param_t.like: the argument at index i. */
+#define FRONTA_LIKE(i) ((i) + 1)
 
 typedef struct fronta_param {
     fronta_arg_kind_t kind;
-    fronta_dtype_t dtype;      /* buffers: element type; 0 accepts any */
+    fronta_dtype_t dtype;      /* buffers: element type; 0 accepts any (of dtypes) */
     fronta_access_t access;    /* buffers: the mode the kernel uses; 0 any */
     fronta_count_rule_t count;
+    /* Since 0.2 (read only from a fronta_kernel_desc_t whose size covers
+     * its `flags`; an older descriptor's parameters are the four fields
+     * above): */
+    unsigned dtypes;           /* buffers with dtype 0: FRONTA_DTYPES_* mask; 0 any */
+    int like;                  /* FRONTA_LIKE(i): a buffer of the element type of
+                                  buffer argument i, or (FRONTA_ARG_SCALAR) a scalar
+                                  of its kind; i < this parameter's index; 0 none */
+    size_t n;                  /* FRONTA_COUNT_EXACT: the count */
 } fronta_param_t;
 
 /* What a CPU implementation receives per argument: for a buffer, its host
@@ -530,10 +565,40 @@ typedef struct fronta_karg {
     } v;
 } fronta_karg_t;
 
-/* A CPU implementation: n is the launch size (work items). Runs on a pool
- * thread; returns 0 or an error, as a task function. */
+/* A CPU implementation: n is the launch size (work items, rows x cols;
+ * fronta_ctx_shape gives both). Runs on a pool thread and may spread its
+ * work over the pool with fronta_ctx_parallel; returns 0 or an error, as
+ * a task function. */
 typedef int (*fronta_cpu_kernel_fn)(fronta_ctx_t *ctx, const fronta_karg_t *args,
                                     size_t nargs, size_t n);
+
+/* Inside a kernel's CPU implementation: the launch shape (a 1-D launch
+ * of n is 1 x n). FRONTA_EINVAL elsewhere. */
+FRONTA_API int fronta_ctx_shape(const fronta_ctx_t *ctx, size_t *rows, size_t *cols);
+/* Inside a kernel's CPU implementation: the element type of buffer
+ * argument i (what a type-generic implementation dispatches on); 0 for a
+ * scalar, an index out of range, or outside a kernel. */
+FRONTA_API fronta_dtype_t fronta_ctx_arg_dtype(const fronta_ctx_t *ctx, size_t i);
+/* A kernel's own argument check, for relations the parameter rules cannot
+ * say (gemm: A is rows x k, B is k x cols). args holds each argument's
+ * count (buffers) or value (scalars), ptr NULL. Returns 0, FRONTA_ESIZE
+ * or FRONTA_EARG; fronta_submit then fails with that code. */
+typedef int (*fronta_kernel_check_fn)(const fronta_karg_t *args, size_t nargs, size_t rows,
+                                      size_t cols);
+/* Bytes of device scratch memory a launch needs (see cl_scratch). */
+typedef size_t (*fronta_kernel_scratch_fn)(const fronta_karg_t *args, size_t nargs,
+                                           size_t rows, size_t cols);
+
+/* fronta_kernel_desc_t.flags */
+enum {
+    /* The OpenCL function takes, after its parameters, the launch shape
+     * and each buffer argument's element count, as `ulong rows, ulong
+     * cols` then one `ulong` per buffer parameter in order; then, with
+     * cl_scratch, a `__global uchar *scratch`; then, with cl_passes > 1,
+     * a `uint pass`. Needed with cl_local (the launch is rounded up, so
+     * the function checks its range). */
+    FRONTA_KERNEL_CL_SHAPE_ARGS = 1u << 0
+};
 
 typedef struct fronta_kernel_desc {
     size_t size;                   /* as fronta_config_t.size */
@@ -544,6 +609,23 @@ typedef struct fronta_kernel_desc {
     const char *cl_source;         /* OpenCL implementation, or NULL; copied */
     const char *cl_entry;          /* its __kernel function; NULL: name */
     const char *cl_options;        /* build options, or NULL */
+    /* Since 0.2: */
+    unsigned flags;                /* FRONTA_KERNEL_* */
+    /* The work-group the OpenCL source is written for, {cols, rows}
+     * ({n, 0} for 1-D), or zeros: the launch's local size (or the
+     * driver's choice). With it the NDRange is rounded up to a multiple;
+     * needs FRONTA_KERNEL_CL_SHAPE_ARGS. */
+    size_t cl_local[2];
+    /* With cl_local: at most this many work-groups per dimension (a
+     * grid-stride kernel, e.g. a reduction's fixed tree); 0: no cap. */
+    size_t cl_groups[2];
+    /* Device scratch memory per launch (uninitialised), or NULL. */
+    fronta_kernel_scratch_fn cl_scratch;
+    /* The OpenCL function is enqueued this many times in a row (0, 1: once)
+     * with `pass` = 0, 1, ...: a reduction's or a scan's phases, in order
+     * on the device's queue. */
+    unsigned cl_passes;
+    fronta_kernel_check_fn check;  /* or NULL */
 } fronta_kernel_desc_t;
 
 /* Register a kernel with at least one implementation. The runtime owns it
@@ -560,10 +642,14 @@ FRONTA_API FRONTA_NODISCARD int fronta_kernel_create(fronta_runtime_t *rt,
 /* The kernel registered under name, else FRONTA_ENOENT. */
 FRONTA_API int fronta_kernel_find(fronta_runtime_t *rt, const char *name,
                                   fronta_kernel_t **out);
-/* A bundled kernel (kernels/: "scale", "saxpy", ...), registered on first
+/* A bundled kernel (kernels/, docs/kernels.md: "fill", "axpy", "sum",
+ * "gemm", ...), registered on first
  * use; NULL when there is no such kernel (fronta_submit then fails with
  * FRONTA_EINVAL). */
 FRONTA_API fronta_kernel_t *fronta_kernel_builtin(fronta_runtime_t *rt, const char *name);
+/* The name of bundled kernel i (0, 1, ...), NULL past the last: the set
+ * docs/kernels.md lists. */
+FRONTA_API const char *fronta_kernel_builtin_name(size_t i);
 FRONTA_API const char *fronta_kernel_name(const fronta_kernel_t *k);
 
 /* ---- kernel tasks ------------------------------------------------------ */
@@ -588,7 +674,7 @@ typedef struct fronta_task_desc {
     fronta_kernel_t *kernel;
     fronta_arg_t args[FRONTA_MAX_ARGS];
     size_t nargs;                    /* 0: the arguments before the first NONE */
-    size_t global;                   /* work items; 0: count of the first buffer */
+    size_t global;                   /* 1-D: work items; 0: count of the first buffer */
     size_t local;                    /* work-group size; 0: the driver picks.
                                         global must be a multiple of it */
     fronta_future_t *const *after;   /* futures as arguments: run after them */
@@ -596,6 +682,12 @@ typedef struct fronta_task_desc {
     fronta_needs_t needs;
     int priority;
     const char *name;                /* for errors and logs; not copied */
+    /* Since 0.2: a 2-D launch over a row-major rows x cols matrix (global
+     * and local then 0). In OpenCL, get_global_id(0) is the column and
+     * get_global_id(1) the row; the work-group is local_rows x local_cols
+     * (both 0: the driver picks; else each divides its dimension). */
+    size_t rows, cols;
+    size_t local_rows, local_cols;
 } fronta_task_desc_t;
 
 /* Submit a kernel over buffers. The device is chosen among those needs

@@ -3,29 +3,39 @@
 
 #include "kernels.h"
 
-typedef struct builtin {
-    const char *name;
-    void (*desc)(fronta_kernel_desc_t *d);
-} builtin_t;
-
-/* A new bundled kernel is a file (its .c and .cl) and a line here. */
-static const builtin_t builtins[] = {
-    {"scale", fronta__kernels_scale_desc},
-    {"saxpy", fronta__kernels_saxpy_desc},
+static const fronta__builtin *const groups[] = {
+    fronta__builtins_elementwise,
+    fronta__builtins_reduce,
+    fronta__builtins_matrix,
 };
+
+static const fronta__builtin *lookup(const char *name)
+{
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++)
+        for (const fronta__builtin *b = groups[g]; b->name; b++)
+            if (strcmp(b->name, name) == 0)
+                return b;
+    return NULL;
+}
+
+FRONTA_API const char *fronta_kernel_builtin_name(size_t i)
+{
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++)
+        for (const fronta__builtin *b = groups[g]; b->name; b++)
+            if (i-- == 0)
+                return b->name;
+    return NULL;
+}
 
 FRONTA_API fronta_kernel_t *fronta_kernel_builtin(fronta_runtime_t *rt, const char *name)
 {
-    const builtin_t *b = NULL;
     fronta_kernel_desc_t d;
     fronta_kernel_t *k;
     int rc;
 
     if (!rt || !name)
         return NULL;
-    for (size_t i = 0; i < sizeof builtins / sizeof builtins[0] && !b; i++)
-        if (strcmp(builtins[i].name, name) == 0)
-            b = &builtins[i];
+    const fronta__builtin *b = lookup(name);
     if (!b)
         return NULL;
     /* Find first: after the first use this is the whole call, and it
@@ -36,6 +46,9 @@ FRONTA_API fronta_kernel_t *fronta_kernel_builtin(fronta_runtime_t *rt, const ch
     if (rc != FRONTA_ENOENT)
         return NULL;
     b->desc(&d);
+    /* The table's name, not the descriptor's: one descriptor may serve
+     * two names (saxpy is axpy under its 0.1 name). */
+    d.name = b->name;
     rc = fronta_kernel_create(rt, &d, &k);
     /* EBUSY: another thread registered it between our find and create;
      * theirs is the same kernel, so use it. */

@@ -1,6 +1,9 @@
 /* saxpy.c — the bundled kernel "saxpy": y[i] = a * x[i] + y[i], on the CPU pool and in OpenCL. */
 #include "kernels.h"
 
+extern const char fronta_kernel_src_saxpy[];
+void fronta__kernels_saxpy_desc(fronta_kernel_desc_t *d);
+
 static const fronta_param_t saxpy_params[] = {
     {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_FLOAT, .access = FRONTA_ACCESS_IN,
      .count = FRONTA_COUNT_GLOBAL},

@@ -1,6 +1,9 @@
 /* scale.c — the bundled kernel "scale": x[i] *= a, on the CPU pool and in OpenCL. */
 #include "kernels.h"
 
+extern const char fronta_kernel_src_scale[];
+void fronta__kernels_scale_desc(fronta_kernel_desc_t *d);
+
 static const fronta_param_t scale_params[] = {
     {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_FLOAT, .access = FRONTA_ACCESS_INOUT,
      .count = FRONTA_COUNT_GLOBAL},

@@ -222,7 +222,7 @@ typedef enum op {
 
 /* One parameter, two arguments; no CPU implementation. */
 static const fronta_param_t bad_sig_params[] = {
-    {FRONTA_ARG_BUFFER, FRONTA_INT32, FRONTA_ACCESS_OUT, FRONTA_COUNT_GLOBAL},
+    {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_INT32, .access = FRONTA_ACCESS_OUT, .count = FRONTA_COUNT_GLOBAL},
 };
 /* With the INT32 kernels in one program: each run's device thread loads
  * three programs (this, scale, saxpy), the bulk of a run's time. */

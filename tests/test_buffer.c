@@ -32,9 +32,9 @@ static int k_log(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t na, size_t n)
 }
 
 static const fronta_param_t log_params[] = {
-    {FRONTA_ARG_BUFFER, 0, 0, FRONTA_COUNT_ANY},
-    {FRONTA_ARG_I64, 0, 0, 0},
-    {FRONTA_ARG_I32, 0, 0, 0},
+    {.kind = FRONTA_ARG_BUFFER, .count = FRONTA_COUNT_ANY},
+    {.kind = FRONTA_ARG_I64},
+    {.kind = FRONTA_ARG_I32},
 };
 
 /* Fails; as a writer (INOUT) and as a reader (IN). */
@@ -47,7 +47,7 @@ static int k_fail(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t na, size_t n
 }
 
 static const fronta_param_t fail_params[] = {
-    {FRONTA_ARG_BUFFER, FRONTA_INT32, 0, FRONTA_COUNT_ANY},
+    {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_INT32, .count = FRONTA_COUNT_ANY},
 };
 
 static fronta_kernel_t *make_kernel(fronta_runtime_t *rt, const char *name,

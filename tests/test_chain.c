@@ -149,9 +149,9 @@ static void cpu_device_mix(int zero_copy)
         skip();
     }
     static const fronta_param_t out_param[] = {
-        {FRONTA_ARG_BUFFER, FRONTA_FLOAT, FRONTA_ACCESS_OUT, FRONTA_COUNT_GLOBAL}};
+        {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_FLOAT, .access = FRONTA_ACCESS_OUT, .count = FRONTA_COUNT_GLOBAL}};
     static const fronta_param_t in_param[] = {
-        {FRONTA_ARG_BUFFER, FRONTA_FLOAT, FRONTA_ACCESS_IN, FRONTA_COUNT_GLOBAL}};
+        {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_FLOAT, .access = FRONTA_ACCESS_IN, .count = FRONTA_COUNT_GLOBAL}};
     fronta_kernel_desc_t df = {.size = sizeof df, .name = "fill", .params = out_param,
                                .nparams = 1, .cpu = k_fill};
     fronta_kernel_desc_t dc = {.size = sizeof dc, .name = "check", .params = in_param,

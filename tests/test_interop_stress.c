@@ -80,17 +80,17 @@ static int k_set(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t na, size_t n)
 }
 
 static const fronta_param_t axpb_params[] = {
-    {FRONTA_ARG_BUFFER, FRONTA_INT32, FRONTA_ACCESS_INOUT, FRONTA_COUNT_GLOBAL},
-    {FRONTA_ARG_I32, 0, 0, 0},
-    {FRONTA_ARG_I32, 0, 0, 0},
+    {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_INT32, .access = FRONTA_ACCESS_INOUT, .count = FRONTA_COUNT_GLOBAL},
+    {.kind = FRONTA_ARG_I32},
+    {.kind = FRONTA_ARG_I32},
 };
 static const fronta_param_t copy_params[] = {
-    {FRONTA_ARG_BUFFER, FRONTA_INT32, FRONTA_ACCESS_IN, FRONTA_COUNT_GLOBAL},
-    {FRONTA_ARG_BUFFER, FRONTA_INT32, FRONTA_ACCESS_OUT, FRONTA_COUNT_GLOBAL},
+    {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_INT32, .access = FRONTA_ACCESS_IN, .count = FRONTA_COUNT_GLOBAL},
+    {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_INT32, .access = FRONTA_ACCESS_OUT, .count = FRONTA_COUNT_GLOBAL},
 };
 static const fronta_param_t set_params[] = {
-    {FRONTA_ARG_BUFFER, FRONTA_INT32, FRONTA_ACCESS_OUT, FRONTA_COUNT_GLOBAL},
-    {FRONTA_ARG_I32, 0, 0, 0},
+    {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_INT32, .access = FRONTA_ACCESS_OUT, .count = FRONTA_COUNT_GLOBAL},
+    {.kind = FRONTA_ARG_I32},
 };
 
 static fronta_kernel_t *make_kernel(fronta_runtime_t *rt, const char *name,

@@ -121,7 +121,7 @@ static void registry(void **state)
 
 /* Parameters that accept any element type, any mode, any count. */
 static const fronta_param_t any_params[] = {
-    {FRONTA_ARG_BUFFER, 0, 0, FRONTA_COUNT_ANY},
+    {.kind = FRONTA_ARG_BUFFER, .count = FRONTA_COUNT_ANY},
 };
 
 static atomic_int any_calls;
@@ -450,12 +450,12 @@ static void cpu_kernel_arguments(void **state)
     (void)state;
     fronta_runtime_t *rt = ft_runtime_dev("cpu", 0);
     static const fronta_param_t p[] = {
-        {FRONTA_ARG_BUFFER, FRONTA_INT32, FRONTA_ACCESS_OUT, FRONTA_COUNT_ANY},
-        {FRONTA_ARG_I32, 0, 0, 0},
-        {FRONTA_ARG_I64, 0, 0, 0},
-        {FRONTA_ARG_F32, 0, 0, 0},
-        {FRONTA_ARG_F64, 0, 0, 0},
-        {FRONTA_ARG_BUFFER, FRONTA_UINT8, FRONTA_ACCESS_IN, FRONTA_COUNT_ANY},
+        {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_INT32, .access = FRONTA_ACCESS_OUT, .count = FRONTA_COUNT_ANY},
+        {.kind = FRONTA_ARG_I32},
+        {.kind = FRONTA_ARG_I64},
+        {.kind = FRONTA_ARG_F32},
+        {.kind = FRONTA_ARG_F64},
+        {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_UINT8, .access = FRONTA_ACCESS_IN, .count = FRONTA_COUNT_ANY},
     };
     fronta_kernel_desc_t d = {.size = sizeof d, .name = "probe", .params = p, .nparams = 6,
                               .cpu = k_probe};
@@ -714,8 +714,8 @@ typedef struct sigcase {
     const char *declared, *takes;
 } sigcase_t;
 
-#define SIG_BUF(dt) {FRONTA_ARG_BUFFER, (dt), 0, FRONTA_COUNT_GLOBAL}
-#define SIG_SCALAR(kind) {(kind), 0, 0, 0}
+#define SIG_BUF(dt) {.kind = FRONTA_ARG_BUFFER, .dtype = (dt), .count = FRONTA_COUNT_GLOBAL}
+#define SIG_SCALAR(k) {.kind = (k)}
 
 static const sigcase_t sig_cases[] = {
     {"(a) I64 for a pointer", {SIG_SCALAR(FRONTA_ARG_I64)}, 1,
@@ -827,8 +827,8 @@ static void signature_mismatch_fails(void **state)
 /* (e) y[i] += c + i, declared (I64, INT32 buffer) while its OpenCL
  * function takes a pointer first, as (a). */
 static const fronta_param_t sig_fb_params[] = {
-    {FRONTA_ARG_I64, 0, 0, 0},
-    {FRONTA_ARG_BUFFER, FRONTA_INT32, FRONTA_ACCESS_INOUT, FRONTA_COUNT_GLOBAL},
+    {.kind = FRONTA_ARG_I64},
+    {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_INT32, .access = FRONTA_ACCESS_INOUT, .count = FRONTA_COUNT_GLOBAL},
 };
 
 static int k_sig_fb(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t na, size_t n)
@@ -918,15 +918,15 @@ static void signature_spellings_accepted(void **state)
         skip();
     }
     static const fronta_param_t p[] = {
-        {FRONTA_ARG_BUFFER, FRONTA_FLOAT, FRONTA_ACCESS_IN, FRONTA_COUNT_GLOBAL},
-        {FRONTA_ARG_BUFFER, FRONTA_FLOAT, FRONTA_ACCESS_IN, FRONTA_COUNT_ANY},
-        {FRONTA_ARG_BUFFER, FRONTA_INT32, FRONTA_ACCESS_OUT, FRONTA_COUNT_GLOBAL},
-        {FRONTA_ARG_I32, 0, 0, 0},
-        {FRONTA_ARG_I64, 0, 0, 0},
-        {FRONTA_ARG_BUFFER, FRONTA_INT64, FRONTA_ACCESS_OUT, FRONTA_COUNT_GLOBAL},
-        {FRONTA_ARG_BUFFER, FRONTA_FLOAT, FRONTA_ACCESS_INOUT, FRONTA_COUNT_GLOBAL},
-        {FRONTA_ARG_BUFFER, 0, FRONTA_ACCESS_IN, FRONTA_COUNT_ANY},
-        {FRONTA_ARG_F64, 0, 0, 0},
+        {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_FLOAT, .access = FRONTA_ACCESS_IN, .count = FRONTA_COUNT_GLOBAL},
+        {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_FLOAT, .access = FRONTA_ACCESS_IN, .count = FRONTA_COUNT_ANY},
+        {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_INT32, .access = FRONTA_ACCESS_OUT, .count = FRONTA_COUNT_GLOBAL},
+        {.kind = FRONTA_ARG_I32},
+        {.kind = FRONTA_ARG_I64},
+        {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_INT64, .access = FRONTA_ACCESS_OUT, .count = FRONTA_COUNT_GLOBAL},
+        {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_FLOAT, .access = FRONTA_ACCESS_INOUT, .count = FRONTA_COUNT_GLOBAL},
+        {.kind = FRONTA_ARG_BUFFER, .access = FRONTA_ACCESS_IN, .count = FRONTA_COUNT_ANY},
+        {.kind = FRONTA_ARG_F64},
     };
     fronta_kernel_desc_t d = {.size = sizeof d, .name = "ft_sig_ok", .params = p,
                               .nparams = sizeof p / sizeof p[0], .cl_source = SIG_OK_SOURCE};

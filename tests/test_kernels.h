@@ -69,17 +69,17 @@ static inline int ft_k_add_into(fronta_ctx_t *ctx, const fronta_karg_t *a, size_
 }
 
 static const fronta_param_t ft_add_const_params[] = {
-    {FRONTA_ARG_BUFFER, FRONTA_INT32, FRONTA_ACCESS_INOUT, FRONTA_COUNT_GLOBAL},
-    {FRONTA_ARG_I32, 0, 0, 0},
+    {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_INT32, .access = FRONTA_ACCESS_INOUT, .count = FRONTA_COUNT_GLOBAL},
+    {.kind = FRONTA_ARG_I32, .dtype = 0, .access = 0, .count = 0},
 };
 static const fronta_param_t ft_copy_scaled_params[] = {
-    {FRONTA_ARG_BUFFER, FRONTA_INT32, FRONTA_ACCESS_IN, FRONTA_COUNT_GLOBAL},
-    {FRONTA_ARG_BUFFER, FRONTA_INT32, FRONTA_ACCESS_OUT, FRONTA_COUNT_GLOBAL},
-    {FRONTA_ARG_I32, 0, 0, 0},
+    {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_INT32, .access = FRONTA_ACCESS_IN, .count = FRONTA_COUNT_GLOBAL},
+    {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_INT32, .access = FRONTA_ACCESS_OUT, .count = FRONTA_COUNT_GLOBAL},
+    {.kind = FRONTA_ARG_I32, .dtype = 0, .access = 0, .count = 0},
 };
 static const fronta_param_t ft_add_into_params[] = {
-    {FRONTA_ARG_BUFFER, FRONTA_INT32, FRONTA_ACCESS_IN, FRONTA_COUNT_GLOBAL},
-    {FRONTA_ARG_BUFFER, FRONTA_INT32, FRONTA_ACCESS_INOUT, FRONTA_COUNT_GLOBAL},
+    {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_INT32, .access = FRONTA_ACCESS_IN, .count = FRONTA_COUNT_GLOBAL},
+    {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_INT32, .access = FRONTA_ACCESS_INOUT, .count = FRONTA_COUNT_GLOBAL},
 };
 
 enum { FT_IMPL_CPU = 1, FT_IMPL_CL = 2, FT_IMPL_BOTH = 3 };

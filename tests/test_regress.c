@@ -43,8 +43,8 @@ static int k_gate(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t na, size_t n
 }
 
 static const fronta_param_t gate_params[] = {
-    {FRONTA_ARG_BUFFER, 0, 0, FRONTA_COUNT_ANY},
-    {FRONTA_ARG_I64, 0, 0, 0},
+    {.kind = FRONTA_ARG_BUFFER, .count = FRONTA_COUNT_ANY},
+    {.kind = FRONTA_ARG_I64},
 };
 
 static int k_nop(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t na, size_t n)
@@ -57,7 +57,7 @@ static int k_nop(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t na, size_t n)
 }
 
 static const fronta_param_t nop_params[] = {
-    {FRONTA_ARG_BUFFER, 0, 0, FRONTA_COUNT_ANY},
+    {.kind = FRONTA_ARG_BUFFER, .count = FRONTA_COUNT_ANY},
 };
 
 /* Returns 7: not a FRONTA_E* code. */
@@ -97,8 +97,8 @@ static int k_self(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t na, size_t n
 }
 
 static const fronta_param_t self_params[] = {
-    {FRONTA_ARG_BUFFER, 0, 0, FRONTA_COUNT_ANY},
-    {FRONTA_ARG_I64, 0, 0, 0},
+    {.kind = FRONTA_ARG_BUFFER, .count = FRONTA_COUNT_ANY},
+    {.kind = FRONTA_ARG_I64},
 };
 
 static fronta_kernel_t *make_kernel(fronta_runtime_t *rt, const char *name,

@@ -17,6 +17,16 @@ struct fronta_kernel {
     size_t nparams;
     fronta_cpu_kernel_fn cpu;
     char *cl_source, *cl_entry, *cl_options;
+    /* 0.2 descriptor fields (zero from an older descriptor). */
+    unsigned flags;                   /* FRONTA_KERNEL_* */
+    size_t cl_local[2], cl_groups[2];
+    fronta_kernel_scratch_fn cl_scratch;
+    unsigned cl_passes;               /* >= 1 */
+    fronta_kernel_check_fn check;
+    /* A parameter takes a family of types (dtype 0 with a mask, a like
+     * rule, FRONTA_ARG_SCALAR): the OpenCL source is built per combination
+     * of the arguments' types, with -DT<i>=... (drivers/opencl/variant.c). */
+    int generic;
 };
 
 /* ---- buffers (data/buffer.c, data/coherence.c) ---- */
@@ -104,7 +114,12 @@ typedef struct fronta__ktask {
     fronta_kernel_t *k;
     fronta_arg_t args[FRONTA_MAX_ARGS];
     uint32_t nargs;
-    size_t global, local;
+    size_t global, local;             /* global = rows * cols; local: 1-D only */
+    /* The launch shape: a 1-D launch of n is 1 x n (dims 1); a 2-D one
+     * rows x cols (dims 2) with a work-group of local_rows x local_cols
+     * (0 x 0: the driver picks). */
+    size_t rows, cols, local_rows, local_cols;
+    unsigned dims;
     fronta_needs_t needs;
     _Atomic int dev;                  /* placement; 0 after a fallback to the pool */
     int can_fall_back;

@@ -1,0 +1,5 @@
+/* test_kernel_generic.c — placeholder while it is written. */
+int main(void)
+{
+    return 77;
+}
