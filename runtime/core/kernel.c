@@ -46,19 +46,72 @@ static void kernel_free(fronta_runtime_t *rt, fronta_kernel_t *k)
     fronta__mem_free(&rt->alloc, k, sizeof *k);
 }
 
+/* The 0.1 layout of a parameter: a descriptor whose size ends before
+ * `flags` was compiled against it, so its array has this stride. */
+typedef struct param_v1 {
+    fronta_arg_kind_t kind;
+    fronta_dtype_t dtype;
+    fronta_access_t access;
+    fronta_count_rule_t count;
+} param_v1;
+
+static int desc_is_v1(const fronta_kernel_desc_t *user)
+{
+    return user->size && user->size < offsetof(fronta_kernel_desc_t, flags) + sizeof user->flags;
+}
+
+/* The user's parameters in today's layout. */
+static void params_read(fronta_param_t *out, const fronta_kernel_desc_t *user,
+                        const fronta_kernel_desc_t *d)
+{
+    if (!desc_is_v1(user)) {
+        memcpy(out, d->params, d->nparams * sizeof *d->params);
+        return;
+    }
+    const param_v1 *v = (const param_v1 *)(const void *)d->params;
+    for (size_t i = 0; i < d->nparams; i++)
+        out[i] = (fronta_param_t){.kind = v[i].kind, .dtype = v[i].dtype,
+                                  .access = v[i].access, .count = v[i].count};
+}
+
+static int buffer_param_valid(const fronta_param_t *p)
+{
+    return (!p->dtype || fronta_dtype_size(p->dtype)) &&
+           !(p->dtypes & ~(unsigned)FRONTA_DTYPES_ALL) &&
+           (unsigned)p->access <= FRONTA_ACCESS_INOUT &&
+           (unsigned)p->count <= FRONTA_COUNT_EXACT &&
+           (p->count != FRONTA_COUNT_EXACT || p->n);
+}
+
+/* `like` names an earlier buffer parameter: the check reads that
+ * argument's type before this one's. */
 static int params_valid(const fronta_param_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (p[i].kind < FRONTA_ARG_BUFFER || p[i].kind > FRONTA_ARG_F64)
+        if (p[i].kind < FRONTA_ARG_BUFFER || p[i].kind > FRONTA_ARG_SCALAR)
             return 0;
-        if (p[i].kind != FRONTA_ARG_BUFFER)
-            continue;
-        if ((p[i].dtype && !fronta_dtype_size(p[i].dtype)) ||
-            (unsigned)p[i].access > FRONTA_ACCESS_INOUT ||
-            (unsigned)p[i].count > FRONTA_COUNT_ANY)
+        if (p[i].like && (p[i].like < 1 || (size_t)p[i].like > i ||
+                          p[p[i].like - 1].kind != FRONTA_ARG_BUFFER))
+            return 0;
+        if (p[i].kind == FRONTA_ARG_SCALAR && !p[i].like)
+            return 0;
+        if (p[i].kind == FRONTA_ARG_BUFFER && !buffer_param_valid(&p[i]))
             return 0;
     }
     return 1;
+}
+
+/* The OpenCL launch options ask for the shape arguments they rely on. */
+static int cl_fields_valid(const fronta_kernel_desc_t *d)
+{
+    int wants_shape = d->cl_local[0] || d->cl_local[1] || d->cl_scratch || d->cl_passes > 1;
+    if (d->flags & ~(unsigned)FRONTA_KERNEL_CL_SHAPE_ARGS)
+        return 0;
+    if (wants_shape && !(d->flags & FRONTA_KERNEL_CL_SHAPE_ARGS))
+        return 0;
+    if ((d->cl_groups[0] && !d->cl_local[0]) || (d->cl_groups[1] && !d->cl_local[1]))
+        return 0;
+    return d->cl_passes <= 64;
 }
 
 static int desc_check(const fronta_kernel_desc_t *d)
@@ -67,7 +120,16 @@ static int desc_check(const fronta_kernel_desc_t *d)
         return FRONTA_EINVAL;
     if (d->nparams > FRONTA_MAX_ARGS || (d->nparams && !d->params))
         return FRONTA_EINVAL;
-    return params_valid(d->params, d->nparams) ? 0 : FRONTA_EINVAL;
+    return cl_fields_valid(d) ? 0 : FRONTA_EINVAL;
+}
+
+static int params_generic(const fronta_param_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i].kind == FRONTA_ARG_SCALAR || p[i].like ||
+            (p[i].kind == FRONTA_ARG_BUFFER && !p[i].dtype && p[i].dtypes))
+            return 1;
+    return 0;
 }
 
 static fronta_kernel_t *find_locked(fronta_runtime_t *rt, const char *name)
@@ -78,7 +140,8 @@ static fronta_kernel_t *find_locked(fronta_runtime_t *rt, const char *name)
     return NULL;
 }
 
-static fronta_kernel_t *kernel_build(fronta_runtime_t *rt, const fronta_kernel_desc_t *d)
+static fronta_kernel_t *kernel_build(fronta_runtime_t *rt, const fronta_kernel_desc_t *d,
+                                     const fronta_param_t *params)
 {
     const fronta__allocator *a = &rt->alloc;
     fronta_kernel_t *k = fronta__mem_calloc(a, 1, sizeof *k);
@@ -88,7 +151,14 @@ static fronta_kernel_t *kernel_build(fronta_runtime_t *rt, const fronta_kernel_d
     k->cpu = d->cpu;
     k->nparams = d->nparams;
     if (d->nparams)
-        memcpy(k->params, d->params, d->nparams * sizeof *d->params);
+        memcpy(k->params, params, d->nparams * sizeof *params);
+    k->generic = params_generic(params, d->nparams);
+    k->flags = d->flags;
+    memcpy(k->cl_local, d->cl_local, sizeof k->cl_local);
+    memcpy(k->cl_groups, d->cl_groups, sizeof k->cl_groups);
+    k->cl_scratch = d->cl_scratch;
+    k->cl_passes = d->cl_passes ? d->cl_passes : 1;
+    k->check = d->check;
     k->name = dup_str(a, d->name);
     k->cl_source = dup_str(a, d->cl_source);
     k->cl_entry = dup_str(a, d->cl_entry ? d->cl_entry : d->name);
@@ -111,7 +181,11 @@ int fronta_kernel_create(fronta_runtime_t *rt, const fronta_kernel_desc_t *desc,
     int rc = desc_check(&d);
     if (rc)
         return rc;
-    fronta_kernel_t *k = kernel_build(rt, &d);
+    fronta_param_t params[FRONTA_MAX_ARGS];
+    params_read(params, desc, &d);
+    if (!params_valid(params, d.nparams))
+        return FRONTA_EINVAL;
+    fronta_kernel_t *k = kernel_build(rt, &d, params);
     if (!k)
         return FRONTA_ENOMEM;
     pthread_mutex_lock(&rt->kernel_lock);

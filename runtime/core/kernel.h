@@ -141,6 +141,13 @@ typedef struct fronta__ktask {
     void *drv;                        /* the driver's, while it holds the task */
 } fronta__ktask;
 
+/* A launch shape (see fronta__ktask). */
+typedef struct fronta__shape {
+    size_t rows, cols, n;
+    size_t local_rows, local_cols;
+    unsigned dims;
+} fronta__shape;
+
 /* The distinct buffers of a task, in address order (the lock order), each
  * with the union of its modes. */
 typedef struct fronta__kbufs {

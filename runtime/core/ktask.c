@@ -45,34 +45,126 @@ static void kbufs_add(kbufs *kb, fronta_buffer_t *b, fronta_access_t m)
     kb->n++;
 }
 
-static int check_arg(fronta_runtime_t *rt, const fronta_param_t *p, const fronta_arg_t *a,
-                     size_t global)
+/* The scalar kind a FRONTA_ARG_SCALAR parameter takes for a buffer of type t. */
+static fronta_arg_kind_t scalar_kind(fronta_dtype_t t)
 {
+    switch (t) {
+    case FRONTA_INT64:
+        return FRONTA_ARG_I64;
+    case FRONTA_FLOAT:
+        return FRONTA_ARG_F32;
+    case FRONTA_DOUBLE:
+        return FRONTA_ARG_F64;
+    default: /* UINT8, INT32 */
+        return FRONTA_ARG_I32;
+    }
+}
+
+static int count_fits(const fronta_param_t *p, size_t count, const fronta__shape *sh)
+{
+    switch (p->count) {
+    case FRONTA_COUNT_GLOBAL:
+        return count == sh->n;
+    case FRONTA_COUNT_ROWS:
+        return count == sh->rows;
+    case FRONTA_COUNT_COLS:
+        return count == sh->cols;
+    case FRONTA_COUNT_EXACT:
+        return count == p->n;
+    default:
+        return 1;
+    }
+}
+
+/* Argument a against parameter p; args are checked in order, so the
+ * argument a `like` rule names (an earlier one) is already valid. */
+static int check_arg(fronta_runtime_t *rt, const fronta_param_t *p, const fronta_arg_t *a,
+                     const fronta_arg_t *args, const fronta__shape *sh)
+{
+    const fronta_buffer_t *like = p->like ? args[p->like - 1].buffer : NULL;
+    if (p->kind == FRONTA_ARG_SCALAR)
+        return a->kind == scalar_kind(like->type) ? 0 : FRONTA_EARG;
     if (a->kind != FRONTA_ARG_BUFFER) /* kinds were checked first */
         return 0;
     if (!fronta__buffer_valid(a->buffer) || a->buffer->rt != rt)
         return FRONTA_EINVAL;
     if (a->access < FRONTA_ACCESS_IN || a->access > FRONTA_ACCESS_INOUT)
         return FRONTA_EINVAL;
-    if ((p->access && a->access != p->access) || (p->dtype && a->buffer->type != p->dtype))
+    fronta_dtype_t t = a->buffer->type;
+    if ((p->access && a->access != p->access) || (p->dtype && t != p->dtype) ||
+        (!p->dtype && p->dtypes && !(p->dtypes & FRONTA_DTYPE_BIT(t))) ||
+        (like && t != like->type))
         return FRONTA_EARG;
-    if (p->count == FRONTA_COUNT_GLOBAL && a->buffer->count != global)
-        return FRONTA_ESIZE;
-    return 0;
+    return count_fits(p, a->buffer->count, sh) ? 0 : FRONTA_ESIZE;
 }
 
-static size_t launch_size(const fronta_task_desc_t *d, size_t nargs)
+static size_t first_buffer_count(const fronta_task_desc_t *d, size_t nargs)
 {
-    if (d->global)
-        return d->global;
     for (size_t i = 0; i < nargs; i++)
         if (d->args[i].kind == FRONTA_ARG_BUFFER && fronta__buffer_valid(d->args[i].buffer))
             return d->args[i].buffer->count;
     return 0;
 }
 
+/* The launch shape: 2-D when rows or cols is set (then global and local
+ * are not), else 1 x global (0: the first buffer's count). */
+static int launch_shape(const fronta_task_desc_t *d, size_t nargs, fronta__shape *sh)
+{
+    memset(sh, 0, sizeof *sh);
+    if (d->rows || d->cols) {
+        if (!d->rows || !d->cols || d->global || d->local)
+            return FRONTA_EINVAL;
+        if (!d->local_rows != !d->local_cols)
+            return FRONTA_EINVAL;
+        if (d->local_rows && (d->rows % d->local_rows || d->cols % d->local_cols))
+            return FRONTA_ESIZE;
+        if (fronta__size_mul(d->rows, d->cols, &sh->n))
+            return FRONTA_ERANGE;
+        *sh = (fronta__shape){.rows = d->rows, .cols = d->cols, .n = sh->n,
+                              .local_rows = d->local_rows, .local_cols = d->local_cols,
+                              .dims = 2};
+        return 0;
+    }
+    if (d->local_rows || d->local_cols)
+        return FRONTA_EINVAL;
+    size_t g = d->global ? d->global : first_buffer_count(d, nargs);
+    if (!g)
+        return FRONTA_EINVAL;
+    if (d->local && g % d->local)
+        return FRONTA_ESIZE;
+    *sh = (fronta__shape){.rows = 1, .cols = g, .n = g, .dims = 1};
+    return 0;
+}
+
+static int kinds_match(const fronta_kernel_t *k, const fronta_task_desc_t *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        fronta_arg_kind_t want = k->params[i].kind, got = d->args[i].kind;
+        if (want == FRONTA_ARG_SCALAR ? got < FRONTA_ARG_I32 || got > FRONTA_ARG_F64
+                                      : got != want)
+            return 0;
+    }
+    return 1;
+}
+
+/* The kernel's own check, over counts and values. */
+static int check_hook(const fronta_kernel_t *k, const fronta_task_desc_t *d, size_t n,
+                      const fronta__shape *sh)
+{
+    fronta_karg_t ka[FRONTA_MAX_ARGS];
+    memset(ka, 0, sizeof ka);
+    for (size_t i = 0; i < n; i++) {
+        if (d->args[i].kind == FRONTA_ARG_BUFFER)
+            ka[i].count = d->args[i].buffer->count;
+        else
+            memcpy(&ka[i].v, &d->args[i].v, sizeof ka[i].v);
+    }
+    int rc = k->check(ka, n, sh->rows, sh->cols);
+    return rc == FRONTA_ESIZE || rc == FRONTA_EARG || rc == 0 ? rc : FRONTA_EARG;
+}
+
 static int check_task(fronta_runtime_t *rt, const fronta_task_desc_t *d, size_t *nargs,
-                      size_t *global, kbufs *kb)
+                      fronta__shape *sh, kbufs *kb)
 {
     const fronta_kernel_t *k = d->kernel;
     if (!k || k->rt != rt || (d->nafter && !d->after))
@@ -85,29 +177,24 @@ static int check_task(fronta_runtime_t *rt, const fronta_task_desc_t *d, size_t 
     if (n == 0)
         while (n < FRONTA_MAX_ARGS && d->args[n].kind != FRONTA_ARG_NONE)
             n++;
-    if (n != k->nparams)
+    if (n != k->nparams || !kinds_match(k, d, n)) /* kinds first: the likely mistake */
         return FRONTA_EARG;
-    for (size_t i = 0; i < n; i++) /* kinds first: a wrong kind is the mistake */
-        if (d->args[i].kind != k->params[i].kind)
-            return FRONTA_EARG;
-    size_t g = launch_size(d, n);
-    if (!g)
-        return FRONTA_EINVAL;
-    if (d->local && g % d->local)
-        return FRONTA_ESIZE;
+    int rc = launch_shape(d, n, sh);
+    if (rc)
+        return rc;
     kb->n = 0;
     for (size_t i = 0; i < n; i++) {
-        int rc = check_arg(rt, &k->params[i], &d->args[i], g);
-        if (rc)
+        if ((rc = check_arg(rt, &k->params[i], &d->args[i], d->args, sh)))
             return rc;
         if (d->args[i].kind == FRONTA_ARG_BUFFER)
             kbufs_add(kb, d->args[i].buffer, d->args[i].access);
     }
+    if (k->check && (rc = check_hook(k, d, n, sh)))
+        return rc;
     for (size_t i = 0; i < d->nafter; i++)
         if (!fronta__task_valid(d->after[i]) || d->after[i]->rt != rt)
             return FRONTA_EINVAL;
     *nargs = n;
-    *global = g;
     return 0;
 }
 
@@ -265,6 +352,32 @@ static int cpu_run(fronta_ctx_t *ctx, void *arg)
     return rc;
 }
 
+static const fronta__ktask *running_kernel(const fronta_ctx_t *ctx)
+{
+    const fronta__ktask *kt = ctx && ctx->task ? fronta__ktask_of(ctx->task) : NULL;
+    return kt && kt->k ? kt : NULL;
+}
+
+int fronta_ctx_shape(const fronta_ctx_t *ctx, size_t *rows, size_t *cols)
+{
+    const fronta__ktask *kt = running_kernel(ctx);
+    if (!kt)
+        return FRONTA_EINVAL;
+    if (rows)
+        *rows = kt->rows;
+    if (cols)
+        *cols = kt->cols;
+    return 0;
+}
+
+fronta_dtype_t fronta_ctx_arg_dtype(const fronta_ctx_t *ctx, size_t i)
+{
+    const fronta__ktask *kt = running_kernel(ctx);
+    if (!kt || i >= kt->nargs || kt->args[i].kind != FRONTA_ARG_BUFFER)
+        return 0;
+    return kt->args[i].buffer->type;
+}
+
 /* ---- submission ---- */
 
 void fronta__ktask_discard(fronta_runtime_t *rt, fronta__ktask *kt)
@@ -285,7 +398,7 @@ static void unlock_all(const kbufs *kb)
 }
 
 static fronta__ktask *ktask_new(fronta_runtime_t *rt, const fronta_task_desc_t *d,
-                                size_t nargs, size_t global)
+                                size_t nargs, const fronta__shape *sh)
 {
     fronta__ktask *kt = fronta__mem_calloc(&rt->alloc, 1, sizeof *kt);
     if (!kt)
@@ -293,8 +406,13 @@ static fronta__ktask *ktask_new(fronta_runtime_t *rt, const fronta_task_desc_t *
     kt->k = d->kernel;
     memcpy(kt->args, d->args, nargs * sizeof d->args[0]);
     kt->nargs = (uint32_t)nargs;
-    kt->global = global;
+    kt->global = sh->n;
     kt->local = d->local;
+    kt->rows = sh->rows;
+    kt->cols = sh->cols;
+    kt->local_rows = sh->local_rows;
+    kt->local_cols = sh->local_cols;
+    kt->dims = sh->dims;
     kt->needs = d->needs;
     return kt;
 }
@@ -367,16 +485,17 @@ int fronta_submit(fronta_runtime_t *rt, const fronta_task_desc_t *task, fronta_f
         fronta__desc_read(&d, sizeof d, task, offsetof(fronta_task_desc_t, kernel) +
                                                   sizeof d.kernel))
         return FRONTA_EINVAL;
-    size_t nargs, global;
+    size_t nargs;
+    fronta__shape sh;
     kbufs kb;
-    int rc = check_task(rt, &d, &nargs, &global, &kb);
+    int rc = check_task(rt, &d, &nargs, &sh, &kb);
     if (rc)
         return rc;
     fronta__submitter sub;
     fronta__submitter_get(rt, &sub);
     if ((rc = fronta__enter(rt, &sub, 1)))
         return rc;
-    fronta__ktask *kt = ktask_new(rt, &d, nargs, global);
+    fronta__ktask *kt = ktask_new(rt, &d, nargs, &sh);
     fronta_future_t *t = NULL;
     if (kt) {
         for (size_t i = 0; i < kb.n; i++)
