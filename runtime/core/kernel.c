@@ -93,7 +93,10 @@ static int params_valid(const fronta_param_t *p, size_t n)
         if (p[i].like && (p[i].like < 1 || (size_t)p[i].like > i ||
                           p[p[i].like - 1].kind != FRONTA_ARG_BUFFER))
             return 0;
-        if (p[i].kind == FRONTA_ARG_SCALAR && !p[i].like)
+        /* like types a buffer or a FRONTA_ARG_SCALAR; on a scalar of a
+         * fixed kind it would be a rule that never applies. */
+        if ((p[i].kind == FRONTA_ARG_SCALAR) != (p[i].like != 0) &&
+            p[i].kind != FRONTA_ARG_BUFFER)
             return 0;
         if (p[i].kind == FRONTA_ARG_BUFFER && !buffer_param_valid(&p[i]))
             return 0;
