@@ -1,11 +1,10 @@
-/* Launching a kernel task on an OpenCL device: its kernel object (built
- * through the program cache, its signature checked against the kernel's
- * parameters), its buffers made valid on the device, its arguments, and
- * the enqueue behind its chained predecessors' events. */
-#include <ctype.h>
+/* Launching a kernel task on an OpenCL device: its kernel object
+ * (variant.c), its NDRange (the launch shape, rounded to the kernel's
+ * work-group and capped, checked against what the device allows), its
+ * buffers made valid on the device, its arguments and shape arguments,
+ * and the enqueue of its passes behind its chained predecessors' events. */
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "drivers/opencl/fault.h"
@@ -31,9 +30,8 @@ void fronta__cl_msg_free(ocl_dev *d, char *msg)
         fronta__mem_free(&d->st->rt->alloc, msg, strlen(msg) + 1);
 }
 
-/* A message sized to its text, so that free knows its size. */
-static char *msg_fmt(ocl_dev *d, const char *fmt, ...) FRONTA_PRINTF(2, 3);
-static char *msg_fmt(ocl_dev *d, const char *fmt, ...)
+/* Sized to its text, so that free knows its size. */
+char *fronta__cl_msg_fmt(ocl_dev *d, const char *fmt, ...)
 {
     va_list ap, ap2;
     va_start(ap, fmt);
@@ -47,282 +45,95 @@ static char *msg_fmt(ocl_dev *d, const char *fmt, ...)
     return m;
 }
 
-/* ---- the OpenCL function's signature ---- */
+/* ---- the NDRange ---- */
 
-/* A built-in type that no fronta type is (short, half): never a match. */
-#define ELEM_OTHER (-1)
+typedef struct ocl_range {
+    cl_uint dims;
+    size_t global[2], local[2]; /* [0]: x, the column */
+    int has_local;              /* else the driver picks */
+    int from_kernel;            /* local is the kernel's cl_local */
+} ocl_range;
 
-static const struct {
-    const char *name;
-    int elem; /* fronta_dtype_t or ELEM_OTHER */
-} builtins[] = {
-    {"char", FRONTA_UINT8},  {"uchar", FRONTA_UINT8},   {"short", ELEM_OTHER},
-    {"ushort", ELEM_OTHER},  {"int", FRONTA_INT32},     {"uint", FRONTA_INT32},
-    {"long", FRONTA_INT64},  {"ulong", FRONTA_INT64},   {"half", ELEM_OTHER},
-    {"float", FRONTA_FLOAT}, {"double", FRONTA_DOUBLE}, {"bool", ELEM_OTHER},
-};
-
-/* Words a driver may keep in a type name that do not change the type. */
-static const char *const qualifiers[] = {
-    "const",    "volatile", "restrict", "__restrict", "signed",  "__global", "global",
-    "__constant", "constant", "__local", "local",     "__private", "private",
-};
-
-static int is_qualifier(const char *w, size_t n)
+/* A kernel whose cl_local has a y extent is written for a 2-D work-group:
+ * it is always enqueued 2-D, a 1-D launch as one row of cols, so that its
+ * get_local_id(1) and get_global_id(1) mean the same whatever the task's
+ * shape. Any other kernel is enqueued with the task's dimensions (a 2-D
+ * task of a kernel with a 1-D cl_local {x, 0} gets work-groups x by 1).
+ * With cl_local the kernel's work-group wins over the task's. */
+static void range_shape(const fronta__ktask *kt, ocl_range *r)
 {
-    for (size_t i = 0; i < sizeof qualifiers / sizeof qualifiers[0]; i++)
-        if (strlen(qualifiers[i]) == n && !memcmp(w, qualifiers[i], n))
-            return 1;
+    const fronta_kernel_t *k = kt->k;
+    int two = kt->dims == 2;
+    r->dims = two || k->cl_local[1] ? 2 : 1;
+    r->global[0] = two ? kt->cols : kt->global;
+    r->global[1] = two ? kt->rows : 1;
+    r->from_kernel = k->cl_local[0] || k->cl_local[1];
+    if (r->from_kernel) {
+        r->local[0] = k->cl_local[0] ? k->cl_local[0] : 1;
+        r->local[1] = k->cl_local[1] ? k->cl_local[1] : 1;
+    } else if (two) {
+        r->local[0] = kt->local_cols;
+        r->local[1] = kt->local_rows;
+    } else {
+        r->local[0] = kt->local;
+        r->local[1] = 1;
+    }
+    r->has_local = r->local[0] != 0;
+}
+
+/* Rounded up to a multiple of the kernel's work-group (its source checks
+ * its indices against rows and cols), then capped at cl_groups groups. */
+static int range_round(const fronta_kernel_t *k, ocl_range *r)
+{
+    for (cl_uint i = 0; i < r->dims; i++) {
+        size_t g = r->global[i], l = r->local[i], rem = g % l;
+        if (rem && g > SIZE_MAX - (l - rem))
+            return -1;
+        g += rem ? l - rem : 0;
+        if (k->cl_groups[i] && k->cl_groups[i] <= SIZE_MAX / l && g > k->cl_groups[i] * l)
+            g = k->cl_groups[i] * l;
+        r->global[i] = g;
+    }
     return 0;
 }
 
-/* The one type word of an OpenCL type name, with qualifiers, '*' and
- * spaces dropped and "unsigned X" spelt "uX": "const unsigned int *"
- * gives "uint". 0 when there is not exactly one ("struct s"). */
-static int type_word(const char *name, char *out, size_t size)
+/* Within the work-group size the device allows for this kernel object
+ * (its local memory and registers count) and its per-dimension limits. */
+static int range_fits(const ocl_dev *d, const ocl_kobj *ko, const ocl_range *r)
 {
-    int unsig = 0, words = 0;
-    strcpy(out, "int"); /* what a lone "unsigned" qualifies */
-    for (const char *p = name; *p;) {
-        size_t n = strcspn(p, " \t*");
-        if (n == 8 && !memcmp(p, "unsigned", 8)) {
-            unsig = 1;
-        } else if (n && !is_qualifier(p, n)) {
-            if (words++ || n + 2 > size)
-                return 0;
-            memcpy(out, p, n);
-            out[n] = 0;
-        }
-        p += n ? n : 1;
-    }
-    if (unsig) {
-        memmove(out + 1, out, strlen(out) + 1);
-        out[0] = 'u';
-    }
-    return words == 1 || (unsig && !words);
-}
-
-/* The element type an OpenCL type name is made of: FRONTA_INT32 for
- * "uint" or "const uint*", FRONTA_FLOAT (*width 4) for "float4";
- * ELEM_OTHER for a built-in no fronta type is; 0 for a name that is no
- * built-in (a typedef the driver prints as written, a struct): nothing
- * to compare it with. */
-static int type_elem(const char *name, int *width)
-{
-    char w[32];
-    *width = 1;
-    if (!type_word(name, w, sizeof w))
-        return 0;
-    size_t n = strlen(w);
-    while (n && isdigit((unsigned char)w[n - 1]))
-        n--;
-    if (w[n]) {
-        *width = atoi(w + n);
-        if (*width != 2 && *width != 3 && *width != 4 && *width != 8 && *width != 16)
+    size_t items = 1;
+    for (cl_uint i = 0; i < r->dims; i++) {
+        size_t l = r->local[i];
+        if (l > d->item_max[i] || l > ko->wg_max || items > ko->wg_max / l)
             return 0;
-        w[n] = 0;
+        items *= l;
     }
-    for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
-        if (!strcmp(w, builtins[i].name))
-            return builtins[i].elem;
-    return 0;
+    return 1;
 }
 
-typedef struct ocl_arg {
-    cl_kernel_arg_address_qualifier addr;
-    cl_kernel_arg_type_qualifier tq;
-    char type[128]; /* the driver's spelling: "uchar*"; "" when unknown */
-} ocl_arg;
-
-/* CL_SUCCESS, or why the driver describes no argument. */
-static cl_int arg_info(cl_kernel kobj, cl_uint i, ocl_arg *a)
+/* The device refusing the work-group is a device failure (EDEVICE): the
+ * task falls back to the CPU implementation where it has one. */
+static int launch_range(ocl_dev *d, const fronta__ktask *kt, const ocl_kobj *ko, ocl_range *r,
+                        char **msg)
 {
-    cl_int err = clGetKernelArgInfo(kobj, i, CL_KERNEL_ARG_ADDRESS_QUALIFIER, sizeof a->addr,
-                                    &a->addr, NULL);
-    if (err)
-        return err;
-    /* A name too long for the buffer is no built-in: left unknown. */
-    if (clGetKernelArgInfo(kobj, i, CL_KERNEL_ARG_TYPE_NAME, sizeof a->type, a->type, NULL))
-        a->type[0] = 0;
-    a->type[sizeof a->type - 1] = 0;
-    if (clGetKernelArgInfo(kobj, i, CL_KERNEL_ARG_TYPE_QUALIFIER, sizeof a->tq, &a->tq, NULL))
-        a->tq = 0;
-    return CL_SUCCESS;
-}
-
-static int scalar_elem(fronta_arg_kind_t kind)
-{
-    switch (kind) {
-    case FRONTA_ARG_I32:
-        return FRONTA_INT32;
-    case FRONTA_ARG_I64:
-        return FRONTA_INT64;
-    case FRONTA_ARG_F32:
-        return FRONTA_FLOAT;
-    default:
-        return FRONTA_DOUBLE;
-    }
-}
-
-/* Whether the function's argument a takes what p declares: a buffer a
- * __global or __constant pointer (to vectors of its element type too), a
- * scalar a private value of its type. set_args relies on it: PoCL
- * dereferences a scalar's bytes given for a pointer and crashes. */
-static int arg_fits(const fronta_param_t *p, const ocl_arg *a)
-{
-    int width, elem = type_elem(a->type, &width);
-    if (p->kind == FRONTA_ARG_BUFFER)
-        return (a->addr == CL_KERNEL_ARG_ADDRESS_GLOBAL ||
-                a->addr == CL_KERNEL_ARG_ADDRESS_CONSTANT) &&
-               (!p->dtype || !elem || elem == (int)p->dtype);
-    return a->addr == CL_KERNEL_ARG_ADDRESS_PRIVATE &&
-           (!elem || (elem == scalar_elem(p->kind) && width == 1));
-}
-
-/* What the function takes, spelt as in source: "__global const uchar *". */
-static void arg_spell(const ocl_arg *a, char *out, size_t size)
-{
-    const char *space = a->addr == CL_KERNEL_ARG_ADDRESS_GLOBAL     ? "__global "
-                        : a->addr == CL_KERNEL_ARG_ADDRESS_CONSTANT ? "__constant "
-                        : a->addr == CL_KERNEL_ARG_ADDRESS_LOCAL    ? "__local "
-                                                                    : "";
-    int ptr = *space != 0;
-    const char *c = ptr && a->addr != CL_KERNEL_ARG_ADDRESS_CONSTANT &&
-                            (a->tq & CL_KERNEL_ARG_TYPE_CONST) && !strstr(a->type, "const")
-                        ? "const "
-                        : "";
-    size_t n = strlen(a->type);
-    while (n && (a->type[n - 1] == '*' || a->type[n - 1] == ' '))
-        n--;
-    snprintf(out, size, "%s%s%.*s%s", space, c, n ? (int)n : 1, n ? a->type : "?",
-             ptr ? " *" : "");
-}
-
-static const char *const kind_names[] = {"FRONTA_ARG_NONE", "FRONTA_ARG_BUFFER",
-                                         "FRONTA_ARG_I32",  "FRONTA_ARG_I64",
-                                         "FRONTA_ARG_F32",  "FRONTA_ARG_F64"};
-static const char *const dtype_names[] = {"", "FRONTA_UINT8", "FRONTA_INT32", "FRONTA_INT64",
-                                          "FRONTA_FLOAT", "FRONTA_DOUBLE"};
-
-static int mismatch(ocl_dev *d, const fronta_kernel_t *k, cl_uint i, const ocl_arg *a,
-                    char **msg)
-{
-    const fronta_param_t *p = &k->params[i];
-    int typed = p->kind == FRONTA_ARG_BUFFER && p->dtype;
-    char takes[160];
-    arg_spell(a, takes, sizeof takes);
-    *msg = msg_fmt(d, "kernel '%s': argument %u is declared %s%s%s but its OpenCL function "
-                      "takes '%s'", k->name, (unsigned)i, kind_names[p->kind],
-                   typed ? " of " : "", typed ? dtype_names[p->dtype] : "", takes);
-    return FRONTA_EARG;
-}
-
-/* Each argument of the function against its parameter, before any task
- * sets one. OpenCL 1.2 guarantees argument info only for a program built
- * from source with -cl-kernel-arg-info (which the program cache adds to
- * every build); a program from a cached binary may lack it (PoCL 3.1 has
- * it when the binary is built with that option, as the cache does).
- * Where it is not available the count check stands alone: recompiling
- * from source only to check would undo the disk cache. */
-static int check_signature(ocl_dev *d, const fronta_kernel_t *k, cl_kernel kobj, char **msg)
-{
-    for (cl_uint i = 0; i < (cl_uint)k->nparams; i++) {
-        ocl_arg a;
-        cl_int err = arg_info(kobj, i, &a);
-        if (err) {
-            FRONTA__LOG(d->st->rt, FRONTA_LOG_DEBUG,
-                        "kernel '%s' on '%s': no argument info (%s), only the argument "
-                        "count is checked", k->name, d->info.name,
-                        err == CL_KERNEL_ARG_INFO_NOT_AVAILABLE
-                            ? "CL_KERNEL_ARG_INFO_NOT_AVAILABLE"
-                            : fronta__cl_err_name(err));
-            return 0;
-        }
-        if (!arg_fits(&k->params[i], &a))
-            return mismatch(d, k, i, &a, msg);
-    }
-    return 0;
-}
-
-/* ---- kernel objects ---- */
-
-void fronta__cl_kernels_release(ocl_dev *d)
-{
-    for (int i = 0; i < d->nkobj; i++)
-        if (d->kobj[i])
-            clReleaseKernel(d->kobj[i]);
-    if (d->kobj)
-        fronta__mem_free(&d->st->rt->alloc, d->kobj, (size_t)d->nkobj * sizeof *d->kobj);
-    d->kobj = NULL;
-    d->nkobj = 0;
-}
-
-static int grow_kobj(ocl_dev *d, int index)
-{
-    if (index < d->nkobj)
+    const fronta_kernel_t *k = kt->k;
+    range_shape(kt, r);
+    if (!r->has_local)
         return 0;
-    int n = d->nkobj ? d->nkobj : 8;
-    while (n <= index)
-        n *= 2;
-    cl_kernel *k = fronta__mem_realloc(&d->st->rt->alloc, d->kobj,
-                                       (size_t)d->nkobj * sizeof *k, (size_t)n * sizeof *k);
-    if (!k)
-        return FRONTA_ENOMEM;
-    memset(k + d->nkobj, 0, (size_t)(n - d->nkobj) * sizeof *k);
-    d->kobj = k;
-    d->nkobj = n;
-    return 0;
-}
-
-static int build_kernel(ocl_dev *d, const fronta_kernel_t *k, cl_kernel *out, char **msg)
-{
-    cl_program prog;
-    char *log = NULL;
-    int rc = fronta__clprog_get(d->st->progs, d->ctx, d->id, k->cl_source, k->cl_options,
-                                &prog, &log);
-    if (rc) {
-        *msg = msg_fmt(d, "OpenCL build of kernel '%s' for '%s' failed:\n%s", k->name,
-                       d->info.name, log ? log : fronta_strerror(rc));
-        if (log)
-            fronta__clprog_log_free(d->st->progs, log);
-        return rc;
+    if (!range_fits(d, ko, r)) {
+        *msg = fronta__cl_msg_fmt(d, "kernel '%s': its work-group of %zu x %zu work items (%s) "
+                                     "is more than OpenCL device '%s' allows for it (%zu in "
+                                     "all, %zu x %zu per dimension)",
+                                  k->name, r->local[0], r->local[1],
+                                  r->from_kernel ? "cl_local" : "the task's local size",
+                                  d->info.name, ko->wg_max, d->item_max[0], d->item_max[1]);
+        return FRONTA_EDEVICE;
     }
-    cl_int err;
-    cl_kernel kobj = clCreateKernel(prog, k->cl_entry, &err);
-    if (!kobj) {
-        *msg = msg_fmt(d, "kernel '%s': no __kernel '%s' in its OpenCL source (%s)", k->name,
-                       k->cl_entry, fronta__cl_err_name(err));
-        return FRONTA_EBUILD;
+    if (r->from_kernel && range_round(k, r)) {
+        *msg = fronta__cl_msg_fmt(d, "kernel '%s': its launch rounded up to its work-group "
+                                     "overflows size_t", k->name);
+        return FRONTA_ESIZE;
     }
-    cl_uint nargs = 0;
-    clGetKernelInfo(kobj, CL_KERNEL_NUM_ARGS, sizeof nargs, &nargs, NULL);
-    if (nargs != k->nparams) {
-        *msg = msg_fmt(d, "kernel '%s': its OpenCL function takes %u arguments, its "
-                          "parameters are %zu", k->name, (unsigned)nargs, k->nparams);
-        clReleaseKernel(kobj);
-        return FRONTA_EARG;
-    }
-    rc = check_signature(d, k, kobj, msg);
-    if (rc) {
-        clReleaseKernel(kobj);
-        return rc;
-    }
-    *out = kobj;
-    return 0;
-}
-
-/* The kernel object of k on d, built at first use. Failures are not
- * cached: the next task tries again (the program cache keeps successes). */
-static int kernel_object(ocl_dev *d, const fronta_kernel_t *k, cl_kernel *out, char **msg)
-{
-    if (grow_kobj(d, k->index))
-        return FRONTA_ENOMEM;
-    if (!d->kobj[k->index]) {
-        int rc = build_kernel(d, k, &d->kobj[k->index], msg);
-        if (rc)
-            return rc;
-    }
-    *out = d->kobj[k->index];
     return 0;
 }
 
@@ -343,11 +154,18 @@ static int prepare_buffers(ocl_dev *d, const fronta__ktask *kt, int node, char *
             rc = fronta__coh_fetch(b, node, m, sizeof m);
         pthread_mutex_unlock(&b->lock);
         if (rc) {
-            *msg = msg_fmt(d, "kernel '%s': %s", kt->k->name, m);
+            *msg = fronta__cl_msg_fmt(d, "kernel '%s': %s", kt->k->name, m);
             return rc;
         }
     }
     return 0;
+}
+
+static int arg_failed(ocl_dev *d, const fronta__ktask *kt, cl_uint i, cl_int err, char **msg)
+{
+    *msg = fronta__cl_msg_fmt(d, "kernel '%s': argument %u does not fit its OpenCL function (%s)",
+                              kt->k->name, (unsigned)i, fronta__cl_err_name(err));
+    return FRONTA_EARG;
 }
 
 static int set_args(ocl_dev *d, const fronta__ktask *kt, int node, cl_kernel kobj, char **msg)
@@ -374,13 +192,39 @@ static int set_args(ocl_dev *d, const fronta__ktask *kt, int node, cl_kernel kob
             err = clSetKernelArg(kobj, i, sizeof a->v.f64, &a->v.f64);
             break;
         }
-        if (err) {
-            *msg = msg_fmt(d, "kernel '%s': argument %u does not fit its OpenCL function (%s)",
-                           kt->k->name, (unsigned)i, fronta__cl_err_name(err));
-            return FRONTA_EARG;
-        }
+        if (err)
+            return arg_failed(d, kt, i, err, msg);
     }
     return 0;
+}
+
+/* FRONTA_KERNEL_CL_SHAPE_ARGS: rows, cols, each buffer's count, the
+ * scratch; *pass_arg the index of `pass` (set per enqueue). */
+static int set_shape_args(ocl_dev *d, const fronta__ktask *kt, cl_kernel kobj, cl_uint *pass_arg,
+                          char **msg)
+{
+    const fronta_kernel_t *k = kt->k;
+    int two = kt->dims == 2;
+    cl_ulong shape[2] = {two ? kt->rows : 1, two ? kt->cols : kt->global};
+    cl_uint i = kt->nargs;
+    cl_int err = CL_SUCCESS;
+    for (int j = 0; j < 2 && !err; j++, i++)
+        err = clSetKernelArg(kobj, i, sizeof shape[j], &shape[j]);
+    for (uint32_t j = 0; j < kt->nargs && !err; j++) {
+        if (kt->args[j].kind != FRONTA_ARG_BUFFER)
+            continue;
+        cl_ulong count = kt->args[j].buffer->count;
+        err = clSetKernelArg(kobj, i++, sizeof count, &count);
+    }
+    if (!err && k->cl_scratch) {
+        cl_mem m;
+        int rc = fronta__cl_scratch(d, kt, (size_t)shape[0], (size_t)shape[1], &m, msg);
+        if (rc)
+            return rc;
+        err = clSetKernelArg(kobj, i++, sizeof m, &m);
+    }
+    *pass_arg = i;
+    return err ? arg_failed(d, kt, i - 1, err, msg) : 0;
 }
 
 /* ---- enqueue ---- */
@@ -390,13 +234,21 @@ static void event_free(void *ev)
     clReleaseEvent((cl_event)ev);
 }
 
-static int enqueue(ocl_dev *d, fronta__ktask *kt, cl_kernel kobj, char **msg)
+/* The passes in a row on the in-order queue: each sees what the one
+ * before wrote. Only the first waits for the chained predecessors and only
+ * the last has an event (the task's), so no intermediate event exists.
+ * OpenCL captures argument values at enqueue: `pass` is reset for each.
+ * *ran: passes enqueued before a failure. */
+static int enqueue(ocl_dev *d, fronta__ktask *kt, cl_kernel kobj, const ocl_range *r,
+                   cl_uint pass_arg, unsigned *ran, char **msg)
 {
     cl_event stack[16], *wait = stack;
     cl_uint nwait = 0;
     const fronta__allocator *a = &d->st->rt->alloc;
+    *ran = 0;
     if (kt->ndeps > 16 && !(wait = fronta__mem_calloc(a, kt->ndeps, sizeof *wait))) {
-        *msg = msg_fmt(d, "kernel '%s': out of host memory for its wait list", kt->k->name);
+        *msg = fronta__cl_msg_fmt(d, "kernel '%s': out of host memory for its wait list",
+                                  kt->k->name);
         return FRONTA_ENOMEM;
     }
     /* Chained predecessors: their events order us on the device. */
@@ -405,17 +257,28 @@ static int enqueue(ocl_dev *d, fronta__ktask *kt, cl_kernel kobj, char **msg)
         if (pk && pk->event)
             wait[nwait++] = pk->event;
     }
+    unsigned passes = kt->k->cl_passes > 1 ? kt->k->cl_passes : 1;
     cl_event ev = NULL;
-    cl_int err = fronta__cl_fault(d->st, FRONTA__CLFAULT_ENQUEUE);
-    if (!err)
-        err = clEnqueueNDRangeKernel(d->q, kobj, 1, NULL, &kt->global,
-                                     kt->local ? &kt->local : NULL, nwait,
-                                     nwait ? wait : NULL, &ev);
+    cl_int err = CL_SUCCESS;
+    for (cl_uint p = 0; p < passes && !err; p++) {
+        if (passes > 1)
+            err = clSetKernelArg(kobj, pass_arg, sizeof p, &p);
+        if (!err)
+            err = fronta__cl_fault(d->st, FRONTA__CLFAULT_ENQUEUE);
+        if (!err)
+            err = clEnqueueNDRangeKernel(d->q, kobj, r->dims, NULL, r->global,
+                                         r->has_local ? r->local : NULL, p ? 0 : nwait,
+                                         p || !nwait ? NULL : wait, p + 1 == passes ? &ev : NULL);
+        *ran += !err;
+    }
     if (wait != stack)
         fronta__mem_free(a, wait, kt->ndeps * sizeof *wait);
     if (err) {
-        *msg = msg_fmt(d, "kernel '%s': enqueue on OpenCL device '%s' failed (%s)",
-                       kt->k->name, d->info.name, fronta__cl_err_name(err));
+        *msg = fronta__cl_msg_fmt(d, "kernel '%s': enqueue%s on OpenCL device '%s' failed (%s)%s",
+                                  kt->k->name, passes > 1 ? " of a pass" : "", d->info.name,
+                                  fronta__cl_err_name(err),
+                                  *ran ? "; its earlier passes ran: its outputs are undefined"
+                                       : "");
         return FRONTA_EDEVICE;
     }
     kt->event = ev;
@@ -425,22 +288,10 @@ static int enqueue(ocl_dev *d, fronta__ktask *kt, cl_kernel kobj, char **msg)
     return 0;
 }
 
-int fronta__cl_launch(ocl_dev *d, fronta_future_t *t, char **msg)
+/* In queue order the outputs are now the device's: later kernels on this
+ * queue see them; anyone else waits for our completion. */
+static void outputs_written(ocl_dev *d, const fronta__ktask *kt, int node)
 {
-    fronta__ktask *kt = fronta__ktask_of(t);
-    int node = atomic_load_explicit(&kt->dev, memory_order_relaxed);
-    cl_kernel kobj;
-    int rc = kernel_object(d, kt->k, &kobj, msg);
-    if (!rc)
-        rc = prepare_buffers(d, kt, node, msg);
-    if (!rc)
-        rc = set_args(d, kt, node, kobj, msg);
-    if (!rc)
-        rc = enqueue(d, kt, kobj, msg);
-    if (rc)
-        return rc;
-    /* In queue order the outputs are now the device's: later kernels on
-     * this queue see them; anyone else waits for our completion. */
     for (uint32_t i = 0; i < kt->nargs; i++) {
         fronta_buffer_t *b = kt->args[i].buffer;
         if (kt->args[i].kind != FRONTA_ARG_BUFFER || !(kt->args[i].access & FRONTA_ACCESS_OUT))
@@ -451,5 +302,35 @@ int fronta__cl_launch(ocl_dev *d, fronta_future_t *t, char **msg)
             fronta__cl_wb_note(d, b);
         pthread_mutex_unlock(&b->lock);
     }
-    return 0;
+}
+
+int fronta__cl_launch(ocl_dev *d, fronta_future_t *t, char **msg)
+{
+    fronta__ktask *kt = fronta__ktask_of(t);
+    int node = atomic_load_explicit(&kt->dev, memory_order_relaxed);
+    const ocl_kobj *ko;
+    ocl_range r;
+    cl_uint pass_arg = 0;
+    unsigned ran = 0;
+    int rc = fronta__cl_kernel_object(d, kt, &ko, msg);
+    if (!rc)
+        rc = launch_range(d, kt, ko, &r, msg);
+    if (!rc)
+        rc = prepare_buffers(d, kt, node, msg);
+    if (!rc)
+        rc = set_args(d, kt, node, ko->obj, msg);
+    if (!rc && (kt->k->flags & FRONTA_KERNEL_CL_SHAPE_ARGS))
+        rc = set_shape_args(d, kt, ko->obj, &pass_arg, msg);
+    if (!rc)
+        rc = enqueue(d, kt, ko->obj, &r, pass_arg, &ran, msg);
+    if (rc && ran) {
+        /* Passes have changed the device's outputs and cannot be undone:
+         * the device copy is the newest, and the CPU implementation must
+         * not run over inputs they may have overwritten. The task fails. */
+        outputs_written(d, kt, node);
+        kt->can_fall_back = 0;
+    }
+    if (!rc)
+        outputs_written(d, kt, node);
+    return rc;
 }

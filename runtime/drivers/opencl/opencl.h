@@ -1,6 +1,8 @@
 /* The OpenCL driver's state, shared by its files: discovery (discover.c),
- * the per-device threads (device.c), kernels and launch (launch.c),
- * replicas and transfers (memory.c), interop (interop.c). */
+ * the per-device threads (device.c), kernel objects per type variant
+ * (variant.c), their signature check (signature.c), launch (launch.c),
+ * launch scratch (scratch.c), replicas and transfers (memory.c), interop
+ * (interop.c). */
 #ifndef FRONTA_DRIVERS_OPENCL_OPENCL_H
 #define FRONTA_DRIVERS_OPENCL_OPENCL_H
 
@@ -17,6 +19,23 @@
 #define FRONTA__CL_MAX_DEVICES (FRONTA__MAX_DEVICES - 1) /* the pool is one */
 
 typedef struct ocl_state ocl_state;
+
+/* A kernel object: one per kernel, or per variant of a type-generic
+ * kernel (the element types of a task's arguments, packed by
+ * fronta__cl_variant_sig). */
+typedef struct ocl_kobj {
+    uint64_t sig;               /* 0 for a kernel that is not generic */
+    cl_kernel obj;              /* NULL: none built */
+    size_t wg_max;              /* CL_KERNEL_WORK_GROUP_SIZE on its device */
+} ocl_kobj;
+
+/* A kernel's objects on a device: the first inline (all a kernel that is
+ * not generic ever has), later variants in `more`. */
+typedef struct ocl_kslot {
+    ocl_kobj first;
+    ocl_kobj *more;
+    int nmore, cap;
+} ocl_kslot;
 
 typedef struct ocl_dev {
     cl_platform_id platform;
@@ -44,8 +63,14 @@ typedef struct ocl_dev {
     uint64_t unhanded_since;    /* device thread only: ns, 0 when none */
     int fl_stop;
 
-    cl_kernel *kobj;            /* by kernel index; device thread only */
+    ocl_kslot *kobj;            /* by kernel index; device thread only */
     int nkobj;
+    size_t item_max[2];         /* CL_DEVICE_MAX_WORK_ITEM_SIZES x, y; 0: not asked */
+
+    /* Launch scratch (scratch.c), shared by every kernel of the device:
+     * the queue runs one launch at a time. Device thread only. */
+    cl_mem scratch;
+    size_t scratch_size;
 
     /* Zero-copy buffers written by kernels enqueued since the last hand:
      * synchronised back to the host in one batch (writeback.c). Device
@@ -87,8 +112,57 @@ void fronta__cl_submit(void *data, int i, fronta_future_t *t);
  * (free with fronta__cl_msg_free). */
 int fronta__cl_launch(ocl_dev *d, fronta_future_t *t, char **msg);
 void fronta__cl_msg_free(ocl_dev *d, char *msg);
-void fronta__cl_kernels_release(ocl_dev *d);
+/* A message sized to its text (NULL when out of memory). */
+char *fronta__cl_msg_fmt(ocl_dev *d, const char *fmt, ...) FRONTA_PRINTF(2, 3);
 int fronta__cl_can_run(const void *data, int i, const fronta_kernel_t *k);
+/* Arguments the OpenCL function of k takes after its parameters
+ * (FRONTA_KERNEL_CL_SHAPE_ARGS: rows, cols, a count per buffer, scratch,
+ * pass). */
+cl_uint fronta__cl_trailer(const fronta_kernel_t *k);
+
+/* The element type an argument gives its variant: a buffer's dtype, a
+ * scalar's (FRONTA_INT32 for FRONTA_ARG_I32, ...). */
+static inline unsigned fronta__cl_arg_elem(const fronta_arg_t *a)
+{
+    switch (a->kind) {
+    case FRONTA_ARG_BUFFER:
+        return (unsigned)a->buffer->type & 7u;
+    case FRONTA_ARG_I32:
+        return FRONTA_INT32;
+    case FRONTA_ARG_I64:
+        return FRONTA_INT64;
+    case FRONTA_ARG_F32:
+        return FRONTA_FLOAT;
+    default:
+        return FRONTA_DOUBLE;
+    }
+}
+
+/* variant.c: the kernel object of kt's kernel (and variant) on d, built
+ * at first use; 0, or an error with *msg. */
+int fronta__cl_kernel_object(ocl_dev *d, const fronta__ktask *kt, const ocl_kobj **out,
+                             char **msg);
+/* The element types of a generic kernel's task, 3 bits per argument:
+ * the variant's key. */
+uint64_t fronta__cl_variant_sig(const fronta__ktask *kt);
+/* The element type variant sig gives argument i (fronta_dtype_t). */
+static inline unsigned fronta__cl_sig_elem(uint64_t sig, size_t i)
+{
+    return (unsigned)(sig >> (3 * i)) & 7u;
+}
+void fronta__cl_kernels_release(ocl_dev *d);
+
+/* signature.c: the function's arguments against k's parameters (for a
+ * generic kernel, against variant sig's types) and its trailer, before
+ * any task sets one; 0, or FRONTA_EARG with *msg. */
+int fronta__cl_check_signature(ocl_dev *d, const fronta_kernel_t *k, uint64_t sig,
+                               cl_kernel obj, char **msg);
+
+/* scratch.c: the device scratch kt's launch of rows x cols needs,
+ * allocated or grown; 0, or an error with *msg. Freed at stop. */
+int fronta__cl_scratch(ocl_dev *d, const fronta__ktask *kt, size_t rows, size_t cols,
+                       cl_mem *out, char **msg);
+void fronta__cl_scratch_release(ocl_dev *d);
 
 /* interop.c: every command enqueued on device i so far has finished. */
 int fronta__cl_sync(void *data, int i, char *msg, size_t msz);
