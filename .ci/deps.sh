@@ -9,10 +9,14 @@
 # clang builds tests/run's clang and fuzz stages: libclang-rt-dev (on
 # Debian 12 libclang-rt-14-dev) has its sanitizer runtimes and libFuzzer
 # (libclang_rt.fuzzer-x86_64.a), libomp-dev its OpenMP runtime.
+#
+# libopenblas-dev is fronta-bench's OpenBLAS gemm baseline (kernels/gemm,
+# cblas_sgemm; pkg-config module "openblas"), never linked by the library;
+# without it the build drops that row.
 
 fronta_deps_base=(cmake gcc make libc6-dev pkg-config libcmocka-dev
                   ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo
-                  clang libclang-rt-dev libomp-dev)
+                  clang libclang-rt-dev libomp-dev libopenblas-dev)
 
 fronta_install_deps() {
     if [[ ${FRONTA_SKIP_DEPS:-0} == 1 ]]; then

@@ -134,4 +134,49 @@ int bench_report_json(const bench_machine_t *m, const bench_result_t *r, size_t 
  * rather than hanging the whole suite. */
 #define BENCH_WAIT_S 120.0
 
+/* ---- added for the main program: ratios, progress, the picture ---------- */
+
+/* The impl row's ratio is taken against (its own, else its case's). */
+const char *bench_result_reference(const bench_result_t *row);
+/* Row i's ratio to its reference row in r[0..n), > 1 meaning worse
+ * whichever way the metric points; NaN when there is none (the reference
+ * did not run or was not verified, row i is not verified, a median is not
+ * positive). The table, the JSON and the picture all use this one. */
+double bench_result_ratio(const bench_result_t *r, size_t n, size_t i);
+/* Whether row i is the reference row of its own ratio (ratio 1 by
+ * definition: the picture marks it rather than drawing a bar). */
+int bench_result_is_reference(const bench_result_t *r, size_t n, size_t i);
+
+/* Progress on stderr while the suite runs (report.c): on a terminal one
+ * line redrawn in place; otherwise plain lines, one when a row starts and
+ * one when it finishes. Lines that must stay (a skipped row, a failed
+ * call) go through bench_progress_note so they do not land mid-line. */
+typedef struct bench_progress {
+    FILE *out;
+    int tty;           /* redraw in place */
+    int quiet;         /* --quiet: notes only */
+    int width;         /* terminal columns */
+    int shown;         /* length of the line on screen (tty), 0: none */
+    size_t done, total;/* rows finished / selected over the whole run */
+    uint64_t t0;       /* bench_now_ns at the start of the run */
+} bench_progress_t;
+
+void bench_progress_start(bench_progress_t *p, size_t total, int quiet);
+/* Before run k of row im over n items: k == 0 is the warm-up, then timed
+ * run k of at most max. */
+void bench_progress_run(bench_progress_t *p, const bench_impl_t *im, size_t n, int k,
+                        int max);
+/* Row r finished; v holds its r->repeat timed values (unsorted). */
+void bench_progress_row(bench_progress_t *p, const bench_result_t *r, const double *v);
+void bench_progress_note(bench_progress_t *p, const char *fmt, ...) FRONTA_PRINTF(2, 3);
+/* Clears the line on a terminal before the table is printed. */
+void bench_progress_end(bench_progress_t *p);
+
+/* plot.c: the results as an SVG of ratio bars, one per row, grouped by
+ * case, on a log scale with the reference line at 1 (docs/benchmarks.md).
+ * quick: whether the run used --quick sizes (said in the subtitle).
+ * 0, or -1 with errno set (the file is then not left half-written). */
+int bench_plot_svg(const bench_machine_t *m, const bench_result_t *r, size_t n, int quick,
+                   const char *path);
+
 #endif /* FRONTA_BENCH_H */

@@ -14,25 +14,29 @@ typedef struct opts {
     int nnames;
     int device;                   /* a bench_dev_t, or DEV_ALL */
     size_t size;                  /* 0: each case's default */
-    int repeat;                   /* 0: 5, or 3 with --quick */
-    const char *json;
-    int quick, list, help;
+    int repeat;                   /* 0: the run policy decides (policy_of) */
+    const char *json, *plot;
+    int quick, quiet, list, help;
 } opts_t;
 
 static void usage(FILE *out)
 {
     fputs("usage: fronta-bench --list\n"
           "       fronta-bench [NAME...] [--device cpu|opencl|gpu|all] [--size N]\n"
-          "                    [--repeat R] [--json FILE] [--quick]\n"
+          "                    [--repeat R] [--json FILE] [--plot FILE.svg] [--quick]\n"
+          "                    [--quiet]\n"
           "\n"
           "  NAME          a bench (\"overhead\") or one case (\"overhead/chain\");\n"
           "                none runs the whole suite\n"
           "  --list, -l    list the devices, one per line, and exit\n"
           "  --device D    run only the implementations on D (default all)\n"
           "  --size N      problem size for every selected case (default per case)\n"
-          "  --repeat R    timed runs per implementation, after one warm-up (default 5)\n"
+          "  --repeat R    exactly R timed runs per implementation, after one warm-up\n"
+          "                (default: 3 to 9, as many as fit in about 2 s per row)\n"
           "  --json FILE   also write the results as JSON (see BENCHMARKS.md)\n"
+          "  --plot FILE   also draw the ratios as an SVG picture\n"
           "  --quick       small sizes and 3 runs: a smoke run under a minute\n"
+          "  --quiet, -q   no progress on stderr (failures are still reported)\n"
           "\n"
           "Exit status: 0 all verified, 1 a result was wrong or a run failed,\n"
           "2 bad command line.\n",
@@ -103,14 +107,18 @@ static int parse_valued(const char *opt, const char *v, opts_t *o)
         o->repeat = r <= 1000 ? (int)r : 0;
         return o->repeat ? 0 : bad_usage("bad --repeat '%s' (1..1000)", v);
     }
-    o->json = v;
+    if (strcmp(opt, "--plot") == 0)
+        o->plot = v;
+    else
+        o->json = v;
     return 0;
 }
 
 /* 0, or -1 after printing why. */
 static int parse_args(int argc, char **argv, opts_t *o)
 {
-    static const char *const valued[] = {"--device", "--size", "--repeat", "--json"};
+    static const char *const valued[] = {"--device", "--size", "--repeat", "--json",
+                                         "--plot"};
 
     memset(o, 0, sizeof *o);
     o->device = DEV_ALL;
@@ -130,6 +138,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
             continue;
         if (strcmp(a, "--quick") == 0)
             o->quick = 1;
+        else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
+            o->quiet = 1;
         else if (strcmp(a, "--list") == 0 || strcmp(a, "-l") == 0)
             o->list = 1;
         else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
@@ -197,121 +207,293 @@ void bench_run_cleanups(void)
         cleanups[--ncleanups]();
 }
 
+/* ---- fault injection, for the harness's own tests --------------------- */
+
+/* FRONTA_BENCH_INJECT="bench/case/impl=EFFECT,..." makes every run of the
+ * named rows report WRONG ("wrong"), ERROR ("error") or its metric times F
+ * ("xF"): the only way to see a WRONG row, an error and an off-scale ratio
+ * in the table, the JSON and the picture without breaking a benchmark. */
+typedef struct inject {
+    char row[192];
+    int status;    /* a bench_status_t to report, or -1: scale */
+    double factor;
+} inject_t;
+
+static inject_t injects[8];
+static int ninjects;
+
+static int inject_parse_one(const char *item, size_t len)
+{
+    const char *eq = memchr(item, '=', len);
+    inject_t *in = &injects[ninjects];
+    char effect[64];
+    size_t lr;
+
+    if (!eq || ninjects == (int)(sizeof injects / sizeof injects[0]) ||
+        (lr = (size_t)(eq - item)) == 0 || lr >= sizeof in->row ||
+        len - lr - 1 >= sizeof effect)
+        return -1;
+    memcpy(in->row, item, lr);
+    in->row[lr] = '\0';
+    memcpy(effect, eq + 1, len - lr - 1);
+    effect[len - lr - 1] = '\0';
+    in->status = strcmp(effect, "wrong") == 0   ? BENCH_WRONG
+                 : strcmp(effect, "error") == 0 ? BENCH_ERROR
+                                                : -1;
+    if (in->status < 0) {
+        char *end;
+        errno = 0;
+        in->factor = effect[0] == 'x' ? strtod(effect + 1, &end) : 0.0;
+        if (effect[0] != 'x' || errno || end == effect + 1 || *end ||
+            !(in->factor > 0.0 && isfinite(in->factor)))
+            return -1;
+    }
+    for (size_t k = 0; k < bench_registry_len; k++) {
+        char row[192];
+        const bench_impl_t *im = &bench_registry[k];
+        snprintf(row, sizeof row, "%s/%s/%s", im->c->bench, im->c->name, im->impl);
+        if (strcmp(row, in->row) == 0) {
+            ninjects++;
+            return 0;
+        }
+    }
+    return -1; /* no such row in this build */
+}
+
+/* 0, or -1 after printing why: a typo must not silently test nothing. */
+static int inject_parse(void)
+{
+    const char *s = getenv("FRONTA_BENCH_INJECT");
+
+    while (s && *s) {
+        size_t len = strcspn(s, ",");
+        if (inject_parse_one(s, len))
+            return bad_usage("bad FRONTA_BENCH_INJECT item near '%s'", s);
+        s += len + (s[len] == ',');
+    }
+    return 0;
+}
+
+static bench_status_t inject_apply(const bench_impl_t *im, bench_status_t st, double *val)
+{
+    char row[192];
+
+    snprintf(row, sizeof row, "%s/%s/%s", im->c->bench, im->c->name, im->impl);
+    for (int k = 0; k < ninjects; k++) {
+        if (strcmp(injects[k].row, row) != 0)
+            continue;
+        if (injects[k].status >= 0)
+            return st == BENCH_OK ? (bench_status_t)injects[k].status : st;
+        val[0] *= injects[k].factor;
+    }
+    return st;
+}
+
 /* ---- running ----------------------------------------------------------- */
 
-/* Timed values of one implementation over the repeats of its case. */
+/* How many timed runs each row of a case gets. The default run must cover
+ * the whole suite in under 5 minutes on 2 cores, yet give the fast rows
+ * (most of them) more than 3 samples on a noisy machine: rows repeat until
+ * the case has spent budget_s per row on them, between min and max runs.
+ * A run slower than the budget still gets min, and past SUITE_SOFT_S the
+ * remaining cases get min only. --repeat R and --quick fix the count. */
+typedef struct policy {
+    int min, max;
+    double budget_s; /* 0: always max */
+} policy_t;
+
+#define REPEAT_MIN 3
+#define REPEAT_MAX 9
+#define ROW_BUDGET_S 2.0
+#define SUITE_SOFT_S 200.0
+
+static policy_t policy_of(const opts_t *o)
+{
+    if (o->repeat)
+        return (policy_t){o->repeat, o->repeat, 0.0};
+    if (o->quick)
+        return (policy_t){REPEAT_MIN, REPEAT_MIN, 0.0};
+    return (policy_t){REPEAT_MIN, REPEAT_MAX, ROW_BUDGET_S};
+}
+
+typedef struct run_ctx {
+    const bench_env_t *env;
+    const opts_t *o;
+    policy_t pol;
+    int cut_short;   /* SUITE_SOFT_S passed: said once */
+    bench_progress_t prog;
+} run_ctx_t;
+
+/* Timed values of one implementation over its runs. */
 typedef struct samples {
     double v[1000], x[1000];
 } samples_t;
 
-static void result_init(bench_result_t *res, const bench_impl_t *im, size_t n, int repeat)
+static void result_init(bench_result_t *res, const bench_impl_t *im, size_t n)
 {
     memset(res, 0, sizeof *res);
     res->impl = im;
     res->size = n;
-    res->repeat = repeat;
 }
 
-static void result_finish(bench_result_t *res, const samples_t *s)
+static void result_finish(run_ctx_t *x, bench_result_t *res, const samples_t *s)
 {
-    const bench_case_t *c = res->impl->c;
     int repeat = res->repeat;
-    double v[1000], x[1000];
+    double v[1000], e[1000];
 
-    fprintf(stderr, "%s/%s %s (n=%zu):", c->bench, c->name, res->impl->impl, res->size);
-    if (res->status != BENCH_OK) {
-        fprintf(stderr, " %s\n", res->status == BENCH_WRONG ? "WRONG" : "ERROR");
+    if (res->status != BENCH_OK || repeat == 0) {
+        res->status = res->status == BENCH_OK ? BENCH_ERROR : res->status;
+        bench_progress_row(&x->prog, res, NULL);
         return;
     }
     memcpy(v, s->v, (size_t)repeat * sizeof v[0]);
-    memcpy(x, s->x, (size_t)repeat * sizeof x[0]);
+    memcpy(e, s->x, (size_t)repeat * sizeof e[0]);
     res->min = res->max = v[0];
-    for (int r = 0; r < repeat; r++) {
-        fprintf(stderr, " %.1f", v[r]);
+    for (int r = 1; r < repeat; r++) {
         res->min = v[r] < res->min ? v[r] : res->min;
         res->max = v[r] > res->max ? v[r] : res->max;
     }
     res->median = bench_median(v, (size_t)repeat);
     if (res->impl->extra)
-        res->extra = bench_median(x, (size_t)repeat);
-    fprintf(stderr, " %s -> median %.1f\n", c->unit, res->median);
+        res->extra = bench_median(e, (size_t)repeat);
+    bench_progress_row(&x->prog, res, s->v);
+}
+
+/* Runs row i once more; its wall time (set-up included: that is what the
+ * suite's duration is made of) is added to *spent. */
+static void run_once(run_ctx_t *x, const bench_impl_t *im, size_t n, bench_result_t *res,
+                     samples_t *s, double *spent)
+{
+    double val[BENCH_NVALUES] = {0};
+    uint64_t t0 = bench_now_ns();
+    int r = res->repeat;
+
+    bench_progress_run(&x->prog, im, n, r + 1, x->pol.max);
+    res->status = inject_apply(im, im->run(x->env, n, val), val);
+    *spent += (double)(bench_now_ns() - t0) / 1e9;
+    s->v[r] = val[0];
+    s->x[r] = val[1];
+    res->repeat = r + 1;
+}
+
+/* Whether the case should stop after `done` rounds of nim rows. */
+static int rounds_done(const policy_t *pol, int done, double spent, size_t nim)
+{
+    if (done >= pol->max)
+        return 1;
+    return done >= pol->min && pol->budget_s > 0.0 && spent >= pol->budget_s * (double)nim;
 }
 
 /* Every implementation of the case is warmed up once, then the timed runs
- * go round-robin (repeat r of each implementation, then r + 1): on a
- * noisy machine drift then falls on all implementations alike instead of
- * on whichever ran last. An implementation stops at its first run that is
+ * go round-robin (run r of each implementation, then r + 1): on a noisy
+ * machine drift then falls on all implementations alike instead of on
+ * whichever ran last. An implementation stops at its first run that is
  * not verified, since its figures mean nothing. */
-static void run_rows(const bench_env_t *env, const bench_impl_t *const *im, size_t nim,
-                     size_t n, int repeat, bench_result_t *res)
+static void run_rows(run_ctx_t *x, const bench_impl_t *const *im, size_t nim, size_t n,
+                     bench_result_t *res)
 {
     samples_t *s = calloc(nim, sizeof *s);
-    double warm[BENCH_NVALUES];
+    double warm[BENCH_NVALUES], spent = 0.0;
+    int live = 1;
 
     for (size_t i = 0; i < nim; i++) {
-        result_init(&res[i], im[i], n, repeat);
+        result_init(&res[i], im[i], n);
         if (!s) {
             res[i].status = BENCH_ERROR;
             continue;
         }
-        fprintf(stderr, "%s/%s %s (n=%zu): warm-up\n", im[i]->c->bench, im[i]->c->name,
-                im[i]->impl, n);
-        res[i].status = im[i]->run(env, n, warm);
+        bench_progress_run(&x->prog, im[i], n, 0, x->pol.max);
+        res[i].status = inject_apply(im[i], im[i]->run(x->env, n, warm), warm);
     }
-    for (int r = 0; s && r < repeat; r++)
-        for (size_t i = 0; i < nim; i++) {
-            if (res[i].status != BENCH_OK)
-                continue;
-            double val[BENCH_NVALUES] = {0};
-            res[i].status = im[i]->run(env, n, val);
-            s[i].v[r] = val[0];
-            s[i].x[r] = val[1];
-        }
+    for (int r = 0; s && live && !rounds_done(&x->pol, r, spent, nim); r++) {
+        live = 0;
+        for (size_t i = 0; i < nim; i++)
+            if (res[i].status == BENCH_OK) {
+                run_once(x, im[i], n, &res[i], &s[i], &spent);
+                live = 1;
+            }
+    }
     for (size_t i = 0; i < nim; i++)
-        result_finish(&res[i], s ? &s[i] : NULL);
+        result_finish(x, &res[i], s ? &s[i] : NULL);
     free(s);
 }
 
-/* Runs the selected rows of case c; returns how many results it added. */
-static size_t run_case(const bench_env_t *env, const bench_machine_t *m, const opts_t *o,
-                       const bench_case_t *c, bench_result_t *res)
+/* The rows of case c that this run selects and can run, into im[];
+ * returns their number. say: print why a row is skipped. */
+static size_t case_rows(const bench_machine_t *m, const opts_t *o, const bench_case_t *c,
+                        const bench_impl_t **im, size_t cap, int say)
 {
-    size_t n = o->size ? o->size : o->quick ? c->quick_size : c->size;
-    int repeat = o->repeat ? o->repeat : o->quick ? 3 : 5;
-    const bench_impl_t *im[64];
     size_t nim = 0;
 
-    for (size_t k = 0; k < bench_registry_len && nim < 64; k++) {
+    for (size_t k = 0; k < bench_registry_len && nim < cap; k++) {
         const bench_impl_t *row = &bench_registry[k];
         if (row->c != c || (o->device != DEV_ALL && (int)row->dev != o->device))
             continue;
         if (!bench_machine_has(m, row->dev)) {
-            fprintf(stderr, "%s/%s %s: skipped, no %s device\n", c->bench, c->name,
-                    row->impl, bench_dev_name(row->dev));
+            if (say)
+                fprintf(stderr, "%s/%s %s: skipped, no %s device\n", c->bench, c->name,
+                        row->impl, bench_dev_name(row->dev));
             continue;
         }
         im[nim++] = row;
     }
-    if (nim == 0 && o->device != DEV_ALL)
+    if (say && nim == 0 && o->device != DEV_ALL)
         fprintf(stderr, "%s/%s: skipped, nothing to run on %s\n", c->bench, c->name,
                 bench_dev_name((bench_dev_t)o->device));
-    run_rows(env, im, nim, n, repeat, res);
     return nim;
 }
 
+/* Runs the selected rows of case c; returns how many results it added. */
+static size_t run_case(run_ctx_t *x, const bench_machine_t *m, const bench_case_t *c,
+                       bench_result_t *res)
+{
+    const opts_t *o = x->o;
+    size_t n = o->size ? o->size : o->quick ? c->quick_size : c->size;
+    const bench_impl_t *im[64];
+    size_t nim = case_rows(m, o, c, im, 64, 0);
+    double t = (double)(bench_now_ns() - x->prog.t0) / 1e9;
+
+    if (x->pol.budget_s > 0.0 && t > SUITE_SOFT_S && !x->cut_short) {
+        bench_progress_note(&x->prog, "fronta-bench: past %.0f s: the remaining cases get "
+                                      "%d runs per row", SUITE_SOFT_S, x->pol.min);
+        x->pol.max = x->pol.min;
+        x->cut_short = 1;
+    }
+    run_rows(x, im, nim, n, res);
+    return nim;
+}
+
+/* Whether k is the first registry row of its case. */
+static int case_first_row(size_t k)
+{
+    for (size_t j = 0; j < k; j++)
+        if (bench_registry[j].c == bench_registry[k].c)
+            return 0;
+    return 1;
+}
+
+/* Rows this run will time, over all selected cases (the progress total);
+ * says which rows are skipped, once, before anything runs. */
+static size_t count_rows(const bench_machine_t *m, const opts_t *o)
+{
+    const bench_impl_t *im[64];
+    size_t total = 0;
+
+    for (size_t k = 0; k < bench_registry_len; k++)
+        if (case_first_row(k) && case_selected(o, bench_registry[k].c))
+            total += case_rows(m, o, bench_registry[k].c, im, 64, 1);
+    return total;
+}
+
 /* Each selected case once, in registry order. */
-static size_t run_suite(const bench_env_t *env, const bench_machine_t *m, const opts_t *o,
-                        bench_result_t *res)
+static size_t run_suite(run_ctx_t *x, const bench_machine_t *m, bench_result_t *res)
 {
     size_t nres = 0;
 
     for (size_t k = 0; k < bench_registry_len; k++) {
         const bench_case_t *c = bench_registry[k].c;
-        size_t j;
-        for (j = 0; j < k && bench_registry[j].c != c; j++)
-            ;
-        if (j == k && case_selected(o, c))
-            nres += run_case(env, m, o, c, res + nres);
+        if (case_first_row(k) && case_selected(x->o, c))
+            nres += run_case(x, m, c, res + nres);
     }
     return nres;
 }
@@ -331,6 +513,27 @@ static int report(const bench_machine_t *m, const opts_t *o, const bench_result_
         fprintf(stderr, "fronta-bench: cannot write %s: %s\n", o->json, strerror(errno));
         rc = 1;
     }
+    if (o->plot && bench_plot_svg(m, res, nres, o->quick, o->plot)) {
+        fprintf(stderr, "fronta-bench: cannot write %s: %s\n", o->plot, strerror(errno));
+        rc = 1;
+    }
+    return rc;
+}
+
+static int run_selected(const bench_env_t *env, const bench_machine_t *m, const opts_t *o)
+{
+    run_ctx_t x = {.env = env, .o = o, .pol = policy_of(o)};
+    size_t total = count_rows(m, o), nres;
+    bench_result_t *res = calloc(total ? total : 1, sizeof *res);
+    int rc;
+
+    if (!res)
+        return 1;
+    bench_progress_start(&x.prog, total, o->quiet);
+    nres = run_suite(&x, m, res);
+    bench_progress_end(&x.prog);
+    rc = report(m, o, res, nres);
+    free(res);
     return rc;
 }
 
@@ -338,7 +541,6 @@ static int run(const opts_t *o)
 {
     bench_env_t env = {0};
     bench_machine_t m;
-    bench_result_t *res;
     int rc = fronta_runtime_create(NULL, &env.rt);
 
     if (rc) {
@@ -356,14 +558,9 @@ static int run(const opts_t *o)
         fprintf(stderr, "fronta-bench: no %s device (none found, or fronta built "
                         "without OpenCL): its cases are skipped\n",
                 bench_dev_name((bench_dev_t)o->device));
-    if (!(res = calloc(bench_registry_len, sizeof *res))) {
-        fronta_runtime_destroy(env.rt);
-        return 1;
-    }
-    rc = report(&m, o, res, run_suite(&env, &m, o, res));
+    rc = run_selected(&env, &m, o);
     bench_run_cleanups();
     fronta_runtime_destroy(env.rt);
-    free(res);
     return rc;
 }
 
@@ -371,7 +568,7 @@ int main(int argc, char **argv)
 {
     opts_t o;
 
-    if (parse_args(argc, argv, &o) || check_names(&o))
+    if (parse_args(argc, argv, &o) || check_names(&o) || inject_parse())
         return 2;
     if (o.help) {
         usage(stdout);

@@ -1,5 +1,6 @@
 /* registry.c — every (bench, case, impl) fronta-bench can run: a new benchmark is one line here. */
 #include "kernel_chain.h"
+#include "kernels_bench.h"
 #include "overhead.h"
 #include "scale.h"
 
@@ -17,6 +18,13 @@
 #define IF_OPENCL(...) __VA_ARGS__,
 #else
 #define IF_OPENCL(...)
+#endif
+
+/* And for OpenBLAS (kernels_gemm_blas.c), when CMake finds it. */
+#ifdef FRONTA_BENCH_HAVE_OPENBLAS
+#define IF_OPENBLAS(...) __VA_ARGS__,
+#else
+#define IF_OPENBLAS(...)
 #endif
 
 /* The four fields every row has; optional ones (bench_impl_t.reference,
@@ -41,6 +49,23 @@ const bench_impl_t bench_registry[] = {
     {ROW(kernel_chain_opencl, "fronta",  BENCH_DEV_OPENCL, kernel_chain_opencl_fronta),
      .extra = "host_wakeups"},
     IF_OPENCL({ROW(kernel_chain_opencl, "opencl_raw", BENCH_DEV_OPENCL, kernel_chain_opencl_raw)})
+    /* The fronta rows' ratios are to the hand-written OpenMP code; the
+     * openblas row's is to fronta_cpu, so it reads as fronta_cpu's share
+     * of OpenBLAS's GFLOP/s, the issue's second gemm target (>= 0.8). */
+    {ROW(kernels_gemm, "fronta_cpu",    BENCH_DEV_CPU,    kernels_gemm_fronta_cpu)},
+    {ROW(kernels_gemm, "fronta_opencl", BENCH_DEV_OPENCL, kernels_gemm_fronta_opencl)},
+    {ROW(kernels_gemm, "openmp",        BENCH_DEV_CPU,    kernels_gemm_openmp)},
+    IF_OPENBLAS({ROW(kernels_gemm, "openblas", BENCH_DEV_CPU, kernels_gemm_openblas),
+                 .reference = "fronta_cpu"})
+    {ROW(kernels_reduce, "fronta_cpu",    BENCH_DEV_CPU,    kernels_reduce_fronta_cpu)},
+    {ROW(kernels_reduce, "fronta_opencl", BENCH_DEV_OPENCL, kernels_reduce_fronta_opencl)},
+    {ROW(kernels_reduce, "openmp",        BENCH_DEV_CPU,    kernels_reduce_openmp)},
+    {ROW(kernels_scan, "fronta_cpu",    BENCH_DEV_CPU,    kernels_scan_fronta_cpu)},
+    {ROW(kernels_scan, "fronta_opencl", BENCH_DEV_OPENCL, kernels_scan_fronta_opencl)},
+    {ROW(kernels_scan, "openmp",        BENCH_DEV_CPU,    kernels_scan_openmp)},
+    {ROW(kernels_stencil, "fronta_cpu",    BENCH_DEV_CPU,    kernels_stencil_fronta_cpu)},
+    {ROW(kernels_stencil, "fronta_opencl", BENCH_DEV_OPENCL, kernels_stencil_fronta_opencl)},
+    {ROW(kernels_stencil, "openmp",        BENCH_DEV_CPU,    kernels_stencil_openmp)},
 };
 
 const size_t bench_registry_len = sizeof bench_registry / sizeof bench_registry[0];

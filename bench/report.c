@@ -1,13 +1,14 @@
-/* report.c — fronta-bench's outputs: the table on stdout and the JSON file (BENCHMARKS.md). */
+/* report.c — fronta-bench's outputs: the table, the JSON file (BENCHMARKS.md), progress. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "bench.h"
 
-/* The impl row i's ratio is taken against: its own when the registry
- * names one, else its case's. */
-static const char *reference_name(const bench_result_t *row)
+const char *bench_result_reference(const bench_result_t *row)
 {
     return row->impl->reference ? row->impl->reference : row->impl->c->reference;
 }
@@ -17,7 +18,7 @@ static const char *reference_name(const bench_result_t *row)
 static long reference_of(const bench_result_t *r, size_t n, size_t i)
 {
     const bench_case_t *c = r[i].impl->c;
-    const char *ref = reference_name(&r[i]);
+    const char *ref = bench_result_reference(&r[i]);
 
     for (size_t j = 0; j < n; j++)
         if (r[j].impl->c == c && strcmp(r[j].impl->impl, ref) == 0 &&
@@ -28,17 +29,29 @@ static long reference_of(const bench_result_t *r, size_t n, size_t i)
 
 /* ratio > 1 always means "worse than the reference", whichever way the
  * metric points. */
-static double ratio_of(const bench_result_t *row, const bench_result_t *ref)
+double bench_result_ratio(const bench_result_t *r, size_t n, size_t i)
 {
-    if (ref->median <= 0.0 || row->median <= 0.0)
+    long j = reference_of(r, n, i);
+    const bench_result_t *row = &r[i];
+
+    if (j < 0 || row->status != BENCH_OK || !(r[j].median > 0.0) || !(row->median > 0.0))
         return NAN;
-    return row->impl->c->higher_is_better ? ref->median / row->median
-                                          : row->median / ref->median;
+    return row->impl->c->higher_is_better ? r[j].median / row->median
+                                          : row->median / r[j].median;
 }
 
+int bench_result_is_reference(const bench_result_t *r, size_t n, size_t i)
+{
+    return reference_of(r, n, i) == (long)i;
+}
+
+/* Three significant digits at least, no exponent below 1e9: small
+ * figures (0.0042 ms) must not print as 0.00. */
 static void fmt_num(char *buf, size_t size, double v)
 {
-    snprintf(buf, size, fabs(v) < 10.0 ? "%.2f" : "%.1f", v);
+    double a = fabs(v);
+
+    snprintf(buf, size, a >= 10.0 || a == 0.0 ? "%.1f" : a >= 0.1 ? "%.2f" : "%.3g", v);
 }
 
 static const char *status_word(bench_status_t st)
@@ -70,7 +83,7 @@ static void table_row(const bench_result_t *r, size_t n, size_t i, widths_t w, F
     const bench_result_t *row = &r[i];
     const bench_case_t *c = row->impl->c;
     char med[32], mn[32], mx[32], ratio[32] = "", extra[64] = "";
-    long ref = reference_of(r, n, i);
+    double q = bench_result_ratio(r, n, i);
 
     if (row->status == BENCH_OK) {
         fmt_num(med, sizeof med, row->median);
@@ -78,8 +91,8 @@ static void table_row(const bench_result_t *r, size_t n, size_t i, widths_t w, F
         fmt_num(mx, sizeof mx, row->max);
         /* "*": the case's reference is not hand-written (its note);
          * "^": this row has a reference of its own (a footnote names it). */
-        if (ref >= 0 && !isnan(ratio_of(row, &r[ref])))
-            snprintf(ratio, sizeof ratio, "%.2f%s", ratio_of(row, &r[ref]),
+        if (!isnan(q))
+            snprintf(ratio, sizeof ratio, "%.2f%s", q,
                      row->impl->reference ? "^" : c->note ? "*" : "");
         if (row->impl->extra)
             snprintf(extra, sizeof extra, "  %s=%.2f", row->impl->extra, row->extra);
@@ -87,10 +100,24 @@ static void table_row(const bench_result_t *r, size_t n, size_t i, widths_t w, F
         snprintf(med, sizeof med, "%s", status_word(row->status));
         mn[0] = mx[0] = '\0';
     }
-    fprintf(out, "%-*s  %-*s  %-*s  %-6s  %10zu  %-16s  %10s  %10s  %10s  %7s%s\n",
+    fprintf(out, "%-*s  %-*s  %-*s  %-6s  %10zu  %4d  %-16s  %10s  %10s  %10s  %7s%s\n",
             w.bench, c->bench, w.name, c->name, w.impl, row->impl->impl,
-            bench_dev_name(row->impl->dev), row->size, c->metric, med, mn, mx, ratio,
-            extra);
+            bench_dev_name(row->impl->dev), row->size, row->repeat, c->metric, med, mn, mx,
+            ratio, extra);
+}
+
+/* What a footnote adds when row i has no ratio: whether its reference is
+ * absent from the run or there but not verified. */
+static const char *missing_reference(const bench_result_t *r, size_t n, size_t i)
+{
+    const char *ref = bench_result_reference(&r[i]);
+
+    if (reference_of(r, n, i) >= 0)
+        return "";
+    for (size_t j = 0; j < n; j++)
+        if (r[j].impl->c == r[i].impl->c && strcmp(r[j].impl->impl, ref) == 0)
+            return " (not verified in this run: ratio blank)";
+    return " (not in this run: ratio blank)";
 }
 
 /* One footnote per case whose reference is not a hand-written baseline. */
@@ -105,7 +132,7 @@ static void table_notes(const bench_result_t *r, size_t n, FILE *out)
         if (j < i || !c->note)
             continue;
         fprintf(out, "* %s/%s: %s%s\n", c->bench, c->name, c->note,
-                reference_of(r, n, i) < 0 ? " (not in this run: ratio blank)" : "");
+                missing_reference(r, n, i));
     }
     for (size_t i = 0; i < n; i++) {
         const bench_impl_t *im = r[i].impl;
@@ -113,7 +140,7 @@ static void table_notes(const bench_result_t *r, size_t n, FILE *out)
         if (im->reference)
             fprintf(out, "^ %s/%s %s: ratio to %s, not to the case's %s%s\n", im->c->bench,
                     im->c->name, im->impl, im->reference, im->c->reference,
-                    reference_of(r, n, i) < 0 ? " (not in this run: ratio blank)" : "");
+                    missing_reference(r, n, i));
     }
 }
 
@@ -121,12 +148,13 @@ void bench_report_table(const bench_result_t *r, size_t n, FILE *out)
 {
     widths_t w = widths_of(r, n);
 
-    fprintf(out, "%-*s  %-*s  %-*s  %-6s  %10s  %-16s  %10s  %10s  %10s  %7s\n",
-            w.bench, "bench", w.name, "case", w.impl, "impl", "device", "size", "metric",
-            "median", "min", "max", "ratio");
+    fprintf(out, "%-*s  %-*s  %-*s  %-6s  %10s  %4s  %-16s  %10s  %10s  %10s  %7s\n",
+            w.bench, "bench", w.name, "case", w.impl, "impl", "device", "size", "runs",
+            "metric", "median", "min", "max", "ratio");
     for (size_t i = 0; i < n; i++)
         table_row(r, n, i, w, out);
-    fprintf(out, "ratio: median / median of the case's reference impl "
+    fprintf(out, "runs: timed runs after one warm-up; median, min, max over them\n"
+                 "ratio: median / median of the case's reference impl "
                  "(>1: worse than it); reference = best hand-written baseline\n");
     table_notes(r, n, out);
 }
@@ -219,7 +247,7 @@ static void json_result(FILE *f, const bench_result_t *r, double ratio)
     /* Fields added after the first version of the format: readers that
      * predate them ignore them. */
     fputs(",\n     \"reference\": ", f);
-    json_str(f, reference_name(r));
+    json_str(f, bench_result_reference(r));
     fputs(", \"ratio\": ", f);
     json_num(f, ratio, ok);
     if (r->impl->extra) {
@@ -249,8 +277,7 @@ int bench_report_json(const bench_machine_t *m, const bench_result_t *r, size_t 
     json_machine(f, m);
     fputs("  \"results\": [\n", f);
     for (size_t i = 0; i < n; i++) {
-        long ref = reference_of(r, n, i);
-        json_result(f, &r[i], ref >= 0 ? ratio_of(&r[i], &r[ref]) : NAN);
+        json_result(f, &r[i], bench_result_ratio(r, n, i));
         fputs(i + 1 < n ? ",\n" : "\n", f);
     }
     fputs("  ]\n}\n", f);
@@ -261,4 +288,120 @@ int bench_report_json(const bench_machine_t *m, const bench_result_t *r, size_t 
         return -1;
     }
     return 0;
+}
+
+/* ---- progress on stderr ----------------------------------------------- */
+
+static int terminal_width(FILE *f)
+{
+    struct winsize ws;
+
+    if (ioctl(fileno(f), TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+        return ws.ws_col;
+    return 80;
+}
+
+void bench_progress_start(bench_progress_t *p, size_t total, int quiet)
+{
+    memset(p, 0, sizeof *p);
+    p->out = stderr;
+    p->tty = isatty(fileno(stderr));
+    p->quiet = quiet;
+    p->width = p->tty ? terminal_width(stderr) : 0;
+    p->total = total;
+    p->t0 = bench_now_ns();
+}
+
+static double elapsed_s(const bench_progress_t *p)
+{
+    return (double)(bench_now_ns() - p->t0) / 1e9;
+}
+
+/* Blanks the in-place line, so that a lasting line starts at column 0.
+ * Spaces rather than an escape sequence: any terminal understands them. */
+static void clear_line(bench_progress_t *p)
+{
+    if (p->shown)
+        fprintf(p->out, "\r%*s\r", p->shown, "");
+    p->shown = 0;
+}
+
+static void row_name(char *buf, size_t size, const bench_impl_t *im)
+{
+    snprintf(buf, size, "%s/%s %s", im->c->bench, im->c->name, im->impl);
+}
+
+void bench_progress_run(bench_progress_t *p, const bench_impl_t *im, size_t n, int k, int max)
+{
+    char name[192], what[32], line[512];
+    int len;
+
+    if (p->quiet || (!p->tty && k > 0))
+        return;
+    row_name(name, sizeof name, im);
+    if (k == 0)
+        snprintf(what, sizeof what, "warm-up");
+    else
+        snprintf(what, sizeof what, "run %d/%d", k, max);
+    len = snprintf(line, sizeof line, "[%zu/%zu rows, %.1f s] %s (%s, n=%zu): %s", p->done,
+                   p->total, elapsed_s(p), name, bench_dev_name(im->dev), n, what);
+    if (!p->tty) {
+        fprintf(p->out, "%s\n", line);
+        return;
+    }
+    /* A line longer than the terminal wraps, and \r then returns to its
+     * last screen line only: cut it to fit. */
+    len = len < 0 ? 0 : len >= (int)sizeof line ? (int)sizeof line - 1 : len;
+    if (len > p->width - 1)
+        len = p->width - 1;
+    line[len] = '\0';
+    fprintf(p->out, "\r%s%*s", line, p->shown > len ? p->shown - len : 0, "");
+    p->shown = len;
+    fflush(p->out);
+}
+
+void bench_progress_row(bench_progress_t *p, const bench_result_t *r, const double *v)
+{
+    const bench_case_t *c = r->impl->c;
+    char name[192], num[32];
+
+    p->done++;
+    if (p->quiet && r->status == BENCH_OK)
+        return;
+    clear_line(p);
+    row_name(name, sizeof name, r->impl);
+    fprintf(p->out, "[%zu/%zu rows, %.1f s] %s (n=%zu):", p->done, p->total, elapsed_s(p),
+            name, r->size);
+    if (r->status != BENCH_OK) {
+        if (r->repeat)
+            fprintf(p->out, " %s at timed run %d\n", status_word(r->status), r->repeat);
+        else
+            fprintf(p->out, " %s at warm-up\n", status_word(r->status));
+        return;
+    }
+    for (int k = 0; k < r->repeat && k < 16; k++) {
+        fmt_num(num, sizeof num, v[k]);
+        fprintf(p->out, " %s", num);
+    }
+    fmt_num(num, sizeof num, r->median);
+    fprintf(p->out, "%s %s -> median %s (%d runs)\n", r->repeat > 16 ? " ..." : "", c->unit, num,
+            r->repeat);
+}
+
+void bench_progress_note(bench_progress_t *p, const char *fmt, ...)
+{
+    va_list ap;
+
+    clear_line(p);
+    va_start(ap, fmt);
+    vfprintf(p->out, fmt, ap);
+    va_end(ap);
+    fputc('\n', p->out);
+}
+
+void bench_progress_end(bench_progress_t *p)
+{
+    clear_line(p);
+    if (!p->quiet)
+        fprintf(p->out, "fronta-bench: %zu rows in %.1f s\n", p->done, elapsed_s(p));
 }
