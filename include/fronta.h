@@ -597,7 +597,12 @@ enum {
      * cl_scratch, a `__global uchar *scratch`; then, with cl_passes > 1,
      * a `uint pass`. Needed with cl_local (the launch is rounded up, so
      * the function checks its range). */
-    FRONTA_KERNEL_CL_SHAPE_ARGS = 1u << 0
+    FRONTA_KERNEL_CL_SHAPE_ARGS = 1u << 0,
+    /* A buffer the kernel writes may not also be passed at another place
+     * (an in-place call of a kernel that reads around the element it
+     * writes, as transpose, a stencil or gemm): fronta_submit fails with
+     * FRONTA_EARG. A buffer read at two places is fine. */
+    FRONTA_KERNEL_NO_ALIAS = 1u << 1
 };
 
 typedef struct fronta_kernel_desc {

@@ -239,6 +239,44 @@ static void check_hook(void **state)
     fronta_runtime_destroy(rt);
 }
 
+/* ---- FRONTA_KERNEL_NO_ALIAS --------------------------------------------- */
+
+static const fronta_param_t alias_params[] = {
+    {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_INT32, .access = FRONTA_ACCESS_IN},
+    {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_INT32, .access = FRONTA_ACCESS_IN},
+    {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_INT32},
+};
+
+static void no_alias(void **state)
+{
+    (void)state;
+    fronta_runtime_t *rt = ft_runtime_dev("cpu", 0);
+    fronta_kernel_desc_t d = {.size = sizeof d, .name = "noalias", .params = alias_params,
+                              .nparams = 3, .cpu = probe_cpu, .flags = FRONTA_KERNEL_NO_ALIAS};
+    fronta_kernel_t *k = NULL;
+    assert_int_equal(fronta_kernel_create(rt, &d, &k), 0);
+    d.name = "alias";
+    d.flags = 0;
+    fronta_kernel_t *free_k = NULL;
+    assert_int_equal(fronta_kernel_create(rt, &d, &free_k), 0);
+    fronta_buffer_t *x = buf(rt, 4, FRONTA_INT32), *y = buf(rt, 4, FRONTA_INT32);
+    static const fronta_access_t modes[] = {FRONTA_ACCESS_IN, FRONTA_ACCESS_OUT,
+                                            FRONTA_ACCESS_INOUT};
+    for (size_t m = 0; m < 3; m++) {
+        fronta_arg_t a[3] = {FRONTA_IN(x), FRONTA_IN(x), {.kind = FRONTA_ARG_BUFFER,
+                                                          .access = modes[m], .buffer = y}};
+        fronta_task_desc_t t = task(k, 3, a);
+        assert_int_equal(submit_rc(rt, &t), 0); /* x read twice */
+        t.args[2].buffer = x; /* x read, and used in mode m */
+        assert_int_equal(submit_rc(rt, &t), m == 0 ? 0 : FRONTA_EARG);
+        t.kernel = free_k; /* without the flag the runtime merges the modes */
+        assert_int_equal(submit_rc(rt, &t), 0);
+    }
+    assert_int_equal(fronta_buffer_destroy(x), 0);
+    assert_int_equal(fronta_buffer_destroy(y), 0);
+    fronta_runtime_destroy(rt);
+}
+
 /* ---- descriptor validation and the 0.1 layout --------------------------- */
 
 static fronta_kernel_t *create(fronta_runtime_t *rt, const fronta_kernel_desc_t *d, int want)
@@ -277,6 +315,8 @@ static void descriptor_validation(void **state)
     create(rt, &d, FRONTA_EINVAL);
     p[0].dtypes = 0;
     d.flags = 1u << 7;
+    create(rt, &d, FRONTA_EINVAL);
+    d.flags = FRONTA_KERNEL_NO_ALIAS | (1u << 2);
     create(rt, &d, FRONTA_EINVAL);
     d.flags = 0;
     d.cl_local[0] = 64; /* a rounded launch without the shape to check it by */
@@ -473,6 +513,7 @@ int main(void)
         cmocka_unit_test(type_rules),
         cmocka_unit_test(count_rules_and_shapes),
         cmocka_unit_test(check_hook),
+        cmocka_unit_test(no_alias),
         cmocka_unit_test(descriptor_validation),
         cmocka_unit_test(layout_of_0_1),
         cmocka_unit_test(outside_a_kernel),

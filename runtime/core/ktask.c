@@ -147,6 +147,19 @@ static int kinds_match(const fronta_kernel_t *k, const fronta_task_desc_t *d, si
     return 1;
 }
 
+/* A written buffer passed at two places (FRONTA_KERNEL_NO_ALIAS); at most
+ * FRONTA_MAX_ARGS arguments, so pairs are cheap. */
+static int writes_aliased(const fronta_task_desc_t *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            if (d->args[i].kind == FRONTA_ARG_BUFFER && d->args[j].kind == FRONTA_ARG_BUFFER &&
+                d->args[i].buffer == d->args[j].buffer &&
+                ((d->args[i].access | d->args[j].access) & FRONTA_ACCESS_OUT))
+                return 1;
+    return 0;
+}
+
 /* The kernel's own check, over counts and values. */
 static int check_hook(const fronta_kernel_t *k, const fronta_task_desc_t *d, size_t n,
                       const fronta__shape *sh)
@@ -189,6 +202,8 @@ static int check_task(fronta_runtime_t *rt, const fronta_task_desc_t *d, size_t 
         if (d->args[i].kind == FRONTA_ARG_BUFFER)
             kbufs_add(kb, d->args[i].buffer, d->args[i].access);
     }
+    if ((k->flags & FRONTA_KERNEL_NO_ALIAS) && writes_aliased(d, n))
+        return FRONTA_EARG;
     if (k->check && (rc = check_hook(k, d, n, sh)))
         return rc;
     for (size_t i = 0; i < d->nafter; i++)
