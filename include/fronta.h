@@ -580,10 +580,12 @@ FRONTA_API int fronta_ctx_shape(const fronta_ctx_t *ctx, size_t *rows, size_t *c
  * scalar, an index out of range, or outside a kernel. */
 FRONTA_API fronta_dtype_t fronta_ctx_arg_dtype(const fronta_ctx_t *ctx, size_t i);
 /* A kernel's own argument check, for relations the parameter rules cannot
- * say (gemm: A is rows x k, B is k x cols). args holds each argument's
- * count (buffers) or value (scalars), ptr NULL. Returns 0, FRONTA_ESIZE
- * or FRONTA_EARG; fronta_submit then fails with that code. */
-typedef int (*fronta_kernel_check_fn)(const fronta_karg_t *args, size_t nargs, size_t rows,
+ * say (gemm: A is rows x k and B k x cols; histogram: lo < hi). It sees the
+ * task's arguments once they have passed the parameter rules (buffers are
+ * valid: fronta_buffer_count, fronta_buffer_dtype) and the launch shape.
+ * Returns 0, FRONTA_ESIZE or FRONTA_EARG; fronta_submit then fails with
+ * that code (any other value reads as FRONTA_EARG). */
+typedef int (*fronta_kernel_check_fn)(const fronta_arg_t *args, size_t nargs, size_t rows,
                                       size_t cols);
 /* Bytes of device scratch memory a launch needs (see cl_scratch). */
 typedef size_t (*fronta_kernel_scratch_fn)(const fronta_karg_t *args, size_t nargs,
@@ -602,7 +604,13 @@ enum {
      * (an in-place call of a kernel that reads around the element it
      * writes, as transpose, a stencil or gemm): fronta_submit fails with
      * FRONTA_EARG. A buffer read at two places is fine. */
-    FRONTA_KERNEL_NO_ALIAS = 1u << 1
+    FRONTA_KERNEL_NO_ALIAS = 1u << 1,
+    /* The kernel is 1-D over its arrays' elements: a 2-D launch of rows x
+     * cols (and work-group local_rows x local_cols) runs as the 1-D launch
+     * of rows x cols work items (work-group local_rows x local_cols), so a
+     * matrix is processed as its row-major elements. Count rules are
+     * checked against the shape as given. */
+    FRONTA_KERNEL_FLAT = 1u << 2
 };
 
 typedef struct fronta_kernel_desc {

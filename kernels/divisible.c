@@ -102,6 +102,7 @@ static const fronta_param_t divby_params[] = {
 void fronta__ew_divisible_by_desc(fronta_kernel_desc_t *d)
 {
     *d = (fronta_kernel_desc_t){
+        .flags = FRONTA_KERNEL_FLAT,
         .size = sizeof *d,
         .name = "divisible_by",
         .params = divby_params,

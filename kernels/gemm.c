@@ -113,16 +113,23 @@ struct gemm_job {
 
 /* A is rows x k and B k x cols, k = count(A) / rows (the parameter rules
  * already made C rows x cols). */
-static int gemm_check(const fronta_karg_t *args, size_t nargs, size_t rows, size_t cols)
+/* A is rows x k and B k x cols for some k >= 1. */
+static int gemm_dims(size_t na, size_t nb, size_t rows, size_t cols)
+{
+    if (rows == 0 || cols == 0 || na % rows != 0)
+        return FRONTA_ESIZE;
+    size_t k = na / rows;
+    if (k == 0 || nb % cols != 0 || nb / cols != k)
+        return FRONTA_ESIZE;
+    return 0;
+}
+
+static int gemm_check(const fronta_arg_t *args, size_t nargs, size_t rows, size_t cols)
 {
     if (nargs < 5)
         return FRONTA_EARG;
-    if (rows == 0 || cols == 0 || args[0].count % rows != 0)
-        return FRONTA_ESIZE;
-    size_t k = args[0].count / rows;
-    if (k == 0 || args[1].count % cols != 0 || args[1].count / cols != k)
-        return FRONTA_ESIZE;
-    return 0;
+    return gemm_dims(fronta_buffer_count(args[0].buffer), fronta_buffer_count(args[1].buffer),
+                     rows, cols);
 }
 
 /* The portable micro-kernel can be forced (FRONTA_GEMM_PORTABLE=1), so
@@ -189,7 +196,8 @@ static int gemm_cpu(fronta_ctx_t *ctx, const fronta_karg_t *args, size_t nargs, 
 {
     size_t rows, cols;
     (void)n;
-    if (fronta_ctx_shape(ctx, &rows, &cols) != 0 || gemm_check(args, nargs, rows, cols) != 0)
+    if (nargs < 5 || fronta_ctx_shape(ctx, &rows, &cols) != 0 ||
+        gemm_dims(args[0].count, args[1].count, rows, cols) != 0)
         return FRONTA_EARG;
     int dbl = fronta_ctx_arg_dtype(ctx, 0) == FRONTA_DOUBLE;
     size_t es = dbl ? sizeof(double) : sizeof(float), nr = dbl ? 8 : 16;

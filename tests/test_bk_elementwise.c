@@ -684,6 +684,46 @@ static void errors(void **state)
 
 /* ---- main ------------------------------------------------------------------ */
 
+/* FRONTA_KERNEL_FLAT: a 2-D launch over a matrix runs over its rows x cols
+ * elements, on every place (OpenCL once indexed only its first row). */
+static void flat_2d_launch(void **state)
+{
+    (void)state;
+    ft_bk_place_t pl[2];
+    size_t np = ft_bk_places(rt, pl);
+    for (size_t p = 0; p < np; p++) {
+        const size_t rows = 37, cols = 41, n = rows * cols;
+        static const size_t locals[][2] = {{0, 0}, {1, 41}, {37, 1}};
+        for (size_t l = 0; l < 3; l++) {
+            float *x = calloc(n, sizeof *x), *y = calloc(n, sizeof *y);
+            assert_non_null(x);
+            assert_non_null(y);
+            for (size_t i = 0; i < n; i++)
+                x[i] = (float)i;
+            fronta_buffer_t *bx = ft_bk_wrap(rt, x, n, FRONTA_FLOAT);
+            fronta_buffer_t *by = ft_bk_wrap(rt, y, n, FRONTA_FLOAT);
+            fronta_task_desc_t t = {.kernel = fronta_kernel_builtin(rt, "scale"),
+                                    .args = {FRONTA_INOUT(bx), FRONTA_F32(2.0f)},
+                                    .rows = rows, .cols = cols,
+                                    .local_rows = locals[l][0], .local_cols = locals[l][1]};
+            ft_bk_run(rt, &t, &pl[p], FRONTA_FLOAT, n);
+            fronta_task_desc_t u = {.kernel = fronta_kernel_builtin(rt, "copy"),
+                                    .args = {FRONTA_IN(bx), FRONTA_OUT(by)},
+                                    .rows = rows, .cols = cols};
+            ft_bk_run(rt, &u, &pl[p], FRONTA_FLOAT, n);
+            assert_int_equal(fronta_buffer_destroy(bx), 0);
+            assert_int_equal(fronta_buffer_destroy(by), 0);
+            for (size_t i = 0; i < n; i++)
+                if (x[i] != 2.0f * (float)i || y[i] != x[i])
+                    fail_msg("2-D scale/copy on %s, local %zu x %zu: element %zu is %g/%g, "
+                             "expected %g", pl[p].name, locals[l][0], locals[l][1], i,
+                             (double)x[i], (double)y[i], 2.0 * (double)i);
+            free(x);
+            free(y);
+        }
+    }
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -717,6 +757,7 @@ int main(void)
         cmocka_unit_test(select_),
         cmocka_unit_test(divisible_by),
         cmocka_unit_test(logical),
+        cmocka_unit_test(flat_2d_launch),
     };
     ft_filter();
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -196,17 +196,17 @@ static int64_t hook_value;
 
 /* Accepts when buffer 0 has rows * value elements; returns 7 (not an
  * error code) for value 7. */
-static int hook(const fronta_karg_t *a, size_t na, size_t rows, size_t cols)
+static int hook(const fronta_arg_t *a, size_t na, size_t rows, size_t cols)
 {
     hook_rows = rows;
     hook_cols = cols;
-    hook_count = a[0].count;
+    hook_count = fronta_buffer_count(a[0].buffer);
     hook_value = a[1].v.i64;
-    if (na != 2 || a[0].ptr)
+    if (na != 2 || a[1].kind != FRONTA_ARG_I64 || fronta_buffer_dtype(a[0].buffer) != FRONTA_FLOAT)
         return FRONTA_EARG;
     if (a[1].v.i64 == 7)
         return 7;
-    return a[0].count == rows * (size_t)a[1].v.i64 ? 0 : FRONTA_ESIZE;
+    return hook_count == rows * (size_t)a[1].v.i64 ? 0 : FRONTA_ESIZE;
 }
 
 static const fronta_param_t hook_params[] = {
@@ -316,7 +316,7 @@ static void descriptor_validation(void **state)
     p[0].dtypes = 0;
     d.flags = 1u << 7;
     create(rt, &d, FRONTA_EINVAL);
-    d.flags = FRONTA_KERNEL_NO_ALIAS | (1u << 2);
+    d.flags = FRONTA_KERNEL_NO_ALIAS | (1u << 5);
     create(rt, &d, FRONTA_EINVAL);
     d.flags = 0;
     d.cl_local[0] = 64; /* a rounded launch without the shape to check it by */

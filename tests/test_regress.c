@@ -1584,6 +1584,41 @@ static void skip_filter(void)
         cmocka_set_skip_filter(skip_pat);
 }
 
+/* ---- a failed input while submit links the edges (found by the fuzzer) -- */
+
+static int ok_fn(fronta_ctx_t *ctx, void *arg)
+{
+    (void)ctx;
+    (void)arg;
+    return 0;
+}
+
+/* The input fails on a worker while fronta_submit_call is still linking
+ * the later edges: the edge that fires used to complete the task at once,
+ * releasing the inputs the submitting loop was about to read (a NULL
+ * dereference, or a reference dropped twice). */
+static void failed_input_during_publish(void **state)
+{
+    (void)state;
+    fronta_runtime_t *rt = ft_runtime(2);
+    size_t rounds = ft_scaled(40000, 2000);
+    for (size_t it = 0; it < rounds; it++) {
+        fronta_future_t *p = NULL, *s = NULL;
+        assert_int_equal(fronta_submit_fn(rt, fail_fn, NULL, 0, &p), 0);
+        fronta_future_t *after[8] = {p, p, p, p, p, p, p, p};
+        fronta_call_t c = {.size = sizeof c, .fn = ok_fn, .after = after, .nafter = 8};
+        assert_int_equal(fronta_submit_call(rt, &c, (it & 1) ? &s : NULL), 0);
+        if (s) {
+            assert_int_equal(fronta_future_wait(s, FT_LIMIT), 0);
+            assert_int_equal(fronta_future_error(s, NULL), FRONTA_EDEPFAILED);
+            fronta_future_release(s);
+        }
+        fronta_future_release(p);
+    }
+    assert_int_equal(fronta_runtime_wait_all(rt, FT_LIMIT), 0);
+    fronta_runtime_destroy(rt);
+}
+
 int main(void)
 {
     ft_filter();
@@ -1618,6 +1653,7 @@ int main(void)
         cmocka_unit_test(positive_task_code),
         cmocka_unit_test(status_invalid),
         cmocka_unit_test(spin_us_bounds),
+        cmocka_unit_test(failed_input_during_publish),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -104,6 +104,11 @@ struct fronta_future {
     uint16_t attempt, retries;
     /* line 2 on: cold or optional */
     int err_code;
+    /* A task failed by an input while submit still links its edges must
+     * not complete under that loop (completion releases the inputs it
+     * reads): 2 while neither has happened, and whichever of "publish is
+     * done" and "claimed by a failed input" comes second completes it. */
+    atomic_uchar settle;
     uint64_t err_root;
     char *err_msg;
     size_t err_msg_size;

@@ -144,7 +144,8 @@ typedef struct fronta__ktask {
 /* A launch shape (see fronta__ktask). */
 typedef struct fronta__shape {
     size_t rows, cols, n;
-    size_t local_rows, local_cols;
+    size_t local;                     /* 1-D */
+    size_t local_rows, local_cols;    /* 2-D */
     unsigned dims;
 } fronta__shape;
 

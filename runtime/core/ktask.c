@@ -132,7 +132,7 @@ static int launch_shape(const fronta_task_desc_t *d, size_t nargs, fronta__shape
         return FRONTA_EINVAL;
     if (d->local && g % d->local)
         return FRONTA_ESIZE;
-    *sh = (fronta__shape){.rows = 1, .cols = g, .n = g, .dims = 1};
+    *sh = (fronta__shape){.rows = 1, .cols = g, .n = g, .local = d->local, .dims = 1};
     return 0;
 }
 
@@ -160,19 +160,11 @@ static int writes_aliased(const fronta_task_desc_t *d, size_t n)
     return 0;
 }
 
-/* The kernel's own check, over counts and values. */
+/* The kernel's own check, over the arguments as given. */
 static int check_hook(const fronta_kernel_t *k, const fronta_task_desc_t *d, size_t n,
                       const fronta__shape *sh)
 {
-    fronta_karg_t ka[FRONTA_MAX_ARGS];
-    memset(ka, 0, sizeof ka);
-    for (size_t i = 0; i < n; i++) {
-        if (d->args[i].kind == FRONTA_ARG_BUFFER)
-            ka[i].count = d->args[i].buffer->count;
-        else
-            memcpy(&ka[i].v, &d->args[i].v, sizeof ka[i].v);
-    }
-    int rc = k->check(ka, n, sh->rows, sh->cols);
+    int rc = k->check(d->args, n, sh->rows, sh->cols);
     return rc == FRONTA_ESIZE || rc == FRONTA_EARG || rc == 0 ? rc : FRONTA_EARG;
 }
 
@@ -206,6 +198,9 @@ static int check_task(fronta_runtime_t *rt, const fronta_task_desc_t *d, size_t 
         return FRONTA_EARG;
     if (k->check && (rc = check_hook(k, d, n, sh)))
         return rc;
+    if ((k->flags & FRONTA_KERNEL_FLAT) && sh->dims == 2)
+        *sh = (fronta__shape){.rows = 1, .cols = sh->n, .n = sh->n,
+                              .local = sh->local_rows * sh->local_cols, .dims = 1};
     for (size_t i = 0; i < d->nafter; i++)
         if (!fronta__task_valid(d->after[i]) || d->after[i]->rt != rt)
             return FRONTA_EINVAL;
@@ -422,7 +417,7 @@ static fronta__ktask *ktask_new(fronta_runtime_t *rt, const fronta_task_desc_t *
     memcpy(kt->args, d->args, nargs * sizeof d->args[0]);
     kt->nargs = (uint32_t)nargs;
     kt->global = sh->n;
-    kt->local = d->local;
+    kt->local = sh->local;
     kt->rows = sh->rows;
     kt->cols = sh->cols;
     kt->local_rows = sh->local_rows;

@@ -345,9 +345,13 @@ static void edge_fire(fronta__node *n, fronta_future_t *done, fronta__worklist *
     fronta_future_t *s = e->succ;
     if (done->final != FRONTA__ST_FINISHED && fronta__claim(s)) {
         fronta__dep_fail(s, done);
-        atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
-        s->work_next = wl->head;
-        wl->head = s;
+        /* acq_rel: pairs with publish's decrement, after its last read of
+         * s->deps; the second of the two completes s. */
+        if (atomic_fetch_sub_explicit(&s->settle, 1, memory_order_acq_rel) == 1) {
+            atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+            s->work_next = wl->head;
+            wl->head = s;
+        }
     }
     if (atomic_fetch_sub_explicit(&s->pending, 1, memory_order_acq_rel) == 1)
         make_ready_ex(s, 1);
@@ -543,7 +547,10 @@ static void publish(fronta_future_t *t, const fronta__submitter *sub, int gated)
             schedule_by(t, sub, 0);
         return;
     }
-    int claimed = 0;
+    /* Before the first edge is linked, so every edge sees it: see
+     * fronta_future.settle. An edge that fires on a failed input claims t
+     * but leaves completing it to us until the loop is over. */
+    atomic_store_explicit(&t->settle, 2, memory_order_relaxed);
     for (uint32_t i = 0; i < t->ndeps; i++) {
         fronta_future_t *p = t->deps[i].pred;
         atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
@@ -552,12 +559,13 @@ static void publish(fronta_future_t *t, const fronta__submitter *sub, int gated)
         /* Already done: no edge will fire, so settle it here. */
         if (p->final != FRONTA__ST_FINISHED && fronta__claim(t)) {
             fronta__dep_fail(t, p);
-            claimed = 1;
+            atomic_fetch_sub_explicit(&t->settle, 1, memory_order_acq_rel);
         }
         atomic_fetch_sub_explicit(&t->pending, 1, memory_order_acq_rel);
         atomic_fetch_sub_explicit(&t->refs, 1, memory_order_relaxed);
     }
-    if (claimed)
+    /* t->deps is not read below: a failed input's claim may complete t. */
+    if (atomic_fetch_sub_explicit(&t->settle, 1, memory_order_acq_rel) == 1)
         fronta__complete(t);
     if (atomic_fetch_sub_explicit(&t->pending, 1, memory_order_acq_rel) == 1)
         fronta__make_ready(t);

@@ -2,10 +2,11 @@
 /*
  * The input is a stream of operations on one long-lived runtime (pool +
  * the default OpenCL devices): make buffers (some with counts near
- * SIZE_MAX), register kernels from random descriptors, submit kernel tasks
- * and plain tasks (map, submit_call) with random arguments, wait on them
- * (fronta_wait, as_completed, huge counts included), acquire buffers,
- * cancel, add callbacks. An input whose first byte is 0xff instead
+ * SIZE_MAX), register kernels from random descriptors (0.1 ones, whose
+ * parameters are in the 0.1 layout, among them), submit kernel tasks
+ * (1-D and 2-D launches) and plain tasks (map, submit_call) with random
+ * arguments, wait on them (fronta_wait, as_completed, huge counts
+ * included), acquire buffers, cancel, add callbacks. An input whose first byte is 0xff instead
  * creates a runtime from a random fronta_config_t, which is slow (PoCL
  * start-up), so the fuzzer rarely takes that branch.
  *
@@ -390,8 +391,9 @@ static int fz_fn_noarg(fronta_ctx_t *ctx, void *arg)
 /* What a kernel does to its buffers; the shadow replay does the same. */
 enum {
     FZ_OP_NOP = 0, /* writes nothing (random parameters: fz_cpu_code, fz_nop) */
-    FZ_OP_SCALE,   /* float x INOUT, f32 a: x *= a (builtin "scale" too) */
-    FZ_OP_SAXPY,   /* float x IN, float y INOUT, f32 a: y += a*x (builtin "saxpy") */
+    FZ_OP_SCALE,   /* x INOUT, a of x's scalar kind: x *= a (fz_scale: float; builtin
+                      "scale": int32, int64, float, double) */
+    FZ_OP_SAXPY,   /* x IN, y INOUT like x, a like x: y = a*x + y (builtin "saxpy") */
     FZ_OP_FILL,    /* int32 x OUT, i32 v: x = v */
     FZ_OP_FIRST,   /* int32 s IN (any count), int32 d OUT: d = s[0] */
     FZ_OP_AXPYD,   /* double x IN, double y INOUT, f64 a: y += a*x */
@@ -511,25 +513,29 @@ static int cpu_code(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t nargs, siz
     return code;
 }
 
+/* FZ_I: the element of a work item, row-major, so that the sources serve
+ * 1-D launches and 2-D ones (get_global_id(1) is the row, 0 in 1-D). */
+#define FZ_I "(get_global_id(1) * get_global_size(0) + get_global_id(0))"
 static const char src_scale[] =
     "__kernel void fz_scale(__global float *x, const float a)\n"
-    "{ size_t i = get_global_id(0); x[i] *= a; }\n";
+    "{ size_t i = " FZ_I "; x[i] *= a; }\n";
 static const char src_fill[] =
     "__kernel void fz_fill(__global int *x, const int v)\n"
-    "{ x[get_global_id(0)] = v; }\n";
+    "{ x[" FZ_I "] = v; }\n";
 static const char src_first[] =
     "__kernel void fz_first(__global const int *s, __global int *d)\n"
-    "{ d[get_global_id(0)] = s[0]; }\n";
+    "{ d[" FZ_I "] = s[0]; }\n";
 static const char src_axpyd[] =
     "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n"
+    "#pragma OPENCL FP_CONTRACT OFF\n"
     "__kernel void fz_axpyd(__global const double *x, __global double *y, const double a)\n"
-    "{ size_t i = get_global_id(0); y[i] = a * x[i] + y[i]; }\n";
+    "{ size_t i = " FZ_I "; y[i] = a * x[i] + y[i]; }\n";
 static const char src_inc8[] =
     "__kernel void fz_inc8(__global uchar *x)\n"
-    "{ size_t i = get_global_id(0); x[i] = (uchar)(x[i] + 1); }\n";
+    "{ size_t i = " FZ_I "; x[i] = (uchar)(x[i] + 1); }\n";
 static const char src_add64[] =
     "__kernel void fz_add64(__global ulong *x, const ulong v)\n"
-    "{ x[get_global_id(0)] += v; }\n";
+    "{ x[" FZ_I "] += v; }\n";
 static const char src_nop[] = "__kernel void fz_nop(void) { }\n";
 static const char src_bad[] =
     "__kernel void fz_bad(__global float *x { this is not OpenCL C }\n";
@@ -576,6 +582,7 @@ typedef struct fz_kern {
     int has_cpu;
     int has_cl;       /* an OpenCL source (it may not build) */
     int cl_good;      /* its source, entry and options build and do `op` */
+    int check;        /* has fz_check */
     size_t nparams;
     fronta_param_t params[FRONTA_MAX_ARGS];
     char name[96];
@@ -790,6 +797,122 @@ static int is_denormal(double v, double min)
     return v != 0 && fabs(v) < min;
 }
 
+/* x *= s on a float shadow: one rounding, the bits every device gives
+ * for exact inputs; a bound grows from inexact ones. */
+static void scale_f32(fz_buf *b, float s, size_t n)
+{
+    float *x = (float *)b->shadow;
+    for (size_t i = 0; i < n; i++) {
+        double e = b->err[i];
+        int dn = is_denormal(x[i], FLT_MIN) || is_denormal(s, FLT_MIN);
+        x[i] = x[i] * s;
+        e = fabs((double)s) * e + (e > 0 ? 2 * FLT_EPSILON * fabs((double)x[i]) : 0);
+        b->err[i] = dn || !isfinite(x[i]) || isnan(s) ? (e > 0 || dn ? INFINITY : 0) : e;
+        if (is_denormal(x[i], FLT_MIN))
+            b->err[i] = INFINITY;
+    }
+}
+
+static void scale_f64(fz_buf *b, double s, size_t n)
+{
+    double *x = (double *)b->shadow;
+    for (size_t i = 0; i < n; i++) {
+        double e = b->err[i];
+        int dn = is_denormal(x[i], DBL_MIN) || is_denormal(s, DBL_MIN);
+        x[i] = x[i] * s;
+        e = fabs(s) * e + (e > 0 ? 2 * DBL_EPSILON * fabs(x[i]) : 0);
+        b->err[i] = dn || !isfinite(x[i]) || isnan(s) ? (e > 0 || dn ? INFINITY : 0) : e;
+        if (is_denormal(x[i], DBL_MIN))
+            b->err[i] = INFINITY;
+    }
+}
+
+/* Integers wrap (two's complement): the arithmetic runs unsigned. */
+static void scale_int(fz_buf *b, const fronta_arg_t *a, size_t n)
+{
+    if (b->type == FRONTA_INT64) {
+        uint64_t *x = (uint64_t *)b->shadow, s = (uint64_t)a->v.i64;
+        for (size_t i = 0; i < n; i++)
+            x[i] *= s;
+        return;
+    }
+    uint32_t *x = (uint32_t *)b->shadow, s = (uint32_t)a->v.i32;
+    for (size_t i = 0; i < n; i++)
+        x[i] *= s;
+}
+
+static void apply_scale(fz_buf *b, const fronta_arg_t *a, size_t n)
+{
+    if (b->type == FRONTA_FLOAT)
+        scale_f32(b, a->v.f32, n);
+    else if (b->type == FRONTA_DOUBLE)
+        scale_f64(b, a->v.f64, n);
+    else
+        scale_int(b, a, n);
+}
+
+/* y = s*x + y: a rounded product, then a rounded sum (no FMA). bx may be
+ * by: each element is read before it is written. */
+static void axpy_f32(const fz_buf *bx, fz_buf *by, float s, size_t n)
+{
+    const float *x = (const float *)bx->shadow;
+    float *y = (float *)by->shadow;
+    for (size_t i = 0; i < n; i++) {
+        double xi = x[i], yi = y[i], ex = bx->err[i], ey = by->err[i];
+        int dn = is_denormal(xi, FLT_MIN) || is_denormal(yi, FLT_MIN) || is_denormal(s, FLT_MIN);
+        float p = s * x[i];
+        y[i] = p + y[i];
+        double e = fabs((double)s) * ex + ey +
+                   2 * FLT_EPSILON * (fabs((double)s * xi) + fabs(yi) + fabs((double)y[i]));
+        if (dn || !isfinite(p) || !isfinite(y[i]) || is_denormal(p, FLT_MIN) ||
+            is_denormal(y[i], FLT_MIN))
+            e = INFINITY;
+        by->err[i] = e;
+    }
+}
+
+static void axpy_f64(const fz_buf *bx, fz_buf *by, double s, size_t n)
+{
+    const double *x = (const double *)bx->shadow;
+    double *y = (double *)by->shadow;
+    for (size_t i = 0; i < n; i++) {
+        double xi = x[i], yi = y[i], ex = bx->err[i], ey = by->err[i];
+        int dn = is_denormal(xi, DBL_MIN) || is_denormal(yi, DBL_MIN) || is_denormal(s, DBL_MIN);
+        double p = s * xi;
+        y[i] = p + yi;
+        double e = fabs(s) * ex + ey + 2 * DBL_EPSILON * (fabs(p) + fabs(yi) + fabs(y[i]));
+        if (dn || !isfinite(p) || !isfinite(y[i]) || is_denormal(p, DBL_MIN) ||
+            is_denormal(y[i], DBL_MIN))
+            e = INFINITY;
+        by->err[i] = e;
+    }
+}
+
+static void axpy_int(const fz_buf *bx, fz_buf *by, const fronta_arg_t *a, size_t n)
+{
+    if (by->type == FRONTA_INT64) {
+        const uint64_t *x = (const uint64_t *)bx->shadow;
+        uint64_t *y = (uint64_t *)by->shadow, s = (uint64_t)a->v.i64;
+        for (size_t i = 0; i < n; i++)
+            y[i] = s * x[i] + y[i];
+        return;
+    }
+    const uint32_t *x = (const uint32_t *)bx->shadow;
+    uint32_t *y = (uint32_t *)by->shadow, s = (uint32_t)a->v.i32;
+    for (size_t i = 0; i < n; i++)
+        y[i] = s * x[i] + y[i];
+}
+
+static void apply_axpy(const fz_buf *bx, fz_buf *by, const fronta_arg_t *a, size_t n)
+{
+    if (by->type == FRONTA_FLOAT)
+        axpy_f32(bx, by, a->v.f32, n);
+    else if (by->type == FRONTA_DOUBLE)
+        axpy_f64(bx, by, a->v.f64, n);
+    else
+        axpy_int(bx, by, a, n);
+}
+
 static void apply_op(fz_iter *it, const fz_task *t)
 {
     const fronta_arg_t *a = t->d.args;
@@ -797,54 +920,13 @@ static void apply_op(fz_iter *it, const fz_task *t)
     fz_buf *b0 = t->nargs > 0 && t->slot[0] >= 0 ? &it->bufs[t->slot[0]] : NULL;
     fz_buf *b1 = t->nargs > 1 && t->slot[1] >= 0 ? &it->bufs[t->slot[1]] : NULL;
     switch (t->op) {
-    case FZ_OP_SCALE: {
-        float *x = (float *)b0->shadow, s = a[1].v.f32;
-        for (size_t i = 0; i < n; i++) {
-            double e = b0->err[i];
-            int dn = is_denormal(x[i], FLT_MIN) || is_denormal(s, FLT_MIN);
-            x[i] = x[i] * s;
-            e = fabs((double)s) * e + (e > 0 ? 2 * FLT_EPSILON * fabs((double)x[i]) : 0);
-            b0->err[i] = dn || !isfinite(x[i]) || isnan(s) ? (e > 0 || dn ? INFINITY : 0) : e;
-            if (is_denormal(x[i], FLT_MIN))
-                b0->err[i] = INFINITY;
-        }
+    case FZ_OP_SCALE:
+        apply_scale(b0, &a[1], n);
         break;
-    }
-    case FZ_OP_SAXPY: {
-        const float *x = (const float *)b0->shadow;
-        float *y = (float *)b1->shadow, s = a[2].v.f32;
-        for (size_t i = 0; i < n; i++) {
-            double xi = x[i], yi = y[i], ex = b0->err[i], ey = b1->err[i];
-            int dn = is_denormal(xi, FLT_MIN) || is_denormal(yi, FLT_MIN) ||
-                     is_denormal(s, FLT_MIN);
-            float p = s * x[i];
-            y[i] = p + y[i];
-            double e = fabs((double)s) * ex + ey +
-                       2 * FLT_EPSILON * (fabs((double)s * xi) + fabs(yi) + fabs((double)y[i]));
-            if (dn || !isfinite(p) || !isfinite(y[i]) || is_denormal(p, FLT_MIN) ||
-                is_denormal(y[i], FLT_MIN))
-                e = INFINITY;
-            b1->err[i] = e;
-        }
+    case FZ_OP_SAXPY:
+    case FZ_OP_AXPYD:
+        apply_axpy(b0, b1, &a[2], n);
         break;
-    }
-    case FZ_OP_AXPYD: {
-        const double *x = (const double *)b0->shadow;
-        double *y = (double *)b1->shadow, s = a[2].v.f64;
-        for (size_t i = 0; i < n; i++) {
-            double xi = x[i], yi = y[i], ex = b0->err[i], ey = b1->err[i];
-            int dn = is_denormal(xi, DBL_MIN) || is_denormal(yi, DBL_MIN) ||
-                     is_denormal(s, DBL_MIN);
-            double p = s * xi;
-            y[i] = p + yi;
-            double e = fabs(s) * ex + ey + 2 * DBL_EPSILON * (fabs(p) + fabs(yi) + fabs(y[i]));
-            if (dn || !isfinite(p) || !isfinite(y[i]) || is_denormal(p, DBL_MIN) ||
-                is_denormal(y[i], DBL_MIN))
-                e = INFINITY;
-            b1->err[i] = e;
-        }
-        break;
-    }
     case FZ_OP_FILL: {
         int32_t *x = (int32_t *)b0->shadow;
         for (size_t i = 0; i < n; i++)
@@ -1190,7 +1272,9 @@ static void op_acquire(fz_iter *it, fz_in *in)
 
 /* ---- ops: kernels ------------------------------------------------------- */
 
-static void random_param(fz_in *in, fronta_param_t *p)
+/* A parameter at index i. The fields since 0.2 (dtypes, like, SCALAR,
+ * ROWS/COLS/EXACT with n) come from a third byte, for half the parameters. */
+static void random_param(fz_in *in, fronta_param_t *p, size_t i)
 {
     static const int kinds[] = {FRONTA_ARG_BUFFER, FRONTA_ARG_BUFFER, FRONTA_ARG_I32,
                                 FRONTA_ARG_I64,    FRONTA_ARG_F32,    FRONTA_ARG_F64,
@@ -1203,29 +1287,121 @@ static void random_param(fz_in *in, fronta_param_t *p)
     p->dtype = (fronta_dtype_t)dtypes[(k >> 4) % 8];
     static const int accesses[] = {0, 1, 2, 3, 4, -1};
     p->access = (fronta_access_t)accesses[m % 6];
-    static const int counts[] = {0, 1, 2, -1};
+    static const int counts[] = {FRONTA_COUNT_GLOBAL, FRONTA_COUNT_ANY, FRONTA_COUNT_ROWS, -1};
     p->count = (fronta_count_rule_t)counts[(m >> 4) % 4];
+    if (!(m & 0x08))
+        return;
+    uint8_t x = in_u8(in);
+    static const unsigned masks[] = {0,
+                                     FRONTA_DTYPES_INT,
+                                     FRONTA_DTYPES_FLOAT,
+                                     FRONTA_DTYPES_NUMERIC,
+                                     FRONTA_DTYPES_ALL,
+                                     FRONTA_DTYPE_BIT(FRONTA_UINT8),
+                                     FRONTA_DTYPE_BIT(FRONTA_INT32) | FRONTA_DTYPE_BIT(FRONTA_DOUBLE),
+                                     FRONTA_DTYPE_BIT(0) | FRONTA_DTYPES_INT, /* bit 0: no type */
+                                     FRONTA_DTYPE_BIT(6),
+                                     FRONTA_DTYPES_NUMERIC};
+    p->dtypes = masks[x % 10];
+    if ((x & 0x30) == 0x30)
+        p->dtype = 0; /* the mask decides */
+    /* like: mostly an earlier parameter (a buffer, if it is one). */
+    switch ((x >> 6) & 3) {
+    case 0:
+        break;
+    case 1:
+        p->like = i ? FRONTA_LIKE((int)(k % i)) : 0;
+        break;
+    case 2:
+        p->like = FRONTA_LIKE(0);
+        break;
+    default: {
+        static const int odd[] = {-1, FRONTA_LIKE(FRONTA_MAX_ARGS), 0, INT_MIN};
+        p->like = (x & 0x08) ? FRONTA_LIKE((int)i) : odd[k & 3]; /* itself: invalid */
+        break;
+    }
+    }
+    if ((x >> 6) && (x & 0x04))
+        p->kind = FRONTA_ARG_SCALAR;
+    static const int counts2[] = {FRONTA_COUNT_COLS, FRONTA_COUNT_EXACT, FRONTA_COUNT_EXACT,
+                                  FRONTA_COUNT_ROWS, 5};
+    static const size_t ns[] = {0, 1, 7, 16, 100, 4096, SIZE_MAX, 33};
+    if (m & 0x04) {
+        p->count = (fronta_count_rule_t)counts2[(m >> 4) % 5];
+        p->n = ns[(x >> 1) & 7];
+    }
 }
 
+/* The parameter rules of docs/kernels.md ("Parameters"), for a buffer. */
+static int buffer_param_valid(const fronta_param_t *p)
+{
+    return (!p->dtype || dsize(p->dtype)) && !(p->dtypes & ~(unsigned)FRONTA_DTYPES_ALL) &&
+           (unsigned)p->access <= FRONTA_ACCESS_INOUT &&
+           (unsigned)p->count <= FRONTA_COUNT_EXACT &&
+           (p->count != FRONTA_COUNT_EXACT || p->n);
+}
+
+/* like names an earlier buffer parameter; it types a buffer, and a
+ * FRONTA_ARG_SCALAR needs it (a fixed-kind scalar refuses it). */
 static int params_valid(const fronta_param_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (p[i].kind < FRONTA_ARG_BUFFER || p[i].kind > FRONTA_ARG_F64)
+        unsigned kind = (unsigned)p[i].kind;
+        int like = p[i].like;
+        if (kind < FRONTA_ARG_BUFFER || kind > FRONTA_ARG_SCALAR)
             return 0;
-        if (p[i].kind != FRONTA_ARG_BUFFER)
-            continue;
-        if ((p[i].dtype && !dsize(p[i].dtype)) || p[i].access < 0 ||
-            p[i].access > FRONTA_ACCESS_INOUT || p[i].count < 0 ||
-            p[i].count > FRONTA_COUNT_ANY)
+        if (like && (like < 1 || (size_t)like > i || p[like - 1].kind != FRONTA_ARG_BUFFER))
+            return 0;
+        if (kind == FRONTA_ARG_BUFFER ? !buffer_param_valid(&p[i])
+                                      : (kind == FRONTA_ARG_SCALAR) != (like != 0))
             return 0;
     }
     return 1;
+}
+
+/* The OpenCL launch fields (fronta.h): cl_local, cl_scratch and
+ * cl_passes > 1 need the shape arguments, cl_groups needs cl_local in its
+ * dimension, flags holds only FRONTA_KERNEL_*; cl_passes is at most 64
+ * (runtime/core/kernel.c; fronta.h does not say). */
+static int cl_fields_valid(const fronta_kernel_desc_t *d)
+{
+    int wants_shape = d->cl_local[0] || d->cl_local[1] || d->cl_scratch || d->cl_passes > 1;
+    if (d->flags &
+        ~(unsigned)(FRONTA_KERNEL_CL_SHAPE_ARGS | FRONTA_KERNEL_NO_ALIAS | FRONTA_KERNEL_FLAT))
+        return 0;
+    if (wants_shape && !(d->flags & FRONTA_KERNEL_CL_SHAPE_ARGS))
+        return 0;
+    if ((d->cl_groups[0] && !d->cl_local[0]) || (d->cl_groups[1] && !d->cl_local[1]))
+        return 0;
+    return d->cl_passes <= 64;
+}
+
+/* The 0.1 layout of a parameter: a descriptor whose size ends before
+ * `flags` has its params array in it (docs/kernels.md). */
+typedef struct fz_param_v1 {
+    fronta_arg_kind_t kind;
+    fronta_dtype_t dtype;
+    fronta_access_t access;
+    fronta_count_rule_t count;
+} fz_param_v1;
+
+static int kdesc_is_v1(size_t sz)
+{
+    return sz && sz < offsetof(fronta_kernel_desc_t, flags) + sizeof(unsigned);
 }
 
 /* Sizes at field boundaries of a struct: fronta reads `size` bytes. */
 #define FZ_KSIZES 9
 static size_t kdesc_size(unsigned k)
 {
+    /* A few of the top values: the 0.1 struct whole, and 0.2 ones cut
+     * inside the OpenCL launch fields. */
+    static const size_t later[] = {offsetof(fronta_kernel_desc_t, flags),
+                                   offsetof(fronta_kernel_desc_t, cl_local),
+                                   offsetof(fronta_kernel_desc_t, cl_scratch),
+                                   offsetof(fronta_kernel_desc_t, check)};
+    if (k >= 0xfc)
+        return later[k & 3];
     switch (k % FZ_KSIZES) {
     case 0:
     case 1:
@@ -1245,6 +1421,62 @@ static size_t kdesc_size(unsigned k)
     default:
         return offsetof(fronta_kernel_desc_t, cl_options);
     }
+}
+
+/* A kernel's own check (fronta_kernel_check_fn): a code from what it is
+ * given, so that the model, computing it from what the task passed, sees
+ * whether fronta handed over the right counts, values and shape. */
+static int fz_check_code(const fronta_karg_t *a, size_t nargs, size_t rows, size_t cols)
+{
+    uint64_t h = (uint64_t)nargs * 0x9e3779b97f4a7c15ull ^ rows * 31u ^ cols * 1000003u;
+    for (size_t i = 0; i < nargs; i++) {
+        uint64_t v = 0;
+        memcpy(&v, &a[i].v, sizeof v);
+        h = (h ^ a[i].count ^ v) * 0x100000001b3ull;
+    }
+    static const int codes[] = {0, 0, 0, 0, 0, FRONTA_ESIZE, FRONTA_EARG, 0};
+    return codes[(h >> 29) % 8];
+}
+
+/* The hook sees the task's arguments: each buffer's count through the
+ * public call, each scalar's value, as the model's fronta_karg_t has them. */
+static int fz_check(const fronta_arg_t *args, size_t nargs, size_t rows, size_t cols)
+{
+    fronta_karg_t ka[FRONTA_MAX_ARGS];
+    memset(ka, 0, sizeof ka);
+    if (nargs > FRONTA_MAX_ARGS) {
+        atomic_fetch_add(&g_impl_misuse, 1);
+        return 0;
+    }
+    for (size_t i = 0; i < nargs; i++) {
+        if (args[i].kind == FRONTA_ARG_BUFFER)
+            ka[i].count = fronta_buffer_count(args[i].buffer);
+        else
+            memcpy(&ka[i].v, &args[i].v, sizeof ka[i].v);
+    }
+    return fz_check_code(ka, nargs, rows, cols);
+}
+
+static size_t fz_scratch(const fronta_karg_t *args, size_t nargs, size_t rows, size_t cols)
+{
+    (void)args;
+    (void)nargs;
+    return rows * 4 + (cols & 1023);
+}
+
+/* The OpenCL launch fields from one byte: valid combinations and not. */
+static void random_cl_fields(fronta_kernel_desc_t *d, uint8_t c)
+{
+    static const unsigned flags[] = {0, FRONTA_KERNEL_CL_SHAPE_ARGS,
+                                     FRONTA_KERNEL_CL_SHAPE_ARGS, 1u << 5};
+    static const size_t locals[][2] = {{0, 0}, {64, 0}, {8, 8}, {0, 4}};
+    static const unsigned passes[] = {0, 1, 3, 65};
+    d->flags = flags[c & 3];
+    memcpy(d->cl_local, locals[(c >> 2) & 3], sizeof d->cl_local);
+    d->cl_groups[0] = (c & 0x10) ? 2 : 0;
+    d->cl_groups[1] = (c & 0x10) && (c & 1) ? 2 : 0;
+    d->cl_passes = passes[(c >> 5) & 3];
+    d->cl_scratch = (c & 0x80) ? fz_scratch : NULL;
 }
 
 static void op_kernel(fz_iter *it, fz_in *in)
@@ -1286,9 +1518,8 @@ static void op_kernel(fz_iter *it, fz_in *in)
         }
         }
         for (size_t i = 0; i < np && i < FRONTA_MAX_ARGS + 8; i++)
-            random_param(in, &params[i]);
+            random_param(in, &params[i], i);
     }
-    d->params = (how3 & 0x40) && np ? NULL : params;
     d->nparams = np;
 
     /* Name: unique, or odd, or taken. */
@@ -1356,10 +1587,31 @@ static void op_kernel(fz_iter *it, fz_in *in)
 
     d->size = kdesc_size(in_u8(in));
     int null_out = (how3 & 0x80) && (how2 & 0x40);
+    /* Since 0.2 (dropped again by a smaller size): the check hook and the
+     * OpenCL launch fields. */
+    if (how2 & 0x04)
+        d->check = fz_check;
+    if (how2 & 0x08)
+        random_cl_fields(d, in_u8(in));
+
+    /* A 0.1 descriptor's parameters are in the 0.1 layout: what fronta
+     * reads of them is the four fields, the model's parameters too. */
+    size_t sz = d->size;
+    int v1 = kdesc_is_v1(sz);
+    fz_param_v1 params_v1[FRONTA_MAX_ARGS + 8];
+    if (v1) {
+        for (size_t i = 0; i < FRONTA_MAX_ARGS + 8; i++) {
+            params_v1[i] = (fz_param_v1){params[i].kind, params[i].dtype, params[i].access,
+                                         params[i].count};
+            params[i] = (fronta_param_t){.kind = params[i].kind, .dtype = params[i].dtype,
+                                         .access = params[i].access, .count = params[i].count};
+        }
+    }
+    int no_params = (how3 & 0x40) && np;
+    d->params = no_params ? NULL : v1 ? (const fronta_param_t *)(const void *)params_v1 : params;
 
     /* What fronta sees: fields past `size` are zero. */
     fronta_kernel_desc_t eff = *d;
-    size_t sz = d->size;
     if (sz && sz < sizeof eff) {
         unsigned char *raw = (unsigned char *)&eff;
         memset(raw + sz, 0, sizeof eff - sz);
@@ -1371,7 +1623,9 @@ static void op_kernel(fz_iter *it, fz_in *in)
         expect = FRONTA_EINVAL;
     else if (eff.nparams > FRONTA_MAX_ARGS || (eff.nparams && !eff.params))
         expect = FRONTA_EINVAL;
-    else if (!params_valid(eff.params, eff.nparams))
+    else if (!cl_fields_valid(&eff))
+        expect = FRONTA_EINVAL;
+    else if (!params_valid(params, eff.nparams))
         expect = FRONTA_EINVAL;
     else if (null_out)
         expect = FRONTA_EINVAL;
@@ -1388,12 +1642,20 @@ static void op_kernel(fz_iter *it, fz_in *in)
     fronta_kernel_t *k = (fronta_kernel_t *)&how;
     int rc = fronta_kernel_create(g_rt, d, null_out ? NULL : &k);
     FZ_TRACE("kernel %d: template %s%s, nparams %zu, cpu %d, cl %s, entry %s, options %s, "
-             "size %zu: %s\n",
+             "size %zu%s, check %d, flags %#x, cl_local %zu/%zu, cl_groups %zu/%zu, passes %u, "
+             "scratch %d: %s\n",
              it->nkerns, tp->entry, exact ? "" : " (random parameters)", eff.nparams,
              eff.cpu != NULL, !eff.cl_source ? "none" : eff.cl_source == src_nop ? "nop"
                               : eff.cl_source == src_bad ? "bad" : "own",
              eff.cl_entry ? eff.cl_entry : "(name)", eff.cl_options ? eff.cl_options : "(null)",
-             sz, fronta_err_name(rc));
+             sz, v1 ? " (0.1)" : "", eff.check != NULL, eff.flags, eff.cl_local[0],
+             eff.cl_local[1], eff.cl_groups[0], eff.cl_groups[1], eff.cl_passes,
+             eff.cl_scratch != NULL, fronta_err_name(rc));
+    for (size_t i = 0; fz_trace && !no_params && i < eff.nparams && i < FRONTA_MAX_ARGS; i++)
+        FZ_TRACE("  param %zu: kind %d, dtype %d, dtypes %#x, like %d, access %d, count %d, "
+                 "n %zu\n",
+                 i, (int)params[i].kind, (int)params[i].dtype, params[i].dtypes, params[i].like,
+                 (int)params[i].access, (int)params[i].count, params[i].n);
     check_rc("fronta_kernel_create", rc, 0);
     if (rc != expect)
         fz_fail("fronta_kernel_create returned %s, expected %s (size %zu, name %s, nparams %zu, "
@@ -1424,7 +1686,8 @@ static void op_kernel(fz_iter *it, fz_in *in)
     fk->k = k;
     fk->nparams = eff.nparams;
     if (eff.nparams)
-        memcpy(fk->params, eff.params, eff.nparams * sizeof fk->params[0]);
+        memcpy(fk->params, params, eff.nparams * sizeof fk->params[0]);
+    fk->check = eff.check != NULL;
     snprintf(fk->name, sizeof fk->name, "%s", eff.name);
     if (strlen(eff.name) >= sizeof fk->name)
         fk->name[0] = 0; /* too long to reuse as a taken name */
@@ -1437,7 +1700,9 @@ static void op_kernel(fz_iter *it, fz_in *in)
         for (unsigned i = FZ_NOPTIONS_OK; i < sizeof fz_options / sizeof fz_options[0]; i++)
             if (fz_options[i] && !strcmp(eff.cl_options, fz_options[i]))
                 opt_ok = 0;
-    fk->cl_good = exact && eff.cl_source == tp->src && !strcmp(eff_entry, tp->entry) && opt_ok;
+    /* The templates' sources take no shape arguments. */
+    fk->cl_good = exact && eff.cl_source == tp->src && !strcmp(eff_entry, tp->entry) && opt_ok &&
+                  !eff.flags;
 }
 
 /* ---- ops: kernel tasks -------------------------------------------------- */
@@ -1451,9 +1716,12 @@ static size_t tdesc_size(unsigned k)
     case 2:
         return 0;
     case 3:
-        return sizeof(fronta_task_desc_t);
+        /* the 0.1 struct: no 2-D fields */
+        return (k & 0x80) ? offsetof(fronta_task_desc_t, rows) : sizeof(fronta_task_desc_t);
     case 4:
-        return sizeof(fronta_task_desc_t) + 32;
+        /* rows and cols without their work-group */
+        return (k & 0x80) ? offsetof(fronta_task_desc_t, local_rows)
+                          : sizeof(fronta_task_desc_t) + 32;
     case 5:
         return offsetof(fronta_task_desc_t, kernel); /* too small */
     case 6:
@@ -1508,12 +1776,34 @@ static void scalar_value(fz_in *in, fronta_arg_t *a)
     }
 }
 
-/* The kernel's parameters, for the builtins too. */
+/* The kernel's parameters, for the builtins too (docs/kernels.md: scale
+ * is x INOUT [n] NUMERIC, a SCALAR like x; saxpy x IN [n] NUMERIC, y
+ * INOUT [n] like x, a SCALAR like x). */
 static const fronta_param_t p_scale[] = {
-    P_BUF(FRONTA_FLOAT, FRONTA_ACCESS_INOUT, FRONTA_COUNT_GLOBAL), P_SCALAR(FRONTA_ARG_F32)};
+    {.kind = FRONTA_ARG_BUFFER, .dtypes = FRONTA_DTYPES_NUMERIC, .access = FRONTA_ACCESS_INOUT,
+     .count = FRONTA_COUNT_GLOBAL},
+    {.kind = FRONTA_ARG_SCALAR, .like = FRONTA_LIKE(0)}};
 static const fronta_param_t p_saxpy[] = {
-    P_BUF(FRONTA_FLOAT, FRONTA_ACCESS_IN, FRONTA_COUNT_GLOBAL),
-    P_BUF(FRONTA_FLOAT, FRONTA_ACCESS_INOUT, FRONTA_COUNT_GLOBAL), P_SCALAR(FRONTA_ARG_F32)};
+    {.kind = FRONTA_ARG_BUFFER, .dtypes = FRONTA_DTYPES_NUMERIC, .access = FRONTA_ACCESS_IN,
+     .count = FRONTA_COUNT_GLOBAL},
+    {.kind = FRONTA_ARG_BUFFER, .like = FRONTA_LIKE(0), .access = FRONTA_ACCESS_INOUT,
+     .count = FRONTA_COUNT_GLOBAL},
+    {.kind = FRONTA_ARG_SCALAR, .like = FRONTA_LIKE(0)}};
+
+/* The scalar kind a FRONTA_ARG_SCALAR takes for a buffer of type t. */
+static fronta_arg_kind_t scalar_kind(fronta_dtype_t t)
+{
+    switch (t) {
+    case FRONTA_INT64:
+        return FRONTA_ARG_I64;
+    case FRONTA_FLOAT:
+        return FRONTA_ARG_F32;
+    case FRONTA_DOUBLE:
+        return FRONTA_ARG_F64;
+    default:
+        return FRONTA_ARG_I32;
+    }
+}
 
 static int admits(const fronta_needs_t *n, int id)
 {
@@ -1532,66 +1822,183 @@ static int admits(const fronta_needs_t *n, int id)
     return 0;
 }
 
-/* Does the documented contract accept this task? Returns a reason, or
- * NULL. The harness uses it both ways: fronta must not accept what this
- * refuses, nor refuse what this accepts. */
-static const char *task_invalid(const fz_iter *it, const fronta_task_desc_t *d, size_t sz,
-                                const fronta_param_t *params, size_t nparams, int has_cpu,
-                                int has_cl, const int *slot, size_t *nargs_out,
-                                size_t *global_out)
+/* A kernel as a task sees it. */
+typedef struct fz_kview {
+    const fronta_param_t *params;
+    size_t nparams;
+    int has_cpu, has_cl, check;
+} fz_kview;
+
+/* A launch: rows x cols = n work items. */
+typedef struct fz_shape {
+    size_t rows, cols, n;
+} fz_shape;
+
+static int refuse(const char **why, const char *reason, int code)
 {
-    if (sz && sz < offsetof(fronta_task_desc_t, kernel) + sizeof d->kernel)
-        return "size too small";
-    if (!d->kernel)
-        return "no kernel";
-    if (d->nafter && !d->after)
-        return "nafter without after";
-    size_t n = d->nargs;
-    if (n == 0)
-        while (n < FRONTA_MAX_ARGS && d->args[n].kind != FRONTA_ARG_NONE)
-            n++;
-    if (n != nparams)
-        return "argument count";
-    for (size_t i = 0; i < n; i++)
-        if (d->args[i].kind != params[i].kind)
-            return "argument kind";
+    *why = reason;
+    return code;
+}
+
+/* docs/kernels.md "Launches": 2-D when rows or cols is set, with both
+ * set, global and local 0, both work-group sides or neither, each
+ * dividing its side; else 1-D of global (0: the first buffer's count). */
+static int model_shape(const fz_iter *it, const fronta_task_desc_t *d, size_t n, const int *slot,
+                       fz_shape *sh, const char **why)
+{
+    memset(sh, 0, sizeof *sh);
+    if (d->rows || d->cols) {
+        if (!d->rows || !d->cols)
+            return refuse(why, "2-D launch with rows or cols 0", FRONTA_EINVAL);
+        if (d->global || d->local)
+            return refuse(why, "2-D launch with global or local", FRONTA_EINVAL);
+        if (!d->local_rows != !d->local_cols)
+            return refuse(why, "one of local_rows, local_cols", FRONTA_EINVAL);
+        if (d->local_rows && (d->rows % d->local_rows || d->cols % d->local_cols))
+            return refuse(why, "rows or cols not a multiple of its work-group side",
+                          FRONTA_ESIZE);
+        if (d->rows > SIZE_MAX / d->cols)
+            return refuse(why, "rows x cols overflows", FRONTA_ERANGE);
+        *sh = (fz_shape){d->rows, d->cols, d->rows * d->cols};
+        return 0;
+    }
+    if (d->local_rows || d->local_cols)
+        return refuse(why, "local_rows or local_cols on a 1-D launch", FRONTA_EINVAL);
     size_t g = d->global;
     for (size_t i = 0; !g && i < n; i++)
         if (d->args[i].kind == FRONTA_ARG_BUFFER && d->args[i].buffer)
             g = it->bufs[slot[i]].count;
     if (!g)
-        return "no launch size";
+        return refuse(why, "no launch size", FRONTA_EINVAL);
     if (d->local && g % d->local)
-        return "global not a multiple of local";
-    for (size_t i = 0; i < n; i++) {
-        const fronta_arg_t *a = &d->args[i];
-        if (a->kind != FRONTA_ARG_BUFFER)
-            continue;
-        if (!a->buffer)
-            return "NULL buffer";
-        if (a->access < FRONTA_ACCESS_IN || a->access > FRONTA_ACCESS_INOUT)
-            return "access mode";
-        if (params[i].access && a->access != params[i].access)
-            return "access differs from the parameter's";
-        if (params[i].dtype && it->bufs[slot[i]].type != params[i].dtype)
-            return "dtype differs from the parameter's";
-        if (params[i].count == FRONTA_COUNT_GLOBAL && it->bufs[slot[i]].count != g)
-            return "count differs from the launch size";
+        return refuse(why, "global not a multiple of local", FRONTA_ESIZE);
+    *sh = (fz_shape){1, g, g};
+    return 0;
+}
+
+/* The count a buffer of parameter p must have in launch sh; 0: any. */
+static size_t count_wanted(const fronta_param_t *p, const fz_shape *sh)
+{
+    switch (p->count) {
+    case FRONTA_COUNT_GLOBAL:
+        return sh->n;
+    case FRONTA_COUNT_ROWS:
+        return sh->rows;
+    case FRONTA_COUNT_COLS:
+        return sh->cols;
+    case FRONTA_COUNT_EXACT:
+        return p->n;
+    default:
+        return 0;
     }
+}
+
+/* Argument i against its parameter; the arguments before it are valid,
+ * so the one a like rule names is a buffer. */
+static int model_arg(const fz_iter *it, const fronta_param_t *p, const fronta_task_desc_t *d,
+                     size_t i, const int *slot, const fz_shape *sh, const char **why)
+{
+    const fronta_arg_t *a = &d->args[i];
+    const fz_buf *like = p->like ? &it->bufs[slot[p->like - 1]] : NULL;
+    if (p->kind == FRONTA_ARG_SCALAR)
+        return a->kind == scalar_kind(like->type)
+                   ? 0
+                   : refuse(why, "scalar not of its like buffer's kind", FRONTA_EARG);
+    if (a->kind != FRONTA_ARG_BUFFER)
+        return 0;
+    if (!a->buffer)
+        return refuse(why, "NULL buffer", FRONTA_EINVAL);
+    if (a->access < FRONTA_ACCESS_IN || a->access > FRONTA_ACCESS_INOUT)
+        return refuse(why, "access mode", FRONTA_EINVAL);
+    const fz_buf *b = &it->bufs[slot[i]];
+    if (p->access && a->access != p->access)
+        return refuse(why, "access differs from the parameter's", FRONTA_EARG);
+    if (p->dtype && b->type != p->dtype)
+        return refuse(why, "dtype differs from the parameter's", FRONTA_EARG);
+    if (!p->dtype && p->dtypes && !(p->dtypes & FRONTA_DTYPE_BIT(b->type)))
+        return refuse(why, "dtype not in the parameter's dtypes", FRONTA_EARG);
+    if (like && b->type != like->type)
+        return refuse(why, "dtype differs from its like buffer's", FRONTA_EARG);
+    if (p->count != FRONTA_COUNT_ANY && b->count != count_wanted(p, sh))
+        return refuse(why, "count differs from what the count rule says", FRONTA_ESIZE);
+    return 0;
+}
+
+static int kinds_match(const fronta_param_t *p, const fronta_task_desc_t *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        fronta_arg_kind_t got = d->args[i].kind;
+        if (p[i].kind == FRONTA_ARG_SCALAR ? got < FRONTA_ARG_I32 || got > FRONTA_ARG_F64
+                                           : got != p[i].kind)
+            return 0;
+    }
+    return 1;
+}
+
+/* What the check hook returns, computed from the task's own arguments. */
+static int model_check(const fz_iter *it, const fronta_task_desc_t *d, size_t n, const int *slot,
+                       const fz_shape *sh)
+{
+    fronta_karg_t ka[FRONTA_MAX_ARGS];
+    memset(ka, 0, sizeof ka);
+    for (size_t i = 0; i < n; i++) {
+        if (d->args[i].kind == FRONTA_ARG_BUFFER)
+            ka[i].count = it->bufs[slot[i]].count;
+        else
+            memcpy(&ka[i].v, &d->args[i].v, sizeof ka[i].v);
+    }
+    return fz_check_code(ka, n, sh->rows, sh->cols);
+}
+
+/* What the documented contract answers to this task: 0, or the code of
+ * the first rule it breaks in fronta_submit's order (the descriptor, the
+ * after count, the argument count and kinds, the launch shape, each
+ * argument in order, the kernel's check, the placement), with a reason.
+ * The harness holds fronta to both: the code, and accepting exactly
+ * what this accepts. */
+static int task_expect(const fz_iter *it, const fronta_task_desc_t *d, size_t sz,
+                       const fz_kview *kv, const int *slot, size_t *nargs_out, fz_shape *sh,
+                       const char **why)
+{
+    *why = NULL;
+    memset(sh, 0, sizeof *sh);
+    if (sz && sz < offsetof(fronta_task_desc_t, kernel) + sizeof d->kernel)
+        return refuse(why, "size too small", FRONTA_EINVAL);
+    if (!d->kernel)
+        return refuse(why, "no kernel", FRONTA_EINVAL);
+    if (d->nafter && !d->after)
+        return refuse(why, "nafter without after", FRONTA_EINVAL);
+    if (d->nafter > UINT32_MAX / 4)
+        return refuse(why, "nafter above UINT32_MAX / 4", FRONTA_ERANGE);
+    size_t n = d->nargs;
+    if (n == 0)
+        while (n < FRONTA_MAX_ARGS && d->args[n].kind != FRONTA_ARG_NONE)
+            n++;
+    if (n != kv->nparams)
+        return refuse(why, "argument count", FRONTA_EARG);
+    if (!kinds_match(kv->params, d, n))
+        return refuse(why, "argument kind", FRONTA_EARG);
+    int rc = model_shape(it, d, n, slot, sh, why);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        if ((rc = model_arg(it, &kv->params[i], d, i, slot, sh, why)))
+            return rc;
+    if (kv->check && (rc = model_check(it, d, n, slot, sh)))
+        return refuse(why, "the kernel's check", rc);
     if (d->needs.device == FRONTA_NEED_DEVICE &&
         (d->needs.device_id < 0 || d->needs.device_id >= g_ndev))
-        return "no such device";
+        return refuse(why, "no such device", FRONTA_ENODEV);
     if ((unsigned)d->needs.device > FRONTA_NEED_DEVICE)
-        return "needs.device";
+        return refuse(why, "needs.device", FRONTA_EINVAL);
     int any = 0;
     for (int id = 0; id < g_ndev && !any; id++)
-        if (admits(&d->needs, id) && (id == 0 ? has_cpu : has_cl))
+        if (admits(&d->needs, id) && (id == 0 ? kv->has_cpu : kv->has_cl))
             any = 1;
     if (!any)
-        return "no implementation for an admissible device";
+        return refuse(why, "no implementation for an admissible device", FRONTA_ENOIMPL);
     *nargs_out = n;
-    *global_out = g;
-    return NULL;
+    return 0;
 }
 
 /* A heap copy of exactly n (>= 1) future pointers, for calls with a count
@@ -1621,6 +2028,267 @@ static int pick_after(fz_iter *it, fz_in *in, fronta_future_t **after, int *pred
     return k;
 }
 
+/* The kernel of a task: a builtin, none, or one of this iteration's. */
+static fronta_kernel_t *pick_kernel(fz_iter *it, fz_in *in, uint8_t how, fz_task *t,
+                                    fz_kview *kv)
+{
+    fronta_kernel_t *k;
+    *kv = (fz_kview){.has_cpu = 1, .has_cl = 1};
+    t->cl_good = 1;
+    unsigned which = in_pick(in, (unsigned)it->nkerns + 4);
+    if (which == 0 || (which == 2 && !it->nkerns)) {
+        k = g_scale;
+        kv->params = p_scale;
+        kv->nparams = 2;
+        t->op = FZ_OP_SCALE;
+        t->kern = -1;
+    } else if (which == 1) {
+        k = g_saxpy;
+        kv->params = p_saxpy;
+        kv->nparams = 3;
+        t->op = FZ_OP_SAXPY;
+        t->kern = -2;
+    } else if (which == 3) {
+        k = (how & 1) ? NULL : fronta_kernel_builtin(g_rt, "no-such-builtin");
+        if (k)
+            fz_fail("fronta_kernel_builtin(\"no-such-builtin\") is not NULL");
+        kv->params = p_scale;
+        kv->nparams = 2;
+        t->op = FZ_OP_NOP;
+        t->kern = -3;
+    } else {
+        const fz_kern *fk = &it->kerns[(which - 2) % (unsigned)it->nkerns];
+        k = fk->k;
+        kv->params = fk->params;
+        kv->nparams = fk->nparams;
+        kv->has_cpu = fk->has_cpu;
+        kv->has_cl = fk->has_cl;
+        kv->check = fk->check;
+        t->cl_good = fk->cl_good;
+        t->op = fk->op;
+        t->kern = (int)(fk - it->kerns);
+    }
+    if (!g_has_cl)
+        kv->has_cl = t->cl_good = 0;
+    t->has_cpu = kv->has_cpu;
+    return k;
+}
+
+/* The launch a task is to have, chosen before its buffers so that they
+ * can match it; n 0: not known yet (a 1-D launch of the first buffer's
+ * count) or no such product. */
+typedef struct fz_launch {
+    int two_d;
+    int bad_gl; /* 2-D with global or local too */
+    fz_shape sh;
+} fz_launch;
+
+/* A divisor of n (at most max), or 1. */
+static size_t pick_divisor(fz_in *in, size_t n, size_t max)
+{
+    size_t divs[64];
+    unsigned nd = 0;
+    for (size_t q = 1; q <= n && q <= max && q <= 4097 && nd < 64; q++)
+        if (n % q == 0)
+            divs[nd++] = q;
+    return nd ? divs[in_pick(in, nd)] : 1;
+}
+
+/* rows x cols of a buffer's count, mostly; now and then a shape or a
+ * work-group fronta must refuse. */
+static void launch_2d(const fz_iter *it, fz_in *in, uint8_t sb, fronta_task_desc_t *d,
+                      fz_launch *L)
+{
+    size_t n;
+    if (sb & 4) {
+        int s = live_buf(it, in_u8(in));
+        n = s >= 0 ? it->bufs[s].count : 1;
+    } else {
+        n = fz_counts[in_pick(in, FZ_NCOUNTS)];
+    }
+    size_t rows = pick_divisor(in, n, n), cols = n / rows, lr = 0, lc = 0;
+    switch ((sb >> 3) & 7) {
+    case 5:
+        if (sb & 0x40)
+            rows = 0;
+        else
+            cols = 0;
+        break;
+    case 6: /* mostly a product past SIZE_MAX */
+        rows = (size_t)in_u64(in) | 1;
+        cols = (size_t)in_u64(in) | 1;
+        break;
+    case 7:
+        L->bad_gl = 1;
+        break;
+    default:
+        break;
+    }
+    switch (sb >> 6) {
+    case 1:
+    case 2:
+        lr = pick_divisor(in, rows, 16);
+        lc = pick_divisor(in, cols, 256 / lr);
+        break;
+    case 3:
+        if (sb & 0x20) { /* dividing or not */
+            lr = 1 + in_pick(in, 8);
+            lc = 1 + in_pick(in, 8);
+        } else { /* one side only */
+            lr = (sb & 4) ? 0 : 2;
+            lc = lr ? 0 : 2;
+        }
+        break;
+    default:
+        break;
+    }
+    d->rows = rows;
+    d->cols = cols;
+    d->local_rows = lr;
+    d->local_cols = lc;
+    L->two_d = 1;
+    L->sh.rows = rows;
+    L->sh.cols = cols;
+    L->sh.n = rows && cols && rows <= SIZE_MAX / cols ? rows * cols : 0;
+}
+
+static void pick_launch(fz_iter *it, fz_in *in, uint8_t how, fronta_task_desc_t *d,
+                        fz_launch *L)
+{
+    memset(L, 0, sizeof *L);
+    unsigned gmode = how & 3;
+    if (gmode == 1) {
+        d->global = fz_counts[in_pick(in, FZ_NCOUNTS)];
+    } else if (gmode == 2) {
+        int s = live_buf(it, in_u8(in));
+        d->global = s >= 0 ? it->bufs[s].count : 1;
+    } else if (gmode == 3) {
+        uint8_t sb = in_u8(in);
+        if (sb & 3) {
+            launch_2d(it, in, sb, d, L);
+            return;
+        }
+        d->global = (size_t)in_u64(in);
+        if ((sb & 0x0c) == 0x0c) /* a 2-D work-group side on a 1-D launch */
+            *((sb & 0x10) ? &d->local_rows : &d->local_cols) = 1;
+    }
+    L->sh = (fz_shape){1, d->global, d->global};
+}
+
+/* The buffer argument a like rule names, when it is one. */
+static const fz_buf *like_buf(const fz_iter *it, const fz_task *t, const fronta_task_desc_t *d,
+                              const fronta_param_t *p, size_t i)
+{
+    if (p->like < 1 || (size_t)p->like > i)
+        return NULL;
+    size_t j = (size_t)p->like - 1;
+    if (d->args[j].kind != FRONTA_ARG_BUFFER || t->slot[j] < 0)
+        return NULL;
+    return &it->bufs[t->slot[j]];
+}
+
+/* A buffer for parameter p: one of its type and count if there is one. */
+static int pick_buffer(const fz_iter *it, fz_in *in, const fronta_param_t *p, const fz_buf *like,
+                       const fz_launch *L, int perturb)
+{
+    int cand[FZ_MAX_BUFS], nc = 0;
+    size_t want = count_wanted(p, &L->sh);
+    for (int s = 0; s < it->nbufs; s++) {
+        const fz_buf *b = &it->bufs[s];
+        if (!b->b)
+            continue;
+        if (!perturb &&
+            ((p->dtype && b->type != p->dtype) ||
+             (!p->dtype && p->dtypes && !(p->dtypes & FRONTA_DTYPE_BIT(b->type))) ||
+             (like && b->type != like->type) || (want && b->count != want)))
+            continue;
+        cand[nc++] = s;
+    }
+    return nc ? cand[in_pick(in, (unsigned)nc)] : -1;
+}
+
+/* Arguments: matching the parameters, with a perturbation now and then. */
+static void pick_args(fz_iter *it, fz_in *in, fz_task *t, fronta_task_desc_t *d,
+                      const fz_kview *kv, fz_launch *L, int smart, uint8_t how2, size_t nfill)
+{
+    for (size_t i = 0; i < nfill; i++) {
+        fronta_arg_t *a = &d->args[i];
+        uint8_t ab = in_u8(in);
+        int perturb = !smart || (ab & 0xe0) == 0xe0;
+        fronta_param_t p =
+            i < kv->nparams ? kv->params[i] : (fronta_param_t){.kind = FRONTA_ARG_I32};
+        const fz_buf *like = like_buf(it, t, d, &p, i);
+        if (perturb) {
+            static const int kinds[] = {FRONTA_ARG_BUFFER, FRONTA_ARG_I32, FRONTA_ARG_I64,
+                                        FRONTA_ARG_F32, FRONTA_ARG_F64, 9};
+            a->kind = (fronta_arg_kind_t)kinds[ab % 6];
+            if ((int)a->kind == 9 && (ab & 0x10))
+                a->kind = FRONTA_ARG_SCALAR; /* a parameter's kind, never an argument's */
+        } else if (p.kind == FRONTA_ARG_SCALAR) {
+            a->kind = like ? scalar_kind(like->type) : FRONTA_ARG_I32;
+        } else {
+            a->kind = p.kind;
+        }
+        if (a->kind != FRONTA_ARG_BUFFER) {
+            scalar_value(in, a);
+            continue;
+        }
+        int s = pick_buffer(it, in, &p, like, L, perturb);
+        if ((ab & 0x1f) == 0x1f)
+            s = -1; /* a NULL buffer */
+        if (s >= 0) {
+            a->buffer = it->bufs[s].b;
+            t->slot[i] = s;
+            if (!L->two_d && !L->sh.n) /* the first buffer gives the launch size */
+                L->sh = (fz_shape){1, it->bufs[s].count, it->bufs[s].count};
+        }
+        static const int accesses[] = {FRONTA_ACCESS_IN, FRONTA_ACCESS_OUT, FRONTA_ACCESS_INOUT,
+                                       0, 4, -1};
+        if (!perturb && p.access)
+            a->access = p.access;
+        else
+            a->access = (fronta_access_t)accesses[(ab >> 2) % ((how2 & 0x80) ? 6 : 3)];
+    }
+}
+
+static size_t pick_nargs(fz_in *in, size_t nfill)
+{
+    switch (in_pick(in, 8)) {
+    case 0:
+    case 1:
+    case 2:
+        return 0;
+    case 3:
+    case 4:
+        return nfill;
+    case 5:
+        return in_pick(in, FRONTA_MAX_ARGS + 1);
+    case 6:
+        return FRONTA_MAX_ARGS + 1 + in_pick(in, 4);
+    default: {
+        static const size_t huge[] = {SIZE_MAX, (size_t)1 << 32, ((size_t)1 << 32) + 2,
+                                      (size_t)UINT32_MAX};
+        return huge[in_pick(in, 4)];
+    }
+    }
+}
+
+/* Kernels without a buffer of the launch size run as many work items as
+ * the launch says, whatever their code: keep that small. */
+static void bound_launch(fronta_task_desc_t *d, const fz_kview *kv)
+{
+    for (size_t i = 0; i < kv->nparams && i < FRONTA_MAX_ARGS; i++)
+        if (kv->params[i].kind == FRONTA_ARG_BUFFER &&
+            kv->params[i].count == FRONTA_COUNT_GLOBAL)
+            return;
+    if (d->global > 4096)
+        d->global %= 4097;
+    if (d->rows && d->cols && d->rows <= SIZE_MAX / d->cols && d->rows * d->cols > 4096) {
+        d->rows = 1 + d->rows % 64;
+        d->cols = 1 + d->cols % 64;
+    }
+}
+
 static void op_submit(fz_iter *it, fz_in *in)
 {
     if (it->ntasks == FZ_MAX_TASKS)
@@ -1632,46 +2300,8 @@ static void op_submit(fz_iter *it, fz_in *in)
     t->cancel_rc = 1;
     for (int i = 0; i < FRONTA_MAX_ARGS; i++)
         t->slot[i] = -1;
-
-    /* The kernel. */
-    const fronta_param_t *params;
-    size_t nparams;
-    int has_cpu = 1, has_cl = 1, cl_good = 1, op;
-    fronta_kernel_t *k;
-    unsigned which = in_pick(in, (unsigned)it->nkerns + 4);
-    if (which == 0 || (which == 2 && !it->nkerns)) {
-        k = g_scale;
-        params = p_scale;
-        nparams = 2;
-        op = FZ_OP_SCALE;
-        t->kern = -1;
-    } else if (which == 1) {
-        k = g_saxpy;
-        params = p_saxpy;
-        nparams = 3;
-        op = FZ_OP_SAXPY;
-        t->kern = -2;
-    } else if (which == 3) {
-        k = (how & 1) ? NULL : fronta_kernel_builtin(g_rt, "no-such-builtin");
-        if (k)
-            fz_fail("fronta_kernel_builtin(\"no-such-builtin\") is not NULL");
-        params = p_scale;
-        nparams = 2;
-        op = FZ_OP_NOP;
-        t->kern = -3;
-    } else {
-        const fz_kern *fk = &it->kerns[(which - 2) % (unsigned)it->nkerns];
-        k = fk->k;
-        params = fk->params;
-        nparams = fk->nparams;
-        has_cpu = fk->has_cpu;
-        has_cl = fk->has_cl;
-        cl_good = fk->cl_good;
-        op = fk->op;
-        t->kern = (int)(fk - it->kerns);
-    }
-    if (!g_has_cl)
-        has_cl = cl_good = 0;
+    fz_kview kv;
+    fronta_kernel_t *k = pick_kernel(it, in, how, t, &kv);
 
     union {
         fronta_task_desc_t d;
@@ -1681,98 +2311,23 @@ static void op_submit(fz_iter *it, fz_in *in)
     fronta_task_desc_t *d = &u.d;
     d->kernel = k;
 
-    /* The launch size first: buffers are chosen to match it. */
-    size_t target = 0;
-    unsigned gmode = how & 3;
-    if (gmode == 1) {
-        target = fz_counts[in_pick(in, FZ_NCOUNTS)];
-    } else if (gmode == 2) {
-        int s = live_buf(it, in_u8(in));
-        target = s >= 0 ? it->bufs[s].count : 1;
-    } else if (gmode == 3) {
-        target = (size_t)in_u64(in);
-    }
-    d->global = target;
-
-    /* Arguments: matching the parameters, with a perturbation now and then. */
+    /* The launch first: buffers are chosen to match it. */
+    fz_launch L;
+    pick_launch(it, in, how, d, &L);
     int smart = (how & 0x04) == 0;
-    size_t nfill = smart ? nparams : in_pick(in, FRONTA_MAX_ARGS + 1);
+    size_t nfill = smart ? kv.nparams : in_pick(in, FRONTA_MAX_ARGS + 1);
     if (nfill > FRONTA_MAX_ARGS)
         nfill = FRONTA_MAX_ARGS;
-    size_t want_count = target;
-    for (size_t i = 0; i < nfill; i++) {
-        fronta_arg_t *a = &d->args[i];
-        uint8_t ab = in_u8(in);
-        int perturb = !smart || (ab & 0xe0) == 0xe0;
-        fronta_param_t p = i < nparams ? params[i] : (fronta_param_t){.kind = FRONTA_ARG_I32};
-        if (perturb) {
-            static const int kinds[] = {FRONTA_ARG_BUFFER, FRONTA_ARG_I32, FRONTA_ARG_I64,
-                                        FRONTA_ARG_F32, FRONTA_ARG_F64, 9};
-            a->kind = (fronta_arg_kind_t)kinds[ab % 6];
-        } else {
-            a->kind = p.kind;
-        }
-        if (a->kind != FRONTA_ARG_BUFFER) {
-            scalar_value(in, a);
-            continue;
-        }
-        /* A buffer: one of matching dtype and count if there is one. */
-        int cand[FZ_MAX_BUFS], nc = 0;
-        for (int s = 0; s < it->nbufs; s++) {
-            const fz_buf *b = &it->bufs[s];
-            if (!b->b)
-                continue;
-            if (!perturb && p.dtype && b->type != p.dtype)
-                continue;
-            if (!perturb && p.count == FRONTA_COUNT_GLOBAL && want_count &&
-                b->count != want_count)
-                continue;
-            cand[nc++] = s;
-        }
-        int s = nc ? cand[in_pick(in, (unsigned)nc)] : -1;
-        if ((ab & 0x1f) == 0x1f)
-            s = -1; /* a NULL buffer */
-        if (s >= 0) {
-            a->buffer = it->bufs[s].b;
-            t->slot[i] = s;
-            if (!want_count && p.count == FRONTA_COUNT_GLOBAL)
-                want_count = it->bufs[s].count;
-        }
-        static const int accesses[] = {FRONTA_ACCESS_IN, FRONTA_ACCESS_OUT, FRONTA_ACCESS_INOUT,
-                                       0, 4, -1};
-        if (!perturb && p.access)
-            a->access = p.access;
-        else
-            a->access = (fronta_access_t)accesses[(ab >> 2) % ((how2 & 0x80) ? 6 : 3)];
-    }
-    /* nargs */
-    switch (in_pick(in, 8)) {
-    case 0:
-    case 1:
-    case 2:
-        d->nargs = 0;
-        break;
-    case 3:
-    case 4:
-        d->nargs = nfill;
-        break;
-    case 5:
-        d->nargs = in_pick(in, FRONTA_MAX_ARGS + 1);
-        break;
-    case 6:
-        d->nargs = FRONTA_MAX_ARGS + 1 + in_pick(in, 4);
-        break;
-    default: {
-        static const size_t huge[] = {SIZE_MAX, (size_t)1 << 32, ((size_t)1 << 32) + 2,
-                                      (size_t)UINT32_MAX};
-        d->nargs = huge[in_pick(in, 4)];
-        break;
-    }
-    }
-    /* local */
+    pick_args(it, in, t, d, &kv, &L, smart, how2, nfill);
+    d->nargs = pick_nargs(in, nfill);
+    /* local (a 2-D launch takes neither it nor global, but now and then) */
     static const size_t locals[] = {0, 0, 0, 1, 2, 4, 8, 16, 64, 256, 1024, 4096, 3, 7};
     unsigned lk = in_pick(in, 16);
     d->local = lk < 14 ? locals[lk] : (size_t)in_u64(in);
+    if (L.two_d && !L.bad_gl)
+        d->local = 0;
+    else if (L.two_d && !d->local)
+        d->global = L.sh.n ? L.sh.n : 1;
     /* needs */
     static const int needs[] = {FRONTA_NEED_ANY, FRONTA_NEED_ANY, FRONTA_NEED_CPU_POOL,
                                 FRONTA_NEED_OPENCL, FRONTA_NEED_GPU, FRONTA_NEED_DEVICE, 5,
@@ -1801,15 +2356,7 @@ static void op_submit(fz_iter *it, fz_in *in)
         d->nafter = (size_t)na;
     }
     d->size = tdesc_size(in_u8(in));
-
-    /* Kernels without a buffer of the launch size run `global` work items
-     * of whatever their code is: keep that small. */
-    int has_global_buf = 0;
-    for (size_t i = 0; i < nparams && i < FRONTA_MAX_ARGS; i++)
-        if (params[i].kind == FRONTA_ARG_BUFFER && params[i].count == FRONTA_COUNT_GLOBAL)
-            has_global_buf = 1;
-    if (!has_global_buf && d->global > 4096)
-        d->global %= 4097;
+    bound_launch(d, &kv);
 
     fronta_task_desc_t eff = *d;
     size_t sz = d->size;
@@ -1817,21 +2364,21 @@ static void op_submit(fz_iter *it, fz_in *in)
         memset((unsigned char *)&eff + sz, 0, sizeof eff - sz);
     if (eff.nafter == 0 || !eff.after)
         na = 0; /* a short size drops after[] */
-    size_t nargs = 0, global = 0;
-    const char *why = task_invalid(it, &eff, sz, params, nparams, has_cpu, has_cl, t->slot,
-                                   &nargs, &global);
-    if (eff.nafter >= FZ_HUGE_MIN && !why)
-        why = "nafter: no such array";
+    size_t nargs = 0;
+    fz_shape sh;
+    const char *why;
+    int expect = task_expect(it, &eff, sz, &kv, t->slot, &nargs, &sh, &why);
 
     int fire_forget = (how & 0xf0) == 0xf0;
     fronta_future_t *f = (fronta_future_t *)&how;
     int rc = fronta_submit(g_rt, d, fire_forget ? NULL : &f);
     free(exact);
-    FZ_TRACE("task %d: kernel %d, nargs %zu (%zu filled), global %zu, local %zu, needs %d/%d, "
-             "nafter %zu, size %zu%s: %s%s%s\n",
-             it->ntasks, t->kern, eff.nargs, nfill, eff.global, eff.local, (int)eff.needs.device,
-             eff.needs.device_id, eff.nafter, sz, fire_forget ? ", fire-and-forget" : "",
-             fronta_err_name(rc), why ? ", contract: " : "", why ? why : "");
+    FZ_TRACE("task %d: kernel %d, nargs %zu (%zu filled), global %zu, local %zu, rows %zu, "
+             "cols %zu, local %zu x %zu, needs %d/%d, nafter %zu, size %zu%s: %s%s%s\n",
+             it->ntasks, t->kern, eff.nargs, nfill, eff.global, eff.local, eff.rows, eff.cols,
+             eff.local_rows, eff.local_cols, (int)eff.needs.device, eff.needs.device_id,
+             eff.nafter, sz, fire_forget ? ", fire-and-forget" : "", fronta_err_name(rc),
+             why ? ", contract: " : "", why ? why : "");
     for (size_t i = 0; fz_trace && i < nfill; i++)
         FZ_TRACE("  arg %zu: kind %d, buffer %d, access %d, value %#llx\n", i,
                  (int)d->args[i].kind, t->slot[i], (int)d->args[i].access,
@@ -1841,16 +2388,13 @@ static void op_submit(fz_iter *it, fz_in *in)
     check_rc("fronta_submit", rc, 0);
     if (!fire_forget && rc && f)
         fz_fail("fronta_submit failed (%s) and left *out non-NULL", fronta_err_name(rc));
-    if (rc == 0 && why)
-        fz_fail("fronta_submit accepted a task the contract refuses: %s (kernel %d, nargs %zu, "
-                "global %zu, local %zu, needs %d/%d, size %zu)",
-                why, t->kern, eff.nargs, eff.global, eff.local, (int)eff.needs.device,
-                eff.needs.device_id, sz);
-    if (rc && !why)
-        fz_fail("fronta_submit refused a valid task with %s (kernel %d, nargs %zu, global %zu, "
-                "local %zu, needs %d/%d, size %zu)",
-                fronta_err_name(rc), t->kern, eff.nargs, eff.global, eff.local,
-                (int)eff.needs.device, eff.needs.device_id, sz);
+    if (rc != expect)
+        fz_fail("fronta_submit returned %s, the contract says %s%s%s (kernel %d, nargs %zu, "
+                "global %zu, local %zu, rows %zu, cols %zu, local %zu x %zu, needs %d/%d, "
+                "size %zu)",
+                fronta_err_name(rc), fronta_err_name(expect), why ? ": " : "", why ? why : "",
+                t->kern, eff.nargs, eff.global, eff.local, eff.rows, eff.cols, eff.local_rows,
+                eff.local_cols, (int)eff.needs.device, eff.needs.device_id, sz);
     if (rc)
         return;
     if (!fire_forget && !f)
@@ -1860,10 +2404,7 @@ static void op_submit(fz_iter *it, fz_in *in)
     t->lost = fire_forget;
     t->d = eff;
     t->nargs = nargs;
-    t->global = global;
-    t->op = op;
-    t->has_cpu = has_cpu;
-    t->cl_good = cl_good;
+    t->global = sh.n;
     t->npreds = na;
     memcpy(t->preds, preds, (size_t)na * sizeof preds[0]);
     fz_ev *e = ev_add(it, FZ_EV_TASK, -1);
@@ -2572,7 +3113,7 @@ static void replay(fz_iter *it)
                              t->d.needs.device == FRONTA_NEED_OPENCL ||
                              (t->d.needs.device == FRONTA_NEED_DEVICE &&
                               t->d.needs.device_id > 0)) &&
-                            (t->d.local == 0 || t->d.local <= 256);
+                            t->d.local <= 256 && t->d.local_rows * t->d.local_cols <= 256;
                 if (t->op != FZ_OP_NOP && !in_poison && !in_unknown && !pred_bad &&
                     !pred_unknown && t->cancel_rc == 1 && (pool_ok || cl_ok) &&
                     st != FRONTA_FINISHED) {
@@ -2694,14 +3235,18 @@ static void finish(fz_iter *it)
         if (!b->b)
             continue;
         void *host = NULL;
+        double t0 = now_s();
         rc = fronta_buffer_acquire(b->b, FRONTA_ACCESS_IN, fz_wait_limit, &host);
         check_rc("fronta_buffer_acquire(IN) at the end", rc, 0);
+        /* A writer that failed with FRONTA_ETIMEDOUT passes that code on
+         * at once (the replay checks it); only a full wait is a hang. */
+        int hang = rc == FRONTA_ETIMEDOUT && now_s() - t0 >= fz_wait_limit / 2;
         if (rc == 0) {
             fz_ev *e = ev_add(it, FZ_EV_FINAL, s);
             if (e)
                 e->data = dup_bytes(host, b->bytes);
             check_rc("fronta_buffer_release", fronta_buffer_release(b->b), FZ_OK);
-        } else if (rc == FRONTA_ETIMEDOUT) {
+        } else if (hang) {
             fz_fail("buffer %d: acquire timed out at the end: a hang", s);
         } else {
             fz_ev *e = ev_add(it, FZ_EV_ACQ, s);
