@@ -67,9 +67,12 @@ static void step_row(const float *restrict x, float *restrict y, size_t n, size_
         memcpy(o, r, n * sizeof *o);
         return;
     }
+    /* The rows above and below as pointers of their own: r[j - n] with an
+     * unsigned j wraps, and that pointer arithmetic is undefined. */
+    const float *up = r - n, *dn = r + n;
     o[0] = r[0];
     for (size_t j = 1; j < n - 1; j++)
-        o[j] = W_C * r[j] + W_N * (((r[j - n] + r[j + n]) + r[j - 1]) + r[j + 1]);
+        o[j] = W_C * r[j] + W_N * (((up[j] + dn[j]) + r[j - 1]) + r[j + 1]);
     o[n - 1] = r[n - 1];
 }
 

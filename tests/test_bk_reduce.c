@@ -865,10 +865,9 @@ static void errors(void **state)
     }
 }
 
-/* Bounds that make no bins are refused at submit by histogram's check
- * hook. It reads them by their kind, which the runtime must hand it
- * (fronta_karg_t.count of a scalar; see histogram.c): without it the
- * check lets them through and the kernel counts nothing. */
+/* Bounds that make no bins (lo >= hi, NaN, infinite, a width or a bin
+ * scale that overflows) are refused at submit by histogram's check hook,
+ * which reads the scalars by their kind from the task's arguments. */
 static void histogram_bounds_refused(void **state)
 {
     (void)state;
@@ -903,8 +902,7 @@ static void histogram_bounds_refused(void **state)
             ft_wait(fu);
         fronta_future_release(fu);
         if (rc != FRONTA_EARG)
-            fail_msg("histogram with %s: fronta_submit gave %s, expected FRONTA_EARG (the "
-                     "check hook reads a scalar's kind from fronta_karg_t.count)",
+            fail_msg("histogram with %s: fronta_submit gave %s, expected FRONTA_EARG",
                      cs[c].what, fronta_err_name(rc));
     }
     destroy(H);
