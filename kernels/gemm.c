@@ -68,18 +68,6 @@ struct gemm_job {
 #define GV_ZERO _mm256_setzero_ps
 #endif
 #include "gemm_tmpl.h"
-#undef GT
-#undef GN
-#undef GNR
-#undef GV
-#undef GV_LOAD
-#undef GV_LOADU
-#undef GV_STOREU
-#undef GV_FMA
-#undef GV_MUL
-#undef GV_BCAST
-#undef GV_SET1
-#undef GV_ZERO
 
 #define GT double
 #define GN(x) x##_f64
@@ -96,18 +84,6 @@ struct gemm_job {
 #define GV_ZERO _mm256_setzero_pd
 #endif
 #include "gemm_tmpl.h"
-#undef GT
-#undef GN
-#undef GNR
-#undef GV
-#undef GV_LOAD
-#undef GV_LOADU
-#undef GV_STOREU
-#undef GV_FMA
-#undef GV_MUL
-#undef GV_BCAST
-#undef GV_SET1
-#undef GV_ZERO
 
 /* ---- shapes ---- */
 

@@ -6,7 +6,8 @@
  *   GV, GV_LOAD, GV_LOADU, GV_STOREU, GV_FMA, GV_MUL, GV_BCAST, GV_SET1,
  *   GV_ZERO     the AVX2 vector type and operations (x86 only, under
  *               GEMM_X86)
- * GEMM_MR, GEMM_KC, GEMM_MC and gemm_job come from gemm.c. */
+ * GEMM_MR, GEMM_KC, GEMM_MC and gemm_job come from gemm.c. The end of this
+ * file undefines the parameters above. */
 
 /* ---- packing ---- */
 
@@ -269,3 +270,17 @@ static void GN(product_chunk)(const gemm_job *g, size_t t)
 }
 
 #undef GEMM_FAST
+/* The template's parameters end with it: the next instantiation defines
+ * them anew. */
+#undef GT
+#undef GN
+#undef GNR
+#undef GV
+#undef GV_LOAD
+#undef GV_LOADU
+#undef GV_STOREU
+#undef GV_FMA
+#undef GV_MUL
+#undef GV_BCAST
+#undef GV_SET1
+#undef GV_ZERO

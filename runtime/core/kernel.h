@@ -109,17 +109,22 @@ typedef struct fronta__kdep {
     uint8_t early;                    /* fired at pred's enqueue */
 } fronta__kdep;
 
+/* A launch shape: a 1-D launch of n is 1 x n (dims 1, work-group
+ * `local`, 0: the driver picks); a 2-D one rows x cols (dims 2, work-group
+ * local_rows x local_cols, 0 x 0: the driver picks). n = rows * cols. */
+typedef struct fronta__shape {
+    size_t rows, cols, n;
+    size_t local;                     /* 1-D */
+    size_t local_rows, local_cols;    /* 2-D */
+    unsigned dims;
+} fronta__shape;
+
 typedef struct fronta__ktask {
     fronta_future_t *task;
     fronta_kernel_t *k;
     fronta_arg_t args[FRONTA_MAX_ARGS];
     uint32_t nargs;
-    size_t global, local;             /* global = rows * cols; local: 1-D only */
-    /* The launch shape: a 1-D launch of n is 1 x n (dims 1); a 2-D one
-     * rows x cols (dims 2) with a work-group of local_rows x local_cols
-     * (0 x 0: the driver picks). */
-    size_t rows, cols, local_rows, local_cols;
-    unsigned dims;
+    fronta__shape shape;
     fronta_needs_t needs;
     _Atomic int dev;                  /* placement; 0 after a fallback to the pool */
     int can_fall_back;
@@ -140,14 +145,6 @@ typedef struct fronta__ktask {
     struct fronta__ktask *qnext;      /* driver queues */
     void *drv;                        /* the driver's, while it holds the task */
 } fronta__ktask;
-
-/* A launch shape (see fronta__ktask). */
-typedef struct fronta__shape {
-    size_t rows, cols, n;
-    size_t local;                     /* 1-D */
-    size_t local_rows, local_cols;    /* 2-D */
-    unsigned dims;
-} fronta__shape;
 
 /* The distinct buffers of a task, in address order (the lock order), each
  * with the union of its modes. */

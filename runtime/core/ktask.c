@@ -347,7 +347,7 @@ static int cpu_run(fronta_ctx_t *ctx, void *arg)
         if (rc)
             return fronta_ctx_fail(ctx, rc, "%s", msg);
     }
-    int rc = kt->k->cpu(ctx, ka, kt->nargs, kt->global);
+    int rc = kt->k->cpu(ctx, ka, kt->nargs, kt->shape.n);
     if (rc == 0)
         for (uint32_t i = 0; i < kt->nargs; i++) {
             fronta_buffer_t *b = kt->args[i].buffer;
@@ -374,9 +374,9 @@ int fronta_ctx_shape(const fronta_ctx_t *ctx, size_t *rows, size_t *cols)
     if (!kt)
         return FRONTA_EINVAL;
     if (rows)
-        *rows = kt->rows;
+        *rows = kt->shape.rows;
     if (cols)
-        *cols = kt->cols;
+        *cols = kt->shape.cols;
     return 0;
 }
 
@@ -416,13 +416,7 @@ static fronta__ktask *ktask_new(fronta_runtime_t *rt, const fronta_task_desc_t *
     kt->k = d->kernel;
     memcpy(kt->args, d->args, nargs * sizeof d->args[0]);
     kt->nargs = (uint32_t)nargs;
-    kt->global = sh->n;
-    kt->local = sh->local;
-    kt->rows = sh->rows;
-    kt->cols = sh->cols;
-    kt->local_rows = sh->local_rows;
-    kt->local_cols = sh->local_cols;
-    kt->dims = sh->dims;
+    kt->shape = *sh;
     kt->needs = d->needs;
     return kt;
 }

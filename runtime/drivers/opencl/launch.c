@@ -63,19 +63,20 @@ typedef struct ocl_range {
 static void range_shape(const fronta__ktask *kt, ocl_range *r)
 {
     const fronta_kernel_t *k = kt->k;
-    int two = kt->dims == 2;
+    const fronta__shape *sh = &kt->shape;
+    int two = sh->dims == 2;
     r->dims = two || k->cl_local[1] ? 2 : 1;
-    r->global[0] = two ? kt->cols : kt->global;
-    r->global[1] = two ? kt->rows : 1;
+    r->global[0] = sh->cols; /* a 1-D launch is one row of n */
+    r->global[1] = sh->rows;
     r->from_kernel = k->cl_local[0] || k->cl_local[1];
     if (r->from_kernel) {
         r->local[0] = k->cl_local[0] ? k->cl_local[0] : 1;
         r->local[1] = k->cl_local[1] ? k->cl_local[1] : 1;
     } else if (two) {
-        r->local[0] = kt->local_cols;
-        r->local[1] = kt->local_rows;
+        r->local[0] = sh->local_cols;
+        r->local[1] = sh->local_rows;
     } else {
-        r->local[0] = kt->local;
+        r->local[0] = sh->local;
         r->local[1] = 1;
     }
     r->has_local = r->local[0] != 0;
@@ -204,8 +205,7 @@ static int set_shape_args(ocl_dev *d, const fronta__ktask *kt, cl_kernel kobj, c
                           char **msg)
 {
     const fronta_kernel_t *k = kt->k;
-    int two = kt->dims == 2;
-    cl_ulong shape[2] = {two ? kt->rows : 1, two ? kt->cols : kt->global};
+    cl_ulong shape[2] = {kt->shape.rows, kt->shape.cols};
     cl_uint i = kt->nargs;
     cl_int err = CL_SUCCESS;
     for (int j = 0; j < 2 && !err; j++, i++)
