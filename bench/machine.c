@@ -8,6 +8,7 @@ static const char *const dev_names[BENCH_DEV_COUNT] = {
     [BENCH_DEV_CPU] = "cpu",
     [BENCH_DEV_OPENCL] = "opencl",
     [BENCH_DEV_GPU] = "gpu",
+    [BENCH_DEV_ALL] = "all",
 };
 
 const char *bench_dev_name(bench_dev_t dev)
@@ -76,7 +77,8 @@ void bench_machine_probe(const bench_env_t *env, bench_machine_t *m)
     }
 }
 
-/* --device opencl takes every OpenCL device; --device gpu those of type gpu. */
+/* --device opencl takes every OpenCL device; --device gpu those of type
+ * gpu; a row on "all" needs the pool and an OpenCL device. */
 static int device_serves(const bench_device_t *d, bench_dev_t dev)
 {
     switch (dev) {
@@ -93,6 +95,8 @@ static int device_serves(const bench_device_t *d, bench_dev_t dev)
 
 int bench_machine_has(const bench_machine_t *m, bench_dev_t dev)
 {
+    if (dev == BENCH_DEV_ALL)
+        return bench_machine_has(m, BENCH_DEV_CPU) && bench_machine_has(m, BENCH_DEV_OPENCL);
     for (int i = 0; i < m->ndevices; i++)
         if (device_serves(&m->devices[i], dev))
             return 1;

@@ -16,7 +16,7 @@ typedef struct opts {
     size_t size;                  /* 0: each case's default */
     int repeat;                   /* 0: the run policy decides (policy_of) */
     const char *json, *plot;
-    int quick, quiet, list, help;
+    int quick, quiet, list, help, stats;
 } opts_t;
 
 static void usage(FILE *out)
@@ -24,7 +24,7 @@ static void usage(FILE *out)
     fputs("usage: fronta-bench --list\n"
           "       fronta-bench [NAME...] [--device cpu|opencl|gpu|all] [--size N]\n"
           "                    [--repeat R] [--json FILE] [--plot FILE.svg] [--quick]\n"
-          "                    [--quiet]\n"
+          "                    [--stats] [--quiet]\n"
           "\n"
           "  NAME          a bench (\"overhead\") or one case (\"overhead/chain\");\n"
           "                none runs the whole suite\n"
@@ -36,6 +36,8 @@ static void usage(FILE *out)
           "  --json FILE   also write the results as JSON (see BENCHMARKS.md)\n"
           "  --plot FILE   also draw the ratios as an SVG picture\n"
           "  --quick       small sizes and 3 runs: a smoke run under a minute\n"
+          "  --stats       after the table, per-worker statistics of each fronta row\n"
+          "                (also in the JSON, as each row's \"stats\")\n"
           "  --quiet, -q   no progress on stderr (failures are still reported)\n"
           "\n"
           "Exit status: 0 all verified, 1 a result was wrong or a run failed,\n"
@@ -70,7 +72,7 @@ static int parse_device(const char *s)
 
     if (strcmp(s, "all") == 0)
         return DEV_ALL;
-    for (int d = 0; d < BENCH_DEV_COUNT; d++)
+    for (int d = 0; d < (int)(sizeof names / sizeof names[0]); d++)
         if (strcmp(s, names[d]) == 0)
             return d;
     return -2;
@@ -138,6 +140,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
             continue;
         if (strcmp(a, "--quick") == 0)
             o->quick = 1;
+        else if (strcmp(a, "--stats") == 0)
+            o->stats = 1;
         else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
             o->quiet = 1;
         else if (strcmp(a, "--list") == 0 || strcmp(a, "-l") == 0)
@@ -207,88 +211,6 @@ void bench_run_cleanups(void)
         cleanups[--ncleanups]();
 }
 
-/* ---- fault injection, for the harness's own tests --------------------- */
-
-/* FRONTA_BENCH_INJECT="bench/case/impl=EFFECT,..." makes every run of the
- * named rows report WRONG ("wrong"), ERROR ("error") or its metric times F
- * ("xF"): the only way to see a WRONG row, an error and an off-scale ratio
- * in the table, the JSON and the picture without breaking a benchmark. */
-typedef struct inject {
-    char row[192];
-    int status;    /* a bench_status_t to report, or -1: scale */
-    double factor;
-} inject_t;
-
-static inject_t injects[8];
-static int ninjects;
-
-static int inject_parse_one(const char *item, size_t len)
-{
-    const char *eq = memchr(item, '=', len);
-    inject_t *in = &injects[ninjects];
-    char effect[64];
-    size_t lr;
-
-    if (!eq || ninjects == (int)(sizeof injects / sizeof injects[0]) ||
-        (lr = (size_t)(eq - item)) == 0 || lr >= sizeof in->row ||
-        len - lr - 1 >= sizeof effect)
-        return -1;
-    memcpy(in->row, item, lr);
-    in->row[lr] = '\0';
-    memcpy(effect, eq + 1, len - lr - 1);
-    effect[len - lr - 1] = '\0';
-    in->status = strcmp(effect, "wrong") == 0   ? BENCH_WRONG
-                 : strcmp(effect, "error") == 0 ? BENCH_ERROR
-                                                : -1;
-    if (in->status < 0) {
-        char *end;
-        errno = 0;
-        in->factor = effect[0] == 'x' ? strtod(effect + 1, &end) : 0.0;
-        if (effect[0] != 'x' || errno || end == effect + 1 || *end ||
-            !(in->factor > 0.0 && isfinite(in->factor)))
-            return -1;
-    }
-    for (size_t k = 0; k < bench_registry_len; k++) {
-        char row[192];
-        const bench_impl_t *im = &bench_registry[k];
-        snprintf(row, sizeof row, "%s/%s/%s", im->c->bench, im->c->name, im->impl);
-        if (strcmp(row, in->row) == 0) {
-            ninjects++;
-            return 0;
-        }
-    }
-    return -1; /* no such row in this build */
-}
-
-/* 0, or -1 after printing why: a typo must not silently test nothing. */
-static int inject_parse(void)
-{
-    const char *s = getenv("FRONTA_BENCH_INJECT");
-
-    while (s && *s) {
-        size_t len = strcspn(s, ",");
-        if (inject_parse_one(s, len))
-            return bad_usage("bad FRONTA_BENCH_INJECT item near '%s'", s);
-        s += len + (s[len] == ',');
-    }
-    return 0;
-}
-
-static bench_status_t inject_apply(const bench_impl_t *im, bench_status_t st, double *val)
-{
-    char row[192];
-
-    snprintf(row, sizeof row, "%s/%s/%s", im->c->bench, im->c->name, im->impl);
-    for (int k = 0; k < ninjects; k++) {
-        if (strcmp(injects[k].row, row) != 0)
-            continue;
-        if (injects[k].status >= 0)
-            return st == BENCH_OK ? (bench_status_t)injects[k].status : st;
-        val[0] *= injects[k].factor;
-    }
-    return st;
-}
-
 /* ---- running ----------------------------------------------------------- */
 
 /* How many timed runs each row of a case gets. The default run must cover
@@ -321,7 +243,7 @@ typedef struct run_ctx {
     const opts_t *o;
     policy_t pol;
     int cut_short;   /* SUITE_SOFT_S passed: said once */
-    bench_progress_t prog;
+    bench_progress_t *prog;
 } run_ctx_t;
 
 /* Timed values of one implementation over its runs. */
@@ -343,7 +265,7 @@ static void result_finish(run_ctx_t *x, bench_result_t *res, const samples_t *s)
 
     if (res->status != BENCH_OK || repeat == 0) {
         res->status = res->status == BENCH_OK ? BENCH_ERROR : res->status;
-        bench_progress_row(&x->prog, res, NULL);
+        bench_progress_row(x->prog, res, NULL);
         return;
     }
     memcpy(v, s->v, (size_t)repeat * sizeof v[0]);
@@ -356,7 +278,39 @@ static void result_finish(run_ctx_t *x, bench_result_t *res, const samples_t *s)
     res->median = bench_median(v, (size_t)repeat);
     if (res->impl->extra)
         res->extra = bench_median(e, (size_t)repeat);
-    bench_progress_row(&x->prog, res, s->v);
+    bench_progress_row(x->prog, res, s->v);
+}
+
+/* One call of a row's function, with --stats reading the counters of the
+ * runtime it ran on around it (outside its timed region): env->rt's,
+ * unless the row named one of its own (bench_row_runtime). */
+static bench_status_t call_row(run_ctx_t *x, const bench_impl_t *im, size_t n,
+                               bench_result_t *res, double *val)
+{
+    bench_hooks_t *h = x->env->hooks;
+    bench_wstats_t base, now;
+    bench_status_t st;
+
+    h->row_rt = NULL;
+    h->have_delta = 0;
+    h->delta.n = 0;
+    if (h->stats)
+        bench_wstats_read(x->env->rt, &base);
+    st = bench_inject_apply(im, im->run(x->env, n, val), val);
+    if (!h->stats)
+        return st;
+    bench_row_runtime_done(x->env);
+    if (!res->stats && !(res->stats = calloc(1, sizeof *res->stats)))
+        return st;
+    if (h->have_delta) {
+        now.n = 0;
+        bench_wstats_add_delta(res->stats, &h->delta, &now);
+    } else {
+        bench_wstats_read(x->env->rt, &now);
+        bench_wstats_add_delta(res->stats, &now, &base);
+    }
+    res->stats->calls++;
+    return st;
 }
 
 /* Runs row i once more; its wall time (set-up included: that is what the
@@ -368,8 +322,8 @@ static void run_once(run_ctx_t *x, const bench_impl_t *im, size_t n, bench_resul
     uint64_t t0 = bench_now_ns();
     int r = res->repeat;
 
-    bench_progress_run(&x->prog, im, n, r + 1, x->pol.max);
-    res->status = inject_apply(im, im->run(x->env, n, val), val);
+    bench_progress_run(x->prog, im, n, r + 1, x->pol.max);
+    res->status = call_row(x, im, n, res, val);
     *spent += (double)(bench_now_ns() - t0) / 1e9;
     s->v[r] = val[0];
     s->x[r] = val[1];
@@ -402,8 +356,8 @@ static void run_rows(run_ctx_t *x, const bench_impl_t *const *im, size_t nim, si
             res[i].status = BENCH_ERROR;
             continue;
         }
-        bench_progress_run(&x->prog, im[i], n, 0, x->pol.max);
-        res[i].status = inject_apply(im[i], im[i]->run(x->env, n, warm), warm);
+        bench_progress_run(x->prog, im[i], n, 0, x->pol.max);
+        res[i].status = call_row(x, im[i], n, &res[i], warm);
     }
     for (int r = 0; s && live && !rounds_done(&x->pol, r, spent, nim); r++) {
         live = 0;
@@ -431,8 +385,10 @@ static size_t case_rows(const bench_machine_t *m, const opts_t *o, const bench_c
             continue;
         if (!bench_machine_has(m, row->dev)) {
             if (say)
-                fprintf(stderr, "%s/%s %s: skipped, no %s device\n", c->bench, c->name,
-                        row->impl, bench_dev_name(row->dev));
+                fprintf(stderr, "%s/%s %s: skipped, no %s%s\n", c->bench, c->name, row->impl,
+                        row->dev == BENCH_DEV_ALL ? "OpenCL device beside the pool"
+                                                  : bench_dev_name(row->dev),
+                        row->dev == BENCH_DEV_ALL ? "" : " device");
             continue;
         }
         im[nim++] = row;
@@ -451,15 +407,17 @@ static size_t run_case(run_ctx_t *x, const bench_machine_t *m, const bench_case_
     size_t n = o->size ? o->size : o->quick ? c->quick_size : c->size;
     const bench_impl_t *im[64];
     size_t nim = case_rows(m, o, c, im, 64, 0);
-    double t = (double)(bench_now_ns() - x->prog.t0) / 1e9;
+    double t = (double)(bench_now_ns() - x->prog->t0) / 1e9;
 
     if (x->pol.budget_s > 0.0 && t > SUITE_SOFT_S && !x->cut_short) {
-        bench_progress_note(&x->prog, "fronta-bench: past %.0f s: the remaining cases get "
+        bench_progress_note(x->prog, "fronta-bench: past %.0f s: the remaining cases get "
                                       "%d runs per row", SUITE_SOFT_S, x->pol.min);
         x->pol.max = x->pol.min;
         x->cut_short = 1;
     }
     run_rows(x, im, nim, n, res);
+    if (c->fini)
+        c->fini();
     return nim;
 }
 
@@ -503,9 +461,11 @@ static int report(const bench_machine_t *m, const opts_t *o, const bench_result_
 {
     int rc = 0;
 
-    if (nres)
+    if (nres) {
         bench_report_table(res, nres, stdout);
-    else
+        if (o->stats)
+            bench_wstats_print(res, nres, stdout);
+    } else
         fprintf(stderr, "fronta-bench: nothing ran\n");
     for (size_t i = 0; i < nres; i++)
         rc |= res[i].status != BENCH_OK;
@@ -522,28 +482,34 @@ static int report(const bench_machine_t *m, const opts_t *o, const bench_result_
 
 static int run_selected(const bench_env_t *env, const bench_machine_t *m, const opts_t *o)
 {
-    run_ctx_t x = {.env = env, .o = o, .pol = policy_of(o)};
+    run_ctx_t x = {.env = env, .o = o, .pol = policy_of(o), .prog = env->hooks->prog};
     size_t total = count_rows(m, o), nres;
     bench_result_t *res = calloc(total ? total : 1, sizeof *res);
     int rc;
 
     if (!res)
         return 1;
-    bench_progress_start(&x.prog, total, o->quiet);
+    bench_progress_start(x.prog, total);
     nres = run_suite(&x, m, res);
-    bench_progress_end(&x.prog);
+    bench_progress_end(x.prog);
     rc = report(m, o, res, nres);
+    for (size_t i = 0; i < nres; i++)
+        free(res[i].stats);
     free(res);
     return rc;
 }
 
 static int run(const opts_t *o)
 {
-    bench_env_t env = {0};
+    static bench_progress_t prog;
+    bench_hooks_t hooks = {.prog = &prog, .stats = o->stats};
+    bench_env_t env = {.hooks = &hooks};
     bench_machine_t m;
-    int rc = fronta_runtime_create(NULL, &env.rt);
+    int rc;
 
-    if (rc) {
+    /* Before the shared runtime, which gets the progress hook too. */
+    bench_progress_init(&prog, o->quiet || o->list);
+    if ((rc = bench_runtime_create(&env, NULL, &env.rt)) != 0) {
         fprintf(stderr, "fronta-bench: fronta_runtime_create: %s\n", fronta_strerror(rc));
         return 1;
     }
@@ -551,7 +517,7 @@ static int run(const opts_t *o)
     bench_machine_probe(&env, &m);
     if (o->list) {
         bench_machine_list(&m, stdout);
-        fronta_runtime_destroy(env.rt);
+        bench_runtime_destroy(&env, env.rt);
         return 0;
     }
     if (o->device != DEV_ALL && !bench_machine_has(&m, (bench_dev_t)o->device))
@@ -560,7 +526,7 @@ static int run(const opts_t *o)
                 bench_dev_name((bench_dev_t)o->device));
     rc = run_selected(&env, &m, o);
     bench_run_cleanups();
-    fronta_runtime_destroy(env.rt);
+    bench_runtime_destroy(&env, env.rt);
     return rc;
 }
 
@@ -568,7 +534,7 @@ int main(int argc, char **argv)
 {
     opts_t o;
 
-    if (parse_args(argc, argv, &o) || check_names(&o) || inject_parse())
+    if (parse_args(argc, argv, &o) || check_names(&o) || bench_inject_parse())
         return 2;
     if (o.help) {
         usage(stdout);

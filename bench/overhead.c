@@ -9,6 +9,7 @@ const bench_case_t overhead_independent = {
     .metric = "ns_per_task", .unit = "ns",
     .size = 1000000, .quick_size = 100000,
     .reference = "omp_task",
+    .fini = overhead_policy_fini,
 };
 
 const bench_case_t overhead_chain = {
@@ -17,6 +18,7 @@ const bench_case_t overhead_chain = {
     .size = 100000, .quick_size = 10000,
     .reference = "starpu",
     .note = "no hand-written baseline in the suite; ratio is to starpu",
+    .fini = overhead_policy_fini,
 };
 
 /* The metric of one run is the median of its n individually timed round

@@ -13,6 +13,21 @@ bench_status_t overhead_independent_fronta(const bench_env_t *env, size_t n, dou
 bench_status_t overhead_chain_fronta(const bench_env_t *env, size_t n, double *value);
 bench_status_t overhead_roundtrip_fronta(const bench_env_t *env, size_t n, double *value);
 
+/* overhead_policy.c: the fronta rows on runtimes of their own, one per
+ * setting (config.sched; wait_helps), kept from the row's warm-up to the
+ * end of its case (overhead_policy_fini, the cases' fini). */
+bench_status_t overhead_independent_fronta_ws(const bench_env_t *env, size_t n, double *value);
+bench_status_t overhead_independent_fronta_eager(const bench_env_t *env, size_t n,
+                                                 double *value);
+bench_status_t overhead_independent_fronta_heft(const bench_env_t *env, size_t n,
+                                                double *value);
+bench_status_t overhead_independent_fronta_waithelp(const bench_env_t *env, size_t n,
+                                                    double *value);
+bench_status_t overhead_chain_fronta_ws(const bench_env_t *env, size_t n, double *value);
+bench_status_t overhead_chain_fronta_eager(const bench_env_t *env, size_t n, double *value);
+bench_status_t overhead_chain_fronta_heft(const bench_env_t *env, size_t n, double *value);
+void overhead_policy_fini(void);
+
 /* overhead_omp.c */
 bench_status_t overhead_independent_omp_task(const bench_env_t *env, size_t n, double *value);
 

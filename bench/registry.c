@@ -2,6 +2,7 @@
 #include "kernel_chain.h"
 #include "kernels_bench.h"
 #include "overhead.h"
+#include "placement.h"
 #include "scale.h"
 
 /* The one place that knows whether StarPU was found: CMake compiles
@@ -34,10 +35,26 @@
 /* Rows of one case stay together; the first row of a case sets its place
  * in the run order. */
 const bench_impl_t bench_registry[] = {
+    /* "fronta" runs the default policy (the harness's runtime); the
+     * fronta_<policy> rows set config.sched, and heft's and wait-help's
+     * ratios are to fronta_ws: the issue's targets (heft <= 2x ws per
+     * task) and the difference wait_helps makes. */
     {ROW(overhead_independent, "fronta",   BENCH_DEV_CPU, overhead_independent_fronta)},
+    {ROW(overhead_independent, "fronta_ws", BENCH_DEV_CPU, overhead_independent_fronta_ws)},
+    {ROW(overhead_independent, "fronta_eager", BENCH_DEV_CPU,
+         overhead_independent_fronta_eager)},
+    {ROW(overhead_independent, "fronta_heft", BENCH_DEV_ALL, overhead_independent_fronta_heft),
+     .reference = "fronta_ws"},
+    {ROW(overhead_independent, "fronta_waithelp", BENCH_DEV_CPU,
+         overhead_independent_fronta_waithelp),
+     .reference = "fronta_ws"},
     {ROW(overhead_independent, "omp_task", BENCH_DEV_CPU, overhead_independent_omp_task)},
     IF_STARPU({ROW(overhead_independent, "starpu", BENCH_DEV_CPU, overhead_independent_starpu)})
     {ROW(overhead_chain,       "fronta",   BENCH_DEV_CPU, overhead_chain_fronta)},
+    {ROW(overhead_chain, "fronta_ws",    BENCH_DEV_CPU, overhead_chain_fronta_ws)},
+    {ROW(overhead_chain, "fronta_eager", BENCH_DEV_CPU, overhead_chain_fronta_eager)},
+    {ROW(overhead_chain, "fronta_heft",  BENCH_DEV_ALL, overhead_chain_fronta_heft),
+     .reference = "fronta_ws"},
     IF_STARPU({ROW(overhead_chain,       "starpu", BENCH_DEV_CPU, overhead_chain_starpu)})
     {ROW(overhead_roundtrip,   "fronta",   BENCH_DEV_CPU, overhead_roundtrip_fronta)},
     IF_STARPU({ROW(overhead_roundtrip,   "starpu", BENCH_DEV_CPU, overhead_roundtrip_starpu)})
@@ -66,6 +83,12 @@ const bench_impl_t bench_registry[] = {
     {ROW(kernels_stencil, "fronta_cpu",    BENCH_DEV_CPU,    kernels_stencil_fronta_cpu)},
     {ROW(kernels_stencil, "fronta_opencl", BENCH_DEV_OPENCL, kernels_stencil_fronta_opencl)},
     {ROW(kernels_stencil, "openmp",        BENCH_DEV_CPU,    kernels_stencil_openmp)},
+    /* Ratios to the oracle; first_ms is each row's first timed DAG (heft's
+     * learning run: no calibration, a cold model directory). */
+    {ROW(placement_mixed, "heft",   BENCH_DEV_ALL, placement_mixed_heft), .extra = "first_ms"},
+    {ROW(placement_mixed, "eager",  BENCH_DEV_ALL, placement_mixed_eager), .extra = "first_ms"},
+    {ROW(placement_mixed, "ws",     BENCH_DEV_ALL, placement_mixed_ws), .extra = "first_ms"},
+    {ROW(placement_mixed, "oracle", BENCH_DEV_ALL, placement_mixed_oracle), .extra = "first_ms"},
 };
 
 const size_t bench_registry_len = sizeof bench_registry / sizeof bench_registry[0];

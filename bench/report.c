@@ -256,6 +256,10 @@ static void json_result(FILE *f, const bench_result_t *r, double ratio)
         fputs(": ", f);
         json_num(f, r->extra, ok);
     }
+    if (r->stats && bench_wstats_any(r->stats)) {
+        fputs(",\n     \"stats\": ", f);
+        bench_wstats_json(f, r->stats);
+    }
     fputc('}', f);
 }
 
@@ -301,13 +305,21 @@ static int terminal_width(FILE *f)
     return 80;
 }
 
-void bench_progress_start(bench_progress_t *p, size_t total, int quiet)
+void bench_progress_init(bench_progress_t *p, int quiet)
 {
     memset(p, 0, sizeof *p);
+    pthread_mutex_init(&p->lock, NULL);
     p->out = stderr;
     p->tty = isatty(fileno(stderr));
     p->quiet = quiet;
     p->width = p->tty ? terminal_width(stderr) : 0;
+    p->t0 = bench_now_ns();
+    for (size_t i = 0; i < sizeof p->rts / sizeof p->rts[0]; i++)
+        p->rts[i].p = p;
+}
+
+void bench_progress_start(bench_progress_t *p, size_t total)
+{
     p->total = total;
     p->t0 = bench_now_ns();
 }
@@ -318,12 +330,33 @@ static double elapsed_s(const bench_progress_t *p)
 }
 
 /* Blanks the in-place line, so that a lasting line starts at column 0.
- * Spaces rather than an escape sequence: any terminal understands them. */
+ * Spaces rather than an escape sequence: any terminal understands them.
+ * Caller holds p->lock. */
 static void clear_line(bench_progress_t *p)
 {
     if (p->shown)
         fprintf(p->out, "\r%*s\r", p->shown, "");
     p->shown = 0;
+    p->len = 0; /* no run line for the hooks to redraw */
+}
+
+/* Redraws the terminal line as line followed by tail. A line longer than
+ * the terminal wraps, and \r then returns to its last screen line only:
+ * cut it to fit, from line rather than from tail (the counts that move).
+ * Caller holds p->lock. */
+static void draw_line(bench_progress_t *p, const char *line, const char *tail)
+{
+    char buf[640];
+    int lt = (int)strlen(tail), room = p->width - 1 - lt, len;
+
+    len = snprintf(buf, sizeof buf, "%.*s%s", room > 0 ? room : 0, line, room > 0 ? tail : "");
+    len = len < 0 ? 0 : len >= (int)sizeof buf ? (int)sizeof buf - 1 : len;
+    if (len > p->width - 1)
+        len = p->width - 1;
+    buf[len] = '\0';
+    fprintf(p->out, "\r%s%*s", buf, p->shown > len ? p->shown - len : 0, "");
+    p->shown = len;
+    fflush(p->out);
 }
 
 static void row_name(char *buf, size_t size, const bench_impl_t *im)
@@ -331,9 +364,18 @@ static void row_name(char *buf, size_t size, const bench_impl_t *im)
     snprintf(buf, size, "%s/%s %s", im->c->bench, im->c->name, im->impl);
 }
 
+/* Each runtime's counts now, so the hook shows those of this run alone.
+ * Caller holds p->lock. */
+static void tasks_rebase(bench_progress_t *p)
+{
+    for (size_t i = 0; i < sizeof p->rts / sizeof p->rts[0]; i++)
+        if (p->rts[i].rt)
+            (void)fronta_runtime_progress(p->rts[i].rt, &p->rts[i].c0, &p->rts[i].s0);
+}
+
 void bench_progress_run(bench_progress_t *p, const bench_impl_t *im, size_t n, int k, int max)
 {
-    char name[192], what[32], line[512];
+    char name[192], what[32];
     int len;
 
     if (p->quiet || (!p->tty && k > 0))
@@ -343,21 +385,88 @@ void bench_progress_run(bench_progress_t *p, const bench_impl_t *im, size_t n, i
         snprintf(what, sizeof what, "warm-up");
     else
         snprintf(what, sizeof what, "run %d/%d", k, max);
-    len = snprintf(line, sizeof line, "[%zu/%zu rows, %.1f s] %s (%s, n=%zu): %s", p->done,
-                   p->total, elapsed_s(p), name, bench_dev_name(im->dev), n, what);
+    pthread_mutex_lock(&p->lock);
+    len = snprintf(p->line, sizeof p->line, "[%zu/%zu rows, %.1f s] %s (%s, n=%zu): %s",
+                   p->done, p->total, elapsed_s(p), name, bench_dev_name(im->dev), n, what);
     if (!p->tty) {
-        fprintf(p->out, "%s\n", line);
-        return;
+        fprintf(p->out, "%s\n", p->line);
+    } else {
+        draw_line(p, p->line, "");
+        p->len = len > 0 ? len : 0;
+        p->tick_ns = bench_now_ns();
+        tasks_rebase(p);
     }
-    /* A line longer than the terminal wraps, and \r then returns to its
-     * last screen line only: cut it to fit. */
-    len = len < 0 ? 0 : len >= (int)sizeof line ? (int)sizeof line - 1 : len;
-    if (len > p->width - 1)
-        len = p->width - 1;
-    line[len] = '\0';
-    fprintf(p->out, "\r%s%*s", line, p->shown > len ? p->shown - len : 0, "");
-    p->shown = len;
-    fflush(p->out);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* ---- task counts from the runtimes' progress hooks --------------------- */
+
+/* Runs on a thread of the runtime, while the main thread may print: every
+ * access to the line is under p->lock. */
+static void progress_tasks(void *ud, uint64_t completed, uint64_t submitted)
+{
+    struct bench_prt *r = ud;
+    bench_progress_t *p = r->p;
+    char tail[64];
+    uint64_t now = bench_now_ns();
+
+    pthread_mutex_lock(&p->lock);
+    if (p->len > 0 && r->rt && now - p->tick_ns >= (uint64_t)BENCH_PROGRESS_MS * 1000000u &&
+        completed >= r->c0 && submitted >= r->s0) {
+        snprintf(tail, sizeof tail, "  %llu/%llu tasks", (unsigned long long)(completed - r->c0),
+                 (unsigned long long)(submitted - r->s0));
+        draw_line(p, p->line, tail);
+        p->tick_ns = now;
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+void bench_progress_hook(bench_progress_t *p, fronta_config_t *cfg)
+{
+    if (!p || p->quiet || !p->tty)
+        return;
+    pthread_mutex_lock(&p->lock);
+    for (size_t i = 0; i < sizeof p->rts / sizeof p->rts[0]; i++) {
+        /* Claimed, not attached yet: the hook may already run inside
+         * fronta_runtime_create, and then shows nothing (rt NULL). */
+        if (!p->rts[i].claimed) {
+            p->rts[i].claimed = 1;
+            p->rts[i].rt = NULL;
+            cfg->progress = progress_tasks;
+            cfg->progress_ud = &p->rts[i];
+            cfg->progress_ms = BENCH_PROGRESS_MS;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+void bench_progress_attach(bench_progress_t *p, const fronta_config_t *cfg,
+                           fronta_runtime_t *rt)
+{
+    struct bench_prt *r;
+
+    if (!p || cfg->progress != progress_tasks)
+        return;
+    r = cfg->progress_ud;
+    pthread_mutex_lock(&p->lock);
+    r->rt = rt;
+    r->claimed = rt != NULL;
+    r->c0 = r->s0 = 0;
+    pthread_mutex_unlock(&p->lock);
+}
+
+void bench_progress_detach(bench_progress_t *p, fronta_runtime_t *rt)
+{
+    if (!p || !rt)
+        return;
+    pthread_mutex_lock(&p->lock);
+    for (size_t i = 0; i < sizeof p->rts / sizeof p->rts[0]; i++)
+        if (p->rts[i].rt == rt) {
+            p->rts[i].rt = NULL;
+            p->rts[i].claimed = 0;
+        }
+    pthread_mutex_unlock(&p->lock);
 }
 
 void bench_progress_row(bench_progress_t *p, const bench_result_t *r, const double *v)
@@ -368,6 +477,7 @@ void bench_progress_row(bench_progress_t *p, const bench_result_t *r, const doub
     p->done++;
     if (p->quiet && r->status == BENCH_OK)
         return;
+    pthread_mutex_lock(&p->lock);
     clear_line(p);
     row_name(name, sizeof name, r->impl);
     fprintf(p->out, "[%zu/%zu rows, %.1f s] %s (n=%zu):", p->done, p->total, elapsed_s(p),
@@ -377,6 +487,7 @@ void bench_progress_row(bench_progress_t *p, const bench_result_t *r, const doub
             fprintf(p->out, " %s at timed run %d\n", status_word(r->status), r->repeat);
         else
             fprintf(p->out, " %s at warm-up\n", status_word(r->status));
+        pthread_mutex_unlock(&p->lock);
         return;
     }
     for (int k = 0; k < r->repeat && k < 16; k++) {
@@ -386,22 +497,27 @@ void bench_progress_row(bench_progress_t *p, const bench_result_t *r, const doub
     fmt_num(num, sizeof num, r->median);
     fprintf(p->out, "%s %s -> median %s (%d runs)\n", r->repeat > 16 ? " ..." : "", c->unit, num,
             r->repeat);
+    pthread_mutex_unlock(&p->lock);
 }
 
 void bench_progress_note(bench_progress_t *p, const char *fmt, ...)
 {
     va_list ap;
 
+    pthread_mutex_lock(&p->lock);
     clear_line(p);
     va_start(ap, fmt);
     vfprintf(p->out, fmt, ap);
     va_end(ap);
     fputc('\n', p->out);
+    pthread_mutex_unlock(&p->lock);
 }
 
 void bench_progress_end(bench_progress_t *p)
 {
+    pthread_mutex_lock(&p->lock);
     clear_line(p);
+    pthread_mutex_unlock(&p->lock);
     if (!p->quiet)
         fprintf(p->out, "fronta-bench: %zu rows in %.1f s\n", p->done, elapsed_s(p));
 }

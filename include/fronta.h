@@ -57,7 +57,8 @@ extern "C" {
     X(EARG,       -18, "arguments do not match the kernel's parameters")      \
     X(ENOENT,     -19, "no such kernel")                                      \
     X(ENOIMPL,    -20, "no implementation for an admissible device")          \
-    X(EDEVICE,    -21, "device failed")
+    X(EDEVICE,    -21, "device failed")                                      \
+    X(ERESOURCE,  -22, "no worker can meet the task's resource needs")
 
 typedef enum fronta_errno {
     FRONTA_OK = 0,
@@ -71,6 +72,10 @@ typedef enum fronta_errno {
 FRONTA_API const char *fronta_strerror(int err);
 /* Name of an error code: "FRONTA_EINVAL", ...; "FRONTA_OK" for 0. */
 FRONTA_API const char *fronta_err_name(int err);
+/* What the last call of this thread that failed with a message said
+ * (fronta_submit's FRONTA_ERESOURCE names the need, for example), or "".
+ * Thread-local: valid until this thread's next failing call. */
+FRONTA_API const char *fronta_last_error(void);
 
 /* ---- version ----------------------------------------------------------- */
 
@@ -124,6 +129,27 @@ typedef struct fronta_config {
     int zero_copy;            /* FRONTA_ZERO_COPY: on devices that share host
                                  memory, map host arrays instead of copying
                                  them (0 default: on; <0 off, the copy path) */
+    /* Since 0.3 (docs/scheduling.md): */
+    const char *sched;        /* FRONTA_SCHED: "ws", "eager", "heft"; NULL:
+                                 heft when there are devices of more than one
+                                 kind, else ws */
+    const char *resources;    /* FRONTA_RESOURCES: counted resources workers
+                                 declare, "pool:gpu=2; 1:slots=4,mem=512MiB" */
+    const char *trace;        /* FRONTA_TRACE: a Chrome trace-event JSON file
+                                 written at destroy (and at trace_flush) */
+    /* Run once on every pool thread before it takes a task (per-thread
+     * scratch, first touch), with the thread's index. */
+    void (*worker_init)(void *ud, int worker);
+    void *worker_init_ud;
+    int wait_helps;           /* FRONTA_WAIT_HELP: a thread outside the pool
+                                 that waits (future_wait, wait, wait_all)
+                                 runs ready plain tasks meanwhile: 1 on,
+                                 0 default (off), <0 off */
+    /* Called every progress_ms (0: 200) from a thread of the runtime while
+     * tasks are outstanding, with the runtime's counts so far. */
+    void (*progress)(void *ud, uint64_t completed, uint64_t submitted);
+    void *progress_ud;
+    int progress_ms;
 } fronta_config_t;
 
 /* The largest fronta_config_t.spin_us: 100 ms. Spinning longer only burns
@@ -165,6 +191,32 @@ typedef struct fronta_stats {
     uint64_t worker_sleeps;    /* times an idle worker went to sleep */
 } fronta_stats_t;
 FRONTA_API int fronta_runtime_stats(fronta_runtime_t *rt, fronta_stats_t *out);
+/* Tasks completed and submitted so far (either pointer may be NULL). */
+FRONTA_API int fronta_runtime_progress(const fronta_runtime_t *rt, uint64_t *completed,
+                                       uint64_t *submitted);
+/* The scheduling policy in use: "ws", "eager", "heft". */
+FRONTA_API const char *fronta_runtime_sched(const fronta_runtime_t *rt);
+/* Write the trace events recorded so far to the FRONTA_TRACE file (it is
+ * rewritten whole: a valid JSON file after each flush). FRONTA_ENOTSUP
+ * when tracing is off. */
+FRONTA_API int fronta_runtime_trace_flush(fronta_runtime_t *rt);
+
+/* A worker: each pool thread (0 .. cpu_threads-1), then each OpenCL
+ * device (one worker per device, in device-id order). */
+typedef struct fronta_worker_stats {
+    size_t size;               /* as fronta_config_t.size */
+    int device;                /* its device id: 0 for a pool thread */
+    int thread;                /* pool thread index; -1 for a device */
+    uint64_t tasks_run;        /* attempts (plain and kernel) it ran */
+    uint64_t busy_ns;          /* time not idle since create */
+    uint64_t bytes_in;         /* copied to its memory node */
+    uint64_t bytes_out;        /* copied from its memory node */
+    uint64_t host_wakeups;     /* times it was woken from sleep */
+    uint64_t resource_waits;   /* tasks placed on it that waited for a resource */
+} fronta_worker_stats_t;
+FRONTA_API int fronta_worker_count(const fronta_runtime_t *rt);
+FRONTA_API int fronta_worker_stats(fronta_runtime_t *rt, int worker,
+                                   fronta_worker_stats_t *out);
 
 /* ---- devices ----------------------------------------------------------- */
 
@@ -212,6 +264,19 @@ FRONTA_API int fronta_device_info(const fronta_runtime_t *rt, int id,
  * attempt (a FRONTA_E* code, or use fronta_ctx_fail() for a message). */
 typedef int (*fronta_fn_t)(fronta_ctx_t *ctx, void *arg);
 
+/* A counted resource a task holds while it runs (Dask's resources=):
+ * a name some worker declares (FRONTA_RESOURCES, fronta_config_t.resources;
+ * case-blind), or "mem", bytes of memory (built in: each OpenCL device's
+ * global memory; the pool's host budget, unlimited unless declared). A task
+ * waits, off every worker, until the amount is free on the worker that
+ * runs it. Needs no worker declares fail fronta_submit with
+ * FRONTA_ERESOURCE (fronta_last_error names the need). */
+typedef struct fronta_resource {
+    const char *name;
+    uint64_t amount;
+} fronta_resource_t;
+#define FRONTA_MAX_RESOURCES 4
+
 /* The full form of a submission. Zero-initialise; `fn` is required. */
 typedef struct fronta_call {
     size_t size;                     /* as fronta_config_t.size */
@@ -224,6 +289,11 @@ typedef struct fronta_call {
     unsigned retries;                /* further attempts when fn fails */
     uint64_t key;                    /* random-stream key; 0: automatic */
     const char *name;                /* for errors and logs; not copied */
+    /* Since 0.3: counted resources the task holds while it runs, from
+     * those the pool declares (FRONTA_RESOURCES); nresources 0: the
+     * entries before the first with a NULL name. */
+    fronta_resource_t resources[FRONTA_MAX_RESOURCES];
+    size_t nresources;
 } fronta_call_t;
 
 /* concurrent.futures' submit(fn, arg). out may be NULL: fire-and-forget. */
@@ -242,6 +312,9 @@ typedef struct fronta_map_opts {
     size_t max_inflight;             /* 0: no limit */
     int priority;
     unsigned retries;
+    /* Since 0.3: as fronta_call_t's, for every task of the map. */
+    fronta_resource_t resources[FRONTA_MAX_RESOURCES];
+    size_t nresources;
 } fronta_map_opts_t;
 
 /* Executor.map: one task per element of `args` (n elements of arg_size
@@ -258,13 +331,19 @@ FRONTA_API FRONTA_NODISCARD int fronta_map(fronta_runtime_t *rt, fronta_fn_t fn,
 
 /* Set the task's result (copied). Calling it again replaces the result. */
 FRONTA_API int fronta_ctx_return(fronta_ctx_t *ctx, const void *value, size_t size);
+/* The task's result, size bytes to fill in place (no copy): replaces any
+ * earlier result and is the result if the task returns 0. Contents are
+ * unspecified until written. NULL when out of memory or outside a task. */
+FRONTA_API void *fronta_ctx_result_buffer(fronta_ctx_t *ctx, size_t size);
 /* Record a message for the failure; returns `code` (FRONTA_ETASK if code is
  * 0 or positive) so a task can `return fronta_ctx_fail(ctx, ...)`. */
 FRONTA_API int fronta_ctx_fail(fronta_ctx_t *ctx, int code, const char *fmt, ...)
     FRONTA_PRINTF(3, 4);
 /* Number of futures passed as arguments (fronta_call_t.after). */
 FRONTA_API size_t fronta_ctx_ninputs(const fronta_ctx_t *ctx);
-/* Result of input i: pointer valid during the task, size in *size. */
+/* Result of input i, the future after[i] of the submission (the order
+ * given, duplicates included): pointer valid during the task, size in
+ * *size. */
 FRONTA_API const void *fronta_ctx_input(const fronta_ctx_t *ctx, size_t i, size_t *size);
 /* Copy the result of input i; FRONTA_ESIZE when sizes differ. */
 FRONTA_API int fronta_ctx_input_copy(const fronta_ctx_t *ctx, size_t i, void *out,
@@ -701,6 +780,15 @@ typedef struct fronta_task_desc {
      * (both 0: the driver picks; else each divides its dimension). */
     size_t rows, cols;
     size_t local_rows, local_cols;
+    /* Since 0.3: counted resources, as fronta_call_t's, on the device that
+     * runs it (besides "mem": its buffers' bytes, always held there). */
+    fronta_resource_t resources[FRONTA_MAX_RESOURCES];
+    size_t nresources;
+    /* Further attempts after a failed one (an error from the CPU
+     * implementation, a device failure), on the same or another admissible
+     * device, its inputs unchanged. A task with an INOUT argument cannot
+     * be retried: fronta_submit fails with FRONTA_ENOTSUP. */
+    unsigned retries;
 } fronta_task_desc_t;
 
 /* Submit a kernel over buffers. The device is chosen among those needs

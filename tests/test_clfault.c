@@ -19,7 +19,7 @@ static int setup_with(void **state, int zero_copy)
     static fx_t f[2];
     fx_t *x = &f[zero_copy < 0];
     memset(x, 0, sizeof *x);
-    x->rt = ft_runtime_dev("all", zero_copy);
+    x->rt = ft_runtime_ws("all", zero_copy); /* steers tasks to the device */
     x->cl = ft_cl_device(x->rt, 0);
     x->zero_copy = zero_copy;
     if (x->cl < 0)

@@ -588,7 +588,7 @@ static fronta_kernel_t *bad_kernel(fronta_runtime_t *rt, const char *name, int w
 static void invalid_source(void **state)
 {
     (void)state;
-    fronta_runtime_t *rt = ft_runtime_dev("all", 0);
+    fronta_runtime_t *rt = ft_runtime_ws("all", 0); /* the fallback case steers by locality */
     int cl = ft_cl_device(rt, 0);
     if (cl < 0) {
         fronta_runtime_destroy(rt);
@@ -694,8 +694,10 @@ static void invalid_source(void **state)
 /* A runtime for the signature tests: quiet, since a fallback warns. */
 static fronta_runtime_t *sig_runtime(void)
 {
+    /* ws: signature_mismatch_falls_back steers its task to the device by
+     * ws's locality rule (ft_runtime_ws). */
     fronta_config_t cfg = {.size = sizeof cfg, .cpu_threads = 2, .devices = "all",
-                           .log_level = FRONTA_LOG_OFF};
+                           .log_level = FRONTA_LOG_OFF, .sched = "ws"};
     fronta_runtime_t *rt = NULL;
     assert_int_equal(fronta_runtime_create(&cfg, &rt), 0);
     return rt;

@@ -911,7 +911,7 @@ static void refused_fails(fronta_runtime_t *rt, fronta_kernel_t *k)
 static void workgroup_refused(void **state)
 {
     (void)state;
-    fronta_runtime_t *rt = gen_runtime();
+    fronta_runtime_t *rt = ft_runtime_ws("all", 0); /* its fallback case steers by locality */
     int cl = ft_cl_device(rt, 0);
     refused_fails(rt, refuse_kernel(rt, "gen.refuse1", (size_t)1 << 20, 0, 0));
     refused_fails(rt, refuse_kernel(rt, "gen.refuse2", 256, 256, 0));

@@ -252,6 +252,28 @@ static inline fronta_runtime_t *ft_runtime_dev(const char *devices, int zero_cop
     return rt;
 }
 
+/* As ft_runtime_dev, under the ws policy whatever FRONTA_SCHED says: for
+ * tests of what happens on a device (fallback, faults) that steer a
+ * NEED_ANY task there through ws's locality rule (a chain stays on its
+ * device), which eager and heft need not follow. */
+static inline fronta_runtime_t *ft_runtime_ws(const char *devices, int zero_copy)
+{
+    fronta_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.size = sizeof cfg;
+    cfg.cpu_threads = 2;
+    cfg.devices = devices;
+    cfg.zero_copy = zero_copy;
+    cfg.sched = "ws";
+    fronta_runtime_t *rt = NULL;
+    int rc = fronta_runtime_create(&cfg, &rt);
+    if (rc != 0)
+        print_error("fronta_runtime_create(devices %s, ws): %s\n",
+                    devices ? devices : "(default)", fronta_strerror(rc));
+    assert_int_equal(rc, 0);
+    return rt;
+}
+
 /* The first device of rt of kind OpenCL (and of `type`, 0: any), or -1. */
 static inline int ft_cl_device(const fronta_runtime_t *rt, fronta_device_type_t type)
 {

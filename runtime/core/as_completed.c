@@ -235,7 +235,7 @@ int fronta_as_completed_next(fronta_as_completed_t *ac, double timeout, fronta_f
             /* Inside a task: run other tasks meanwhile (they may be the
              * ones we wait for), napping briefly when there are none. */
             pthread_mutex_unlock(&ac->lock);
-            int ran = fronta__pool_help(w);
+            int ran = fronta__help(w);
             pthread_mutex_lock(&ac->lock);
             if (ran)
                 continue;
@@ -263,7 +263,7 @@ int fronta_as_completed_next(fronta_as_completed_t *ac, double timeout, fronta_f
     pthread_mutex_unlock(&ac->lock);
     fronta__worker *w = fronta__worker_of(ac->rt);
     if (w)
-        fronta__pool_help_done(w);
+        fronta__help_done(w);
     if (n)
         free_node(ac, n, 0); /* the reference goes to the caller */
     return rc;

@@ -1,8 +1,10 @@
 /* Runtime settings: the config struct, then FRONTA_* environment variables,
  * then defaults. */
 #include "core/internal.h"
+#include "sched/sched.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +81,44 @@ static int parse_seed(const char *v, uint64_t *out)
     return 0;
 }
 
+/* The scheduler's settings (docs/scheduling.md). Strings are read during
+ * create only: the caller's config need not outlive it. */
+static int load_sched(const fronta_config_t *cfg, fronta__settings *out, fronta_log_level_t lvl)
+{
+    const char *v = cfg->sched;
+    int from_env = !v && (v = getenv("FRONTA_SCHED")) && *v;
+    out->sched[0] = 0;
+    if (v && *v) {
+        if (!fronta__sched_find(v)) {
+            fronta__log(lvl, FRONTA_LOG_ERROR,
+                        "%s'%s' is not a scheduling policy (ws, eager, heft)",
+                        from_env ? "FRONTA_SCHED=" : "sched = ", v);
+            return from_env ? FRONTA_EENV : FRONTA_EINVAL;
+        }
+        snprintf(out->sched, sizeof out->sched, "%s", v);
+    }
+    out->resources = cfg->resources ? cfg->resources : getenv("FRONTA_RESOURCES");
+    out->trace = cfg->trace ? cfg->trace : getenv("FRONTA_TRACE");
+    if (out->trace && !*out->trace)
+        out->trace = NULL;
+    out->worker_init = cfg->worker_init;
+    out->worker_init_ud = cfg->worker_init_ud;
+    out->wait_helps = cfg->wait_helps > 0;
+    if (cfg->wait_helps == 0 && (v = getenv("FRONTA_WAIT_HELP")) && *v) {
+        if (strcmp(v, "0") && strcmp(v, "1")) {
+            fronta__log(lvl, FRONTA_LOG_ERROR, "FRONTA_WAIT_HELP='%s' is not 0 or 1", v);
+            return FRONTA_EENV;
+        }
+        out->wait_helps = v[0] == '1';
+    }
+    if (cfg->progress_ms < 0)
+        return FRONTA_EINVAL;
+    out->progress = cfg->progress;
+    out->progress_ud = cfg->progress_ud;
+    out->progress_ms = cfg->progress_ms ? cfg->progress_ms : 200;
+    return 0;
+}
+
 int fronta__settings_load(const fronta_config_t *cfg, fronta__settings *out,
                           fronta_log_level_t *lvl_out)
 {
@@ -138,5 +178,5 @@ int fronta__settings_load(const fronta_config_t *cfg, fronta__settings *out,
         }
         out->zero_copy = v[0] == '1';
     }
-    return 0;
+    return load_sched(cfg, out, lvl);
 }

@@ -5,6 +5,30 @@
 #include <stdio.h>
 #include <string.h>
 
+void *fronta_ctx_result_buffer(fronta_ctx_t *ctx, size_t size)
+{
+    if (!ctx || !ctx->task || size > UINT32_MAX)
+        return NULL;
+    fronta_future_t *t = ctx->task;
+    const fronta__allocator *a = &t->rt->alloc;
+    void *dst = t->res_inline;
+    if (size > FRONTA__RES_INLINE) {
+        if ((t->flags & FRONTA__F_RES_HEAP) && t->res_size == size)
+            dst = t->res; /* the same size again: reuse it */
+        else if (!(dst = fronta__mem_alloc(a, size)))
+            return NULL; /* the previous result stays */
+    }
+    if ((t->flags & FRONTA__F_RES_HEAP) && dst != t->res) {
+        fronta__mem_free(a, t->res, t->res_size);
+        t->flags &= ~FRONTA__F_RES_HEAP;
+    }
+    if (dst != t->res_inline)
+        t->flags |= FRONTA__F_RES_HEAP;
+    t->res = dst;
+    t->res_size = (uint32_t)size;
+    return dst;
+}
+
 int fronta_ctx_return(fronta_ctx_t *ctx, const void *value, size_t size)
 {
     if (!ctx || (size && !value))

@@ -1,5 +1,8 @@
 /* Error codes: names and messages from the one list in fronta.h. */
-#include "fronta.h"
+#include "core/internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
 
 const char *fronta_strerror(int err)
 {
@@ -32,4 +35,24 @@ const char *fronta_err_name(int err)
 const char *fronta_version(void)
 {
     return FRONTA_VERSION_STRING;
+}
+
+/* ---- the detail of the last failure, per thread ---- */
+
+static _Thread_local char last_error[512];
+
+const char *fronta_last_error(void)
+{
+    return last_error;
+}
+
+/* Record the detail of a failure this thread is about to return (the
+ * code says what kind; this says which argument, which need). */
+int fronta__fail(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    return code;
 }

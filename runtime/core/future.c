@@ -1,6 +1,7 @@
 /* The future API: wait, status, result, error, cancel, callbacks, references. */
 #include "core/internal.h"
 #include "core/kernel.h"
+#include "sched/sched.h"
 
 #include <sched.h>
 #include <string.h>
@@ -52,17 +53,17 @@ static int park_until_done(fronta_future_t *f, uint64_t deadline)
     }
 }
 
-/* Inside a task: run other tasks while waiting (fronta__pool_help), and
+/* Inside a task: run other tasks while waiting (fronta__help), and
  * nap briefly on the future when there are none. */
 static int help_until_done(fronta__worker *w, fronta_future_t *f, uint64_t deadline)
 {
     while (!FRONTA__FINAL(status_bits(f)) && fronta__now_ns() < deadline) {
-        if (fronta__pool_help(w))
+        if (fronta__help(w))
             continue;
         uint64_t nap = fronta__now_ns() + 200000; /* 200 us, then look for work again */
         park_until_done(f, nap < deadline ? nap : deadline);
     }
-    fronta__pool_help_done(w);
+    fronta__help_done(w);
     return FRONTA__FINAL(status_bits(f)) ? 0 : FRONTA_ETIMEDOUT;
 }
 
@@ -100,7 +101,12 @@ int fronta_future_wait(fronta_future_t *f, double timeout)
     if (timeout == 0)
         return FRONTA_ETIMEDOUT;
     int rc = fronta__may_block(f->rt); /* f may need this very thread */
-    return rc ? rc : fronta__future_wait(f, timeout);
+    if (rc)
+        return rc;
+    fronta__worker *g = fronta__guest_enter(f->rt); /* wait_helps: run tasks meanwhile */
+    rc = fronta__future_wait(f, timeout);
+    fronta__guest_leave(g);
+    return rc;
 }
 
 int fronta__future_wait(fronta_future_t *f, double timeout)
@@ -202,6 +208,8 @@ int fronta_future_cancel(fronta_future_t *f)
      * so the list is closed and what is added later fires at once. */
     atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
     fronta__complete(f);
+    if (fronta__sched_unwait(f)) /* it waited for resources: nobody else holds it */
+        fronta__exec_done(f);
     fronta__task_release(f);
     return 0;
 }

@@ -7,13 +7,14 @@
 #include <stdint.h>
 
 #include "fronta.h"
-#include "sched/deque.h"
-#include "sched/inject.h"
-#include "sched/prio.h"
-#include "sched/spmc.h"
+#include "queue/deque.h"
+#include "queue/inject.h"
+#include "queue/prio.h"
+#include "queue/spmc.h"
 #include "util/alloc.h"
 #include "util/log.h"
 #include "util/park.h"
+#include "util/trace.h"
 #include "drivers/driver.h"
 
 /* ---- task states: the low bits of fronta_future.state (a futex word) ---- */
@@ -65,6 +66,7 @@ enum {
     FRONTA__F_DEPS_HEAP = 4,
     FRONTA__F_ERR = 8,      /* err_code, err_root, err_msg are set */
     FRONTA__F_KTASK = 16,   /* a kernel task: arg holds its fronta__ktask * */
+    FRONTA__F_RES = 32,     /* rneed is allocated (freed with the task) */
 };
 
 struct fronta__map;
@@ -113,6 +115,7 @@ struct fronta_future {
     char *err_msg;
     size_t err_msg_size;
     fronta_future_t *work_next;     /* completion worklist */
+    struct fronta__rneed *rneed;    /* fronta__has_res: its needs; fn is theirs */
     fronta__edge dep_inline[FRONTA__DEP_INLINE];
     unsigned char arg_inline[FRONTA__ARG_INLINE];
     unsigned char res_inline[FRONTA__RES_INLINE];
@@ -127,7 +130,7 @@ typedef struct fronta__map {
 } fronta__map;
 
 /* ---- workers ---- */
-typedef struct fronta__worker {
+struct fronta__worker {
     fronta__deque deque;
     fronta_runtime_t *rt;
     int index;
@@ -139,7 +142,12 @@ typedef struct fronta__worker {
     atomic_uint parked;             /* futex word: 1 while asleep, cleared by its waker */
     uint64_t victim_seed;
     atomic_uint_fast64_t tasks_run, tasks_stolen, sleeps;
-} __attribute__((aligned(64))) fronta__worker;
+    /* Busy time is what is not idle: idle_ns grows only when the worker
+     * spins or sleeps, so the hot path reads no clock. */
+    atomic_uint_fast64_t idle_ns;
+    atomic_uint_fast64_t res_waits; /* tasks it made ready that had to wait for a resource */
+    atomic_uint guest_taken;        /* a guest slot (index >= nworkers): claimed by a waiter */
+} __attribute__((aligned(64)));
 
 /* A thread outside the pool that submits gets a slot: its own queue and
  * counters, so submitting takes no locked instruction (each one would wait
@@ -185,6 +193,15 @@ typedef struct fronta__settings {
     uint64_t seed;
     int spin_us;
     int zero_copy;                  /* map instead of copy where memory is shared */
+    char sched[16];                 /* policy name; "" the default */
+    const char *resources;          /* FRONTA_RESOURCES spec; NULL none */
+    const char *trace;              /* FRONTA_TRACE path; NULL off */
+    void (*worker_init)(void *ud, int worker);
+    void *worker_init_ud;
+    int wait_helps;
+    void (*progress)(void *ud, uint64_t completed, uint64_t submitted);
+    void *progress_ud;
+    int progress_ms;
 } fronta__settings;
 
 struct fronta_runtime {
@@ -214,6 +231,15 @@ struct fronta_runtime {
     atomic_uint team_size, started, go, exited;
     fronta__device devices[FRONTA__MAX_DEVICES];
     int ndevices;
+    uint64_t created_ns;            /* busy time counts from here */
+    /* The scheduler (runtime/sched): the policy, its models, resources. */
+    const struct fronta__policy *policy;
+    struct fronta__models *models;
+    struct fronta__res *res;
+    fronta__trace *trace;           /* NULL: tracing off */
+    struct fronta__progress *progress; /* the progress hook's ticker (core/stats.c) */
+    /* Kernel tasks placed on each device and not done (eager's measure). */
+    _Alignas(64) atomic_int inflight[FRONTA__MAX_DEVICES];
     pthread_mutex_t kernel_lock;    /* guards kernels, nkernels */
     struct fronta_kernel *kernels;
     int nkernels;
@@ -233,6 +259,26 @@ struct fronta_runtime {
     atomic_uint idle_waiters;
     _Alignas(64) atomic_uint flags;
 };
+
+/* ---- what a task is, from its fn (written once, before it is published:
+ * readable by any thread, unlike flags, which the task's owner of the
+ * moment writes) ---- */
+/* A kernel task's function (core/ktask.c), and the trampoline of a plain
+ * task with resource needs (core/task.c), which calls rneed->fn. */
+int fronta__ktask_run(fronta_ctx_t *ctx, void *arg);
+int fronta__res_run(fronta_ctx_t *ctx, void *arg);
+static inline int fronta__is_ktask(const fronta_future_t *t)
+{
+    return t->fn == fronta__ktask_run;
+}
+static inline int fronta__has_res(const fronta_future_t *t)
+{
+    return t->fn == fronta__res_run;
+}
+
+/* ---- core/errors.c ---- */
+/* Set fronta_last_error() for this thread; returns code. */
+int fronta__fail(int code, const char *fmt, ...) FRONTA_PRINTF(2, 3);
 
 /* ---- core/runtime.c ---- */
 fronta__worker *fronta__worker_of(const fronta_runtime_t *rt);
@@ -255,8 +301,15 @@ int fronta__may_block(const fronta_runtime_t *rt);
  * driver thread, or inside a done-callback of rt. */
 int fronta__may_stop(const fronta_runtime_t *rt);
 void fronta__count_completed(fronta_runtime_t *rt, uint64_t n);
+/* Take back n submissions fronta__enter counted that failed before they
+ * became tasks. */
+void fronta__unenter(fronta_runtime_t *rt, const fronta__submitter *s, uint64_t n);
 uint64_t fronta__new_id(fronta_runtime_t *rt, const fronta__submitter *s);
 void fronta__wake_idle_waiters(fronta_runtime_t *rt);
+/* A waiting thread's guest worker (wait_helps), or NULL; leave(NULL) is
+ * a no-op. */
+fronta__worker *fronta__guest_enter(fronta_runtime_t *rt);
+void fronta__guest_leave(fronta__worker *g);
 void fronta__light_barrier(void);
 void fronta__heavy_barrier(void);
 int fronta__settings_load(const fronta_config_t *cfg, fronta__settings *out,
@@ -272,6 +325,8 @@ int fronta__task_new(fronta_runtime_t *rt, const fronta__submitter *sub, const f
 void fronta__dep_fail(fronta_future_t *t, const fronta_future_t *done);
 void fronta__task_release(fronta_future_t *t);
 void fronta__task_free_parts(fronta_future_t *t);
+/* No result (a retry starts without the failed attempt's). */
+void fronta__task_reset_result(fronta_future_t *t);
 int fronta__task_valid(const fronta_future_t *t);
 void fronta__make_ready(fronta_future_t *t);
 void fronta__reschedule(fronta_future_t *t);
@@ -293,15 +348,32 @@ int fronta__future_wait(fronta_future_t *f, double timeout);
 /* Is n a done-callback's node? (They fire after the other nodes.) */
 int fronta__node_is_callback(const fronta__node *n);
 
+/* ---- core/stats.c ---- */
+/* Start the ticker that calls settings.progress (no-op without one);
+ * stop it before the workers stop. */
+int fronta__progress_start(fronta_runtime_t *rt);
+void fronta__progress_stop(fronta_runtime_t *rt);
+
 /* ---- core/as_completed.c ---- */
 void fronta__as_completed_reap(fronta_runtime_t *rt);
 
 /* ---- drivers/cpu/pool.c ---- */
 void fronta__pool_run(fronta__worker *w, fronta_future_t *t);
 fronta_future_t *fronta__pool_find_work(fronta__worker *w);
-void fronta__pool_notify(fronta_runtime_t *rt, int after_plain_store);
 void fronta__pool_idle_check(fronta__worker *w);
-int fronta__pool_help(fronta__worker *w);
-void fronta__pool_help_done(fronta__worker *w);
+
+/* A wait on pool worker w runs other tasks meanwhile, through the pool's
+ * driver (driver.h: help, help_done): core never calls into the pool. */
+static inline int fronta__help(fronta__worker *w)
+{
+    const fronta__device *pool = &w->rt->devices[0];
+    return pool->drv->help(pool->data, w);
+}
+
+static inline void fronta__help_done(fronta__worker *w)
+{
+    const fronta__device *pool = &w->rt->devices[0];
+    pool->drv->help_done(pool->data, w);
+}
 
 #endif

@@ -2,6 +2,7 @@
  * fire at a predecessor's completion or, on the same device, at its
  * enqueue (chaining); readiness, fallback, completion. */
 #include "core/kernel.h"
+#include "sched/sched.h"
 
 #include <string.h>
 
@@ -81,11 +82,14 @@ void fronta__ktask_enqueued(fronta_future_t *t)
     }
 }
 
+/* Chain on p's enqueue? Not on a task that may be retried: its first
+ * attempt's output, which we would read, may be a failure's. */
 static int same_device(const fronta__ktask *kt, const fronta_future_t *p)
 {
     const fronta__ktask *pk = fronta__ktask_of(p);
     int d = atomic_load_explicit(&kt->dev, memory_order_relaxed);
-    return pk && d > 0 && atomic_load_explicit(&pk->dev, memory_order_acquire) == d;
+    return pk && d > 0 && p->retries == 0 &&
+           atomic_load_explicit(&pk->dev, memory_order_acquire) == d;
 }
 
 /* Link the dependencies, then let the task go once they are met. */
@@ -162,8 +166,19 @@ int fronta__ktask_chained(const fronta__ktask *kt)
     return 0;
 }
 
+/* The task leaves its device for good: what it holds goes back. */
+static void leave_device(fronta_future_t *t)
+{
+    fronta__ktask *kt = fronta__ktask_of(t);
+    if (!kt->k)
+        return; /* a host access: never placed */
+    fronta__sched_kernel_release(t);
+    fronta__sched_kernel_left(t->rt, kt, atomic_load_explicit(&kt->dev, memory_order_relaxed));
+}
+
 void fronta__ktask_settle(fronta_future_t *t, fronta__worklist *wl)
 {
+    leave_device(t);
     fronta__ktask_release_preds(fronta__ktask_of(t));
     if (wl) { /* with its execution reference, dropped after completing it */
         t->work_next = wl->head;
@@ -191,8 +206,12 @@ void fronta__ktask_ready(fronta_future_t *t, fronta__worklist *wl)
         fronta__ktask_drop(t); /* completed already */
         return;
     }
-    /* Pending, or claimed behind a kernel still on its device: the device
-     * thread completes it in queue order. */
+    if (st == FRONTA__ST_PENDING) {
+        fronta__sched_kernel_ready(t); /* its resources, then its device */
+        return;
+    }
+    /* Claimed behind a kernel still on its device: the device thread
+     * completes it in queue order. */
     const fronta__device *dev = &t->rt->devices[id];
     dev->drv->submit(dev->data, dev->local, t);
 }
@@ -224,9 +243,22 @@ int fronta__ktask_cancel(fronta_future_t *t)
             fronta__ktask_ready(t, NULL);
         return claimed;
     }
+    if (!claimed && fronta__sched_kernel_unwait(t)) {
+        /* It waited for resources, not handed to its device yet: the
+         * execution is ours, and so is settling it (in queue order when
+         * it is chained behind kernels there). */
+        if ((claimed = fronta__claim(t))) {
+            t->final = FRONTA__ST_CANCELLED;
+            fronta__set_error(t, FRONTA_ECANCELLED, t->id, NULL);
+        }
+        fronta__ktask_ready(t, NULL);
+        return claimed;
+    }
     if (claimed) { /* as fronta_future_cancel: one more reference while completing */
         atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
         fronta__complete(t);
+        if (fronta__sched_kernel_unwait(t)) /* it waited for the pool's resources */
+            fronta__ktask_drop(t);
         fronta__task_release(t);
     }
     return claimed;
@@ -234,6 +266,7 @@ int fronta__ktask_cancel(fronta_future_t *t)
 
 void fronta__ktask_drop(fronta_future_t *t)
 {
+    leave_device(t);
     fronta__ktask_release_preds(fronta__ktask_of(t));
     fronta__exec_done(t);
 }
@@ -255,14 +288,52 @@ void fronta__ktask_fall_back(fronta_future_t *t)
     }
     /* Successors that chose to chain on our enqueue now wait for our
      * completion on the host: their completion nodes are still linked. */
+    fronta__sched_kernel_release(t);
+    fronta__sched_replace(t->rt, kt, 0);
     atomic_store_explicit(&kt->dev, 0, memory_order_release);
     fronta__task_unstart(t);
-    fronta__make_ready(t);
+    fronta__sched_kernel_ready(t); /* admitted on the pool, then made ready */
+}
+
+/* A failed attempt on a device, with attempts left: run it again -- on
+ * the pool when it can fall back there (another device; the failure may
+ * be this one's), else on the same device, behind what is queued there.
+ * Chained predecessors ran before it (the queue is in order) or are
+ * waited for by the fallback. 0 when it is not retried. */
+static int retry(fronta_future_t *t, const char *msg)
+{
+    fronta__ktask *kt = fronta__ktask_of(t);
+    if (t->attempt >= t->retries || atomic_load_explicit(&t->cancel_req, memory_order_relaxed) ||
+        (atomic_load_explicit(&t->rt->flags, memory_order_relaxed) & FRONTA__RT_CANCELLING))
+        return 0;
+    for (uint32_t i = 0; i < kt->ndeps; i++) {
+        const fronta__kdep *d = &kt->deps[i];
+        if (d->early && !d->order_only && fronta_future_done(d->pred) &&
+            d->pred->final != FRONTA__ST_FINISHED)
+            return 0; /* its input failed: another attempt cannot help */
+    }
+    t->attempt++;
+    int dev = atomic_load_explicit(&kt->dev, memory_order_relaxed);
+    FRONTA__LOG(t->rt, FRONTA_LOG_INFO, "task %llu (%s): attempt %u on device %d failed: %s; "
+                "retrying", (unsigned long long)t->id, kt->k->name, t->attempt - 1u, dev,
+                msg ? msg : "");
+    if (kt->can_fall_back) {
+        fronta__ktask_fall_back(t);
+        return 1;
+    }
+    fronta__sched_kernel_release(t);
+    fronta__sched_replace(t->rt, kt, dev);
+    fronta__task_unstart(t);
+    fronta__sched_kernel_ready(t);
+    return 1;
 }
 
 void fronta__ktask_finish(fronta_future_t *t, int code, const char *msg)
 {
     fronta__ktask *kt = fronta__ktask_of(t);
+    if (code && retry(t, msg))
+        return;
+    leave_device(t);
     t->final = FRONTA__ST_FINISHED;
     if (code) {
         t->final = FRONTA__ST_FAILED;

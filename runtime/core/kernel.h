@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 
 #include "core/internal.h"
+#include "sched/resource.h"
 
 struct fronta_kernel {
     fronta_runtime_t *rt;
@@ -128,6 +129,11 @@ typedef struct fronta__ktask {
     fronta_needs_t needs;
     _Atomic int dev;                  /* placement; 0 after a fallback to the pool */
     int can_fall_back;
+    fronta__rneed rn;                 /* resources, mem included, on dev */
+    uint64_t est_ns;                  /* the model's estimate when placed (backlog) */
+    int est_dev;                      /* the device whose backlog holds it; -1 none */
+    _Atomic int sched_dev;            /* the front's: placed there and not done; -1 */
+    uint64_t run_t0;                  /* pool: when its CPU implementation started */
     fronta__kdep *deps;
     uint32_t ndeps;
     size_t deps_cap;
@@ -162,7 +168,8 @@ int fronta__ktask_submit_locked(fronta_runtime_t *rt, const fronta__submitter *s
                                 const fronta__kbufs *kb, int user_ref, fronta_future_t **out);
 /* A submission that failed after fronta__enter: free kt (NULL is fine)
  * and uncount the submission. */
-void fronta__ktask_discard(fronta_runtime_t *rt, fronta__ktask *kt);
+void fronta__ktask_discard(fronta_runtime_t *rt, const fronta__submitter *sub,
+                           fronta__ktask *kt);
 void fronta__kdep_add(fronta__ktask *kt, fronta_future_t *p, int order_only);
 void fronta__kdep_publish(fronta_future_t *t, fronta__ktask *kt);
 /* Its dependencies are met: to its device (or, for an access, its turn). */

@@ -2,15 +2,15 @@
  * buffer accesses give it, submission, and the run of a CPU
  * implementation. */
 #include "core/kernel.h"
+#include "sched/sched.h"
 
 #include <string.h>
 
-static int cpu_run(fronta_ctx_t *ctx, void *arg);
 
 fronta__ktask *fronta__ktask_of(const fronta_future_t *t)
 {
     /* fn, unlike flags, never changes after submit: safe from any thread. */
-    if (t->fn != cpu_run)
+    if (!fronta__is_ktask(t))
         return NULL;
     fronta__ktask *kt;
     memcpy(&kt, t->arg, sizeof kt);
@@ -168,6 +168,23 @@ static int check_hook(const fronta_kernel_t *k, const fronta_task_desc_t *d, siz
     return rc == FRONTA_ESIZE || rc == FRONTA_EARG || rc == 0 ? rc : FRONTA_EARG;
 }
 
+/* A retry reruns the task on its inputs as they were: a buffer it reads
+ * and writes (INOUT, or IN at one place and OUT at another) would be read
+ * as the failed attempt left it. */
+static int check_retries(const fronta_task_desc_t *d, const kbufs *kb)
+{
+    if (d->retries > UINT16_MAX)
+        return FRONTA_ERANGE;
+    for (size_t i = 0; d->retries && i < kb->n; i++)
+        if (kb->mode[i] == FRONTA_ACCESS_INOUT)
+            return fronta__fail(FRONTA_ENOTSUP,
+                                "kernel '%s': a buffer of %zu elements is read and written "
+                                "(INOUT), so the task cannot be retried: a retry would read "
+                                "what the failed attempt wrote", d->kernel->name,
+                                kb->b[i]->count);
+    return 0;
+}
+
 static int check_task(fronta_runtime_t *rt, const fronta_task_desc_t *d, size_t *nargs,
                       fronta__shape *sh, kbufs *kb)
 {
@@ -198,6 +215,8 @@ static int check_task(fronta_runtime_t *rt, const fronta_task_desc_t *d, size_t 
         return FRONTA_EARG;
     if (k->check && (rc = check_hook(k, d, n, sh)))
         return rc;
+    if ((rc = check_retries(d, kb)))
+        return rc;
     if ((k->flags & FRONTA_KERNEL_FLAT) && sh->dims == 2)
         *sh = (fronta__shape){.rows = 1, .cols = sh->n, .n = sh->n,
                               .local = sh->local_rows * sh->local_cols, .dims = 1};
@@ -208,79 +227,29 @@ static int check_task(fronta_runtime_t *rt, const fronta_task_desc_t *d, size_t 
     return 0;
 }
 
-/* ---- placement ---- */
+/* ---- resources and retries ---- */
 
-static int admits(const fronta_runtime_t *rt, const fronta_needs_t *n, int id)
+/* The task's resources, and the implicit one: its buffers' bytes of
+ * memory, held on the device that runs it. */
+static int resolve_needs(fronta_runtime_t *rt, const fronta_task_desc_t *d, const kbufs *kb,
+                         fronta__rneed *rn)
 {
-    const fronta__device *dev = &rt->devices[id];
-    switch (n->device) {
-    case FRONTA_NEED_ANY:
-        return 1;
-    case FRONTA_NEED_CPU_POOL:
-        return dev->kind == FRONTA_DEVICE_CPU_POOL;
-    case FRONTA_NEED_OPENCL:
-        return dev->kind == FRONTA_DEVICE_OPENCL;
-    case FRONTA_NEED_GPU:
-        return dev->kind == FRONTA_DEVICE_OPENCL && dev->type == FRONTA_DEVTYPE_GPU;
-    case FRONTA_NEED_DEVICE:
-        return id == n->device_id;
+    char msg[256];
+    int rc = fronta__res_resolve(rt->res, d->resources, d->nresources, rn, msg, sizeof msg);
+    if (rc)
+        return fronta__fail(rc, "kernel '%s': %s", d->kernel->name, msg);
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < kb->n; i++)
+        bytes += kb->b[i]->bytes; /* each < SIZE_MAX / 2, at most 16 */
+    int j = 0;
+    while (j < rn->n && rn->idx[j] != FRONTA__RES_MEM)
+        j++;
+    if (j == rn->n) {
+        rn->idx[j] = FRONTA__RES_MEM;
+        rn->amount[rn->n++] = 0;
     }
+    rn->amount[j] += bytes;
     return 0;
-}
-
-static int candidate(const fronta_runtime_t *rt, const fronta__ktask *kt, int id)
-{
-    const fronta__device *dev = &rt->devices[id];
-    return admits(rt, &kt->needs, id) && dev->drv->can_run &&
-           dev->drv->can_run(dev->data, dev->local, kt->k);
-}
-
-/* Eager placement, with buffer locks held: where the data's last writer
- * is queued (the chain stays on its device), else where the data it reads
- * lives (and the host copy is stale), else a GPU, else the pool, else any
- * device that can run it. */
-static int place(const fronta_runtime_t *rt, fronta__ktask *kt, const kbufs *kb)
-{
-    if (kt->needs.device == FRONTA_NEED_DEVICE &&
-        (kt->needs.device_id < 0 || kt->needs.device_id >= rt->ndevices))
-        return FRONTA_ENODEV;
-    if ((unsigned)kt->needs.device > FRONTA_NEED_DEVICE)
-        return FRONTA_EINVAL;
-    for (size_t i = 0; i < kb->n; i++) {
-        const fronta_future_t *w = kb->b[i]->last_writer;
-        const fronta__ktask *wk = w ? fronta__ktask_of(w) : NULL;
-        int d = wk ? atomic_load_explicit(&wk->dev, memory_order_acquire) : 0;
-        if (d > 0 && !fronta_future_done(w) && candidate(rt, kt, d))
-            return d;
-    }
-    int other = -1, best = -1;
-    size_t best_bytes = 0;
-    for (int id = 1; id < rt->ndevices; id++) {
-        /* The device that alone holds the most of what we read: running
-         * there saves bringing it back to the host. */
-        size_t bytes = 0;
-        for (size_t i = 0; i < kb->n; i++)
-            if ((kb->mode[i] & FRONTA_ACCESS_IN) && (kb->b[i]->valid & (1ull << id)) &&
-                !(kb->b[i]->valid & 1))
-                bytes += kb->b[i]->bytes;
-        if (bytes > best_bytes && candidate(rt, kt, id)) {
-            best = id;
-            best_bytes = bytes;
-        }
-    }
-    if (best > 0)
-        return best;
-    for (int id = 1; id < rt->ndevices; id++) {
-        if (!candidate(rt, kt, id))
-            continue;
-        if (rt->devices[id].type == FRONTA_DEVTYPE_GPU)
-            return id;
-        if (other < 0)
-            other = id;
-    }
-    if (candidate(rt, kt, 0))
-        return 0;
-    return other >= 0 ? other : FRONTA_ENOIMPL;
 }
 
 /* ---- dependencies ---- */
@@ -322,7 +291,7 @@ static size_t max_deps(const fronta_task_desc_t *desc, const kbufs *kb)
 
 /* ---- the CPU implementation, on a pool thread ---- */
 
-static int cpu_run(fronta_ctx_t *ctx, void *arg)
+int fronta__ktask_run(fronta_ctx_t *ctx, void *arg)
 {
     fronta__ktask *kt;
     memcpy(&kt, arg, sizeof kt);
@@ -347,7 +316,10 @@ static int cpu_run(fronta_ctx_t *ctx, void *arg)
         if (rc)
             return fronta_ctx_fail(ctx, rc, "%s", msg);
     }
+    fronta_runtime_t *rt = ctx->task->rt;
+    uint64_t t0 = fronta__now_ns();
     int rc = kt->k->cpu(ctx, ka, kt->nargs, kt->shape.n);
+    fronta__sched_kernel_ran(rt, kt, 0, fronta__now_ns() - t0, rc == 0);
     if (rc == 0)
         for (uint32_t i = 0; i < kt->nargs; i++) {
             fronta_buffer_t *b = kt->args[i].buffer;
@@ -358,7 +330,7 @@ static int cpu_run(fronta_ctx_t *ctx, void *arg)
             fronta__coh_written(b, 0);
             pthread_mutex_unlock(&b->lock);
         }
-    atomic_fetch_add_explicit(&ctx->task->rt->pool_kernels_run, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&rt->pool_kernels_run, 1, memory_order_relaxed);
     return rc;
 }
 
@@ -390,7 +362,8 @@ fronta_dtype_t fronta_ctx_arg_dtype(const fronta_ctx_t *ctx, size_t i)
 
 /* ---- submission ---- */
 
-void fronta__ktask_discard(fronta_runtime_t *rt, fronta__ktask *kt)
+void fronta__ktask_discard(fronta_runtime_t *rt, const fronta__submitter *sub,
+                           fronta__ktask *kt)
 {
     if (kt)
         dedup_free(rt, kt);
@@ -398,7 +371,7 @@ void fronta__ktask_discard(fronta_runtime_t *rt, fronta__ktask *kt)
         fronta__mem_free(&rt->alloc, kt->deps, kt->deps_cap * sizeof *kt->deps);
     if (kt)
         fronta__mem_free(&rt->alloc, kt, sizeof *kt);
-    fronta__count_completed(rt, 1);
+    fronta__unenter(rt, sub, 1);
 }
 
 static void unlock_all(const kbufs *kb)
@@ -418,6 +391,9 @@ static fronta__ktask *ktask_new(fronta_runtime_t *rt, const fronta_task_desc_t *
     kt->nargs = (uint32_t)nargs;
     kt->shape = *sh;
     kt->needs = d->needs;
+    kt->rn.dev = -1;
+    kt->est_dev = -1;
+    atomic_init(&kt->sched_dev, -1);
     return kt;
 }
 
@@ -427,11 +403,11 @@ static int build(fronta_runtime_t *rt, const fronta__submitter *sub,
                  const fronta_task_desc_t *d, fronta__ktask *kt, const kbufs *kb,
                  int user_ref, fronta_future_t **out)
 {
-    int dev = kt->k ? place(rt, kt, kb) : 0; /* a host access is on the host */
+    int dev = kt->k ? fronta__sched_place(rt, kt, kb) : 0; /* an access is on the host */
     if (dev < 0)
         return dev;
     atomic_init(&kt->dev, dev);
-    kt->can_fall_back = kt->k && dev != 0 && kt->k->cpu && candidate(rt, kt, 0);
+    kt->can_fall_back = kt->k && dev != 0 && fronta__sched_pool_admits(rt, kt);
     kt->deps_cap = max_deps(d, kb);
     if (kt->deps_cap > UINT32_MAX / 2)
         return FRONTA_ERANGE;
@@ -449,8 +425,8 @@ static int build(fronta_runtime_t *rt, const fronta__submitter *sub,
     for (size_t i = 0; i < kb->n; i++)
         if (fronta__buffer_reserve(kb->b[i], kb->mode[i]))
             return FRONTA_ENOMEM;
-    fronta_call_t c = {.fn = cpu_run, .arg = &kt, .arg_size = sizeof kt,
-                       .priority = d->priority, .name = d->name};
+    fronta_call_t c = {.fn = fronta__ktask_run, .arg = &kt, .arg_size = sizeof kt,
+                       .priority = d->priority, .name = d->name, .retries = d->retries};
     return fronta__task_new(rt, sub, &c, user_ref, out);
 }
 
@@ -501,6 +477,10 @@ int fronta_submit(fronta_runtime_t *rt, const fronta_task_desc_t *task, fronta_f
         return rc;
     fronta__ktask *kt = ktask_new(rt, &d, nargs, &sh);
     fronta_future_t *t = NULL;
+    if (kt && (rc = resolve_needs(rt, &d, &kb, &kt->rn))) {
+        fronta__ktask_discard(rt, &sub, kt);
+        return rc;
+    }
     if (kt) {
         for (size_t i = 0; i < kb.n; i++)
             pthread_mutex_lock(&kb.b[i]->lock);
@@ -510,11 +490,13 @@ int fronta_submit(fronta_runtime_t *rt, const fronta_task_desc_t *task, fronta_f
         rc = FRONTA_ENOMEM;
     }
     if (rc) {
-        fronta__ktask_discard(rt, kt);
+        fronta__ktask_discard(rt, &sub, kt);
         return rc;
     }
     if (out)
         *out = t;
+    if (rt->trace)
+        fronta__sched_trace(rt, FRONTA__TR_SUBMIT, t);
     fronta__kdep_publish(t, kt);
     return 0;
 }

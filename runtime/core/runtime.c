@@ -3,6 +3,7 @@
 #include "core/internal.h"
 #include "drivers/driver.h"
 #include "core/kernel.h"
+#include "sched/sched.h"
 
 #include <linux/membarrier.h>
 #include <string.h>
@@ -288,6 +289,22 @@ int fronta__enter_ex(fronta_runtime_t *rt, const fronta__submitter *s, uint64_t 
     return 0;
 }
 
+void fronta__unenter(fronta_runtime_t *rt, const fronta__submitter *s, uint64_t n)
+{
+    /* Subtracted where it was added: a failed submission was never a task,
+     * so neither stats nor progress count it (a completion instead would
+     * balance wait_all but count it submitted). */
+    if (s->w)
+        add_owned(&s->w->submitted, (uint64_t)0 - n);
+    else if (s->x)
+        add_owned(&s->x->submitted, (uint64_t)0 - n);
+    else
+        atomic_fetch_sub_explicit(&rt->shared_submitted, n, memory_order_seq_cst);
+    /* A wait_all that saw these counted may be waiting for them. */
+    atomic_thread_fence(memory_order_seq_cst);
+    fronta__wake_idle_waiters(rt);
+}
+
 uint64_t fronta__new_id(fronta_runtime_t *rt, const fronta__submitter *s)
 {
     uint64_t *next = s->w ? &s->w->id_next : s->x ? &s->x->id_next : NULL;
@@ -307,10 +324,10 @@ uint64_t fronta__new_id(fronta_runtime_t *rt, const fronta__submitter *s)
 static int quiescent(fronta_runtime_t *rt)
 {
     uint64_t done = atomic_load_explicit(&rt->shared_completed, memory_order_seq_cst);
-    for (int i = 0; i < rt->nworkers; i++)
+    for (int i = 0; i < rt->worker_cap; i++) /* guests too */
         done += atomic_load_explicit(&rt->workers[i].completed, memory_order_acquire);
     uint64_t sub = atomic_load_explicit(&rt->shared_submitted, memory_order_seq_cst);
-    for (int i = 0; i < rt->nworkers; i++)
+    for (int i = 0; i < rt->worker_cap; i++)
         sub += atomic_load_explicit(&rt->workers[i].submitted, memory_order_acquire);
     unsigned nx = atomic_load_explicit(&rt->next_ext, memory_order_acquire);
     for (unsigned i = 0; i < nx; i++)
@@ -339,12 +356,88 @@ void fronta__count_completed(fronta_runtime_t *rt, uint64_t n)
 
 static int wait_all(fronta_runtime_t *rt, double timeout);
 
+/* ---- waiting threads that help (fronta_config_t.wait_helps) ---- */
+
+/* A thread outside the pool that waits becomes a guest worker for the
+ * wait: it runs ready tasks through the policy like a pool thread, and
+ * what it releases stays stealable in its deque. NULL when it may not
+ * (the setting is off, it is a pool or driver thread, a done-callback of
+ * rt is running on it) or every guest slot is taken. */
+fronta__worker *fronta__guest_enter(fronta_runtime_t *rt)
+{
+    if (!rt->set.wait_helps || tls_worker || tls_driver_rt == rt || tls_callback_rt == rt ||
+        rt->stopped)
+        return NULL;
+    for (int i = rt->nworkers; i < rt->worker_cap; i++) {
+        fronta__worker *g = &rt->workers[i];
+        unsigned zero = 0;
+        if (atomic_compare_exchange_strong_explicit(&g->guest_taken, &zero, 1,
+                                                    memory_order_acquire,
+                                                    memory_order_relaxed)) {
+            fronta__set_current(g, NULL);
+            return g;
+        }
+    }
+    return NULL;
+}
+
+/* The wait is over: what the guest kept for itself goes where the pool
+ * finds it without stealing. */
+void fronta__guest_leave(fronta__worker *g)
+{
+    if (!g)
+        return;
+    fronta_runtime_t *rt = g->rt;
+    int moved = 0;
+    fronta_future_t *t = g->next_task;
+    g->next_task = NULL;
+    for (; t; t = fronta__deque_take_owner(&g->deque), moved = 1)
+        fronta__inject_push(&rt->inject, &t->qnode);
+    fronta__set_current(NULL, NULL);
+    atomic_store_explicit(&g->guest_taken, 0, memory_order_release);
+    if (moved)
+        fronta__sched_wake(rt, 0);
+}
+
+/* wait_all on a guest: help until nothing is left, napping on idle_seq
+ * when there is nothing to run. */
+static int guest_wait_all(fronta_runtime_t *rt, fronta__worker *g, double timeout)
+{
+    uint64_t deadline = fronta__deadline(timeout);
+    atomic_fetch_add_explicit(&rt->idle_waiters, 1, memory_order_seq_cst);
+    int rc = 0;
+    for (;;) {
+        unsigned seq = atomic_load_explicit(&rt->idle_seq, memory_order_acquire);
+        fronta__heavy_barrier();
+        if (quiescent(rt))
+            break;
+        if (fronta__now_ns() >= deadline) {
+            rc = FRONTA_ETIMEDOUT;
+            break;
+        }
+        if (fronta__help(g))
+            continue;
+        uint64_t nap = fronta__now_ns() + 200000; /* then look for work again */
+        fronta__park(&rt->idle_seq, seq, nap < deadline ? nap : deadline);
+    }
+    atomic_fetch_sub_explicit(&rt->idle_waiters, 1, memory_order_relaxed);
+    fronta__help_done(g);
+    return rc;
+}
+
 int fronta_runtime_wait_all(fronta_runtime_t *rt, double timeout)
 {
     if (!rt)
         return FRONTA_EINVAL;
     int rc = fronta__may_stop(rt); /* else it would wait for itself */
-    return rc ? rc : wait_all(rt, timeout);
+    if (rc)
+        return rc;
+    fronta__worker *g = fronta__guest_enter(rt);
+    if (!g)
+        return wait_all(rt, timeout);
+    rc = guest_wait_all(rt, g, timeout);
+    fronta__guest_leave(g);
+    return rc;
 }
 
 static int wait_all(fronta_runtime_t *rt, double timeout)
@@ -371,9 +464,13 @@ static int wait_all(fronta_runtime_t *rt, double timeout)
 
 static void runtime_free(fronta_runtime_t *rt);
 
+/* Guest workers: threads that help while they wait (wait_helps). */
+#define FRONTA__GUESTS 4
+
 static int runtime_init(fronta_runtime_t *rt, const fronta__settings *set)
 {
     rt->set = *set;
+    rt->created_ns = fronta__now_ns();
     rt->nworkers = set->cpu_threads;
     fronta__inject_init(&rt->inject);
     pthread_mutex_init(&rt->shutdown_lock, NULL);
@@ -387,12 +484,13 @@ static int runtime_init(fronta_runtime_t *rt, const fronta__settings *set)
         rc = fronta__prio_init(&rt->prio, &rt->alloc);
     if (rc)
         return rc;
-    rt->workers = fronta__mem_calloc_aligned(
-        &rt->alloc, (size_t)rt->nworkers * sizeof *rt->workers, &rt->workers_raw);
+    int cap = rt->nworkers + (set->wait_helps ? FRONTA__GUESTS : 0);
+    rt->workers = fronta__mem_calloc_aligned(&rt->alloc, (size_t)cap * sizeof *rt->workers,
+                                             &rt->workers_raw);
     if (!rt->workers)
         return FRONTA_ENOMEM;
-    rt->worker_cap = rt->nworkers;
-    for (int i = 0; i < rt->nworkers; i++) {
+    rt->worker_cap = cap;
+    for (int i = 0; i < cap; i++) {
         fronta__worker *w = &rt->workers[i];
         w->rt = rt;
         w->index = i;
@@ -463,6 +561,15 @@ int fronta_runtime_create(const fronta_config_t *cfg, fronta_runtime_t **out)
         rc = start_drivers(rt);
     if (!rc)
         rc = fronta__devices_build(rt);
+    if (!rc)
+        rc = fronta__sched_init(rt, rt->set.sched);
+    if (!rc && rt->set.trace)
+        rc = fronta__trace_open(rt, rt->set.trace, &rt->trace);
+    if (!rc)
+        rc = fronta__progress_start(rt);
+    for (int i = 0; !rc && i < rt->drivers_started; i++)
+        if (fronta__drivers[i]->ready)
+            fronta__drivers[i]->ready(rt, rt->driver_data[i]);
     if (rc) {
         stop_drivers(rt);
         runtime_free(rt);
@@ -505,6 +612,8 @@ int fronta_runtime_shutdown(fronta_runtime_t *rt, fronta_shutdown_t how)
     pthread_mutex_lock(&rt->shutdown_lock);
     if (!rt->stopped) {
         drain_and_lock(rt);
+        fronta__progress_stop(rt);
+        fronta__sched_fini(rt); /* the models persist while the devices are known */
         fronta__buffers_unload(rt);
         stop_drivers(rt);
         rt->drivers_gone = 1;
@@ -528,6 +637,12 @@ static void free_live_task(void *obj, void *ud)
 static void runtime_free(fronta_runtime_t *rt)
 {
     registry_remove(rt);
+    fronta__progress_stop(rt);
+    if (rt->trace) /* first: its events name kernels freed below */
+        fronta__trace_close(rt->trace);
+    rt->trace = NULL;
+    fronta__sched_fini(rt);
+    fronta__res_fini(rt, rt->res);
     if (rt->workers) {
         for (int i = 0; i < rt->worker_cap; i++)
             fronta__deque_destroy(&rt->workers[i].deque);
@@ -577,7 +692,7 @@ int fronta_runtime_stats(fronta_runtime_t *rt, fronta_stats_t *out)
     out->tasks_submitted = atomic_load_explicit(&rt->shared_submitted, memory_order_relaxed);
     for (unsigned i = 0; i < FRONTA__MAX_EXT; i++)
         out->tasks_submitted += atomic_load_explicit(&rt->ext[i].submitted, memory_order_relaxed);
-    for (int i = 0; i < rt->nworkers; i++) {
+    for (int i = 0; i < rt->worker_cap; i++) {
         fronta__worker *w = &rt->workers[i];
         out->tasks_submitted += atomic_load_explicit(&w->submitted, memory_order_relaxed);
         out->tasks_run += atomic_load_explicit(&w->tasks_run, memory_order_relaxed);

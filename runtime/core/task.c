@@ -1,6 +1,7 @@
 /* Tasks: allocation, submission, dependency edges and completion. */
 #include "core/internal.h"
 #include "core/kernel.h"
+#include "sched/sched.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +26,11 @@ int fronta__task_valid(const fronta_future_t *t)
     /* Released handles are caught while their memory has not been reused
      * by a new task: a best effort, but it catches most double releases. */
     return t && t->magic == FRONTA__MAGIC_LIVE;
+}
+
+int fronta__res_run(fronta_ctx_t *ctx, void *arg)
+{
+    return ctx->task->rneed->fn(ctx, arg);
 }
 
 /* ---- memory ---- */
@@ -57,6 +63,8 @@ void fronta__task_free_parts(fronta_future_t *t)
         fronta__mem_free(a, t->err_msg, t->err_msg_size);
     if (t->flags & FRONTA__F_KTASK)
         fronta__ktask_free(t);
+    if (t->flags & FRONTA__F_RES)
+        fronta__mem_free(a, t->rneed, sizeof *t->rneed);
     if (t->map)
         map_release_ref(t->rt, t->map);
     t->flags = 0;
@@ -78,6 +86,15 @@ void fronta__task_release(fronta_future_t *t)
     if (atomic_load_explicit(&t->refs, memory_order_acquire) == 1 ||
         atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
         task_free(t);
+}
+
+void fronta__task_reset_result(fronta_future_t *t)
+{
+    if (t->flags & FRONTA__F_RES_HEAP)
+        fronta__mem_free(&t->rt->alloc, t->res, t->res_size);
+    t->flags &= (uint8_t)~FRONTA__F_RES_HEAP;
+    t->res = t->res_inline;
+    t->res_size = 0;
 }
 
 /* ---- errors ---- */
@@ -221,28 +238,7 @@ int fronta__list_remove(fronta_future_t *f, fronta__node *n)
 /* sub: the calling thread, as fronta__submitter_get describes it. */
 static void schedule_by(fronta_future_t *t, const fronta__submitter *sub, int lifo)
 {
-    fronta_runtime_t *rt = t->rt;
-    fronta__worker *w = sub->w;
-    if (t->priority && fronta__prio_push(&rt->prio, t->priority, t) == 0) {
-        fronta__pool_notify(rt, 1);
-        return;
-    }
-    if (w) {
-        if (lifo && !w->next_task) {
-            w->next_task = t; /* this worker runs it next: nobody to wake */
-            return;
-        }
-        if (fronta__deque_push_owner(&w->deque, t) == 0) {
-            fronta__pool_notify(rt, 1);
-            return;
-        }
-    } else if (sub->x && fronta__spmc_push_owner(&sub->x->q, t) == 0) {
-        fronta__light_barrier(); /* pairs with the heavy one of park_worker */
-        fronta__pool_notify(rt, 0);
-        return;
-    }
-    fronta__inject_push(&rt->inject, &t->qnode);
-    fronta__pool_notify(rt, 0);
+    fronta__sched_ready(t, sub, lifo);
 }
 
 static void schedule(fronta_future_t *t, int lifo)
@@ -268,7 +264,10 @@ void fronta__make_ready(fronta_future_t *t)
 
 void fronta__reschedule(fronta_future_t *t)
 {
-    schedule(t, 0);
+    if (t->flags & FRONTA__F_KTASK) /* admitted again on its device */
+        fronta__sched_kernel_ready(t);
+    else
+        schedule(t, 0);
 }
 
 /* Open the gate of the next task of a map with an in-flight limit. A task
@@ -472,7 +471,7 @@ static uint64_t task_key(fronta_runtime_t *rt, const fronta__submitter *s, uint6
 
 /* Build a task, unpublished: on failure nothing is visible anywhere. */
 static int prepare(fronta_runtime_t *rt, const fronta__submitter *sub, const fronta_call_t *c,
-                   int with_user_ref, fronta_future_t **out)
+                   const fronta__rneed *rn, int with_user_ref, fronta_future_t **out)
 {
     fronta_future_t *t = fronta__cache_get(&rt->task_slab, sub->cache);
     if (!t)
@@ -506,7 +505,13 @@ static int prepare(fronta_runtime_t *rt, const fronta__submitter *sub, const fro
         t->deps = fronta__mem_calloc(&rt->alloc, c->nafter, sizeof *t->deps);
         t->flags |= FRONTA__F_DEPS_HEAP;
     }
-    if (!t->arg || !t->deps) {
+    if (__builtin_expect(rn != NULL, 0) && (t->rneed = fronta__mem_alloc(&rt->alloc, sizeof *rn))) {
+        *t->rneed = *rn;
+        t->rneed->fn = c->fn;
+        t->fn = fronta__res_run; /* what fronta__has_res reads, on any thread */
+        t->flags |= FRONTA__F_RES;
+    }
+    if (!t->arg || !t->deps || (rn && !(t->flags & FRONTA__F_RES))) {
         if (!t->arg)
             t->flags &= ~FRONTA__F_ARG_HEAP;
         if (!t->deps)
@@ -535,7 +540,7 @@ static int prepare(fronta_runtime_t *rt, const fronta__submitter *sub, const fro
 int fronta__task_new(fronta_runtime_t *rt, const fronta__submitter *sub, const fronta_call_t *c,
                      int with_user_ref, fronta_future_t **out)
 {
-    return prepare(rt, sub, c, with_user_ref, out);
+    return prepare(rt, sub, c, NULL, with_user_ref, out);
 }
 
 /* Link t to its inputs and, unless gated, let it run once they are done. */
@@ -571,6 +576,17 @@ static void publish(fronta_future_t *t, const fronta__submitter *sub, int gated)
         fronta__make_ready(t);
 }
 
+/* A plain task's resources, from those the pool declares. */
+static int plain_needs(fronta_runtime_t *rt, const fronta_resource_t *need, size_t n,
+                       fronta__rneed *rn)
+{
+    char msg[256];
+    int rc = fronta__res_resolve(rt->res, need, n, rn, msg, sizeof msg);
+    if (!rc && !fronta__res_fits(rt->res, rn, 0, msg, sizeof msg))
+        rc = FRONTA_ERESOURCE; /* plain tasks run on the pool only */
+    return rc ? fronta__fail(rc, "plain task: %s", msg) : 0;
+}
+
 int fronta__submit(fronta_runtime_t *rt, const fronta_call_t *c, fronta_future_t **out)
 {
     if (out)
@@ -578,17 +594,25 @@ int fronta__submit(fronta_runtime_t *rt, const fronta_call_t *c, fronta_future_t
     int rc = check_call(rt, c);
     if (rc)
         return rc;
+    fronta__rneed rn, *rnp = NULL;
+    if (__builtin_expect(c->nresources || c->resources[0].name, 0)) {
+        if ((rc = plain_needs(rt, c->resources, c->nresources, &rn)))
+            return rc;
+        rnp = &rn;
+    }
     fronta__submitter sub;
     fronta__submitter_get(rt, &sub);
     if ((rc = fronta__enter(rt, &sub, 1)))
         return rc;
     fronta_future_t *t;
-    if ((rc = prepare(rt, &sub, c, out != NULL, &t))) {
-        fronta__count_completed(rt, 1);
+    if ((rc = prepare(rt, &sub, c, rnp, out != NULL, &t))) {
+        fronta__unenter(rt, &sub, 1);
         return rc;
     }
     if (out)
         *out = t;
+    if (__builtin_expect(rt->trace != NULL, 0))
+        fronta__sched_trace(rt, FRONTA__TR_SUBMIT, t);
     publish(t, &sub, 0);
     return 0;
 }
@@ -610,7 +634,20 @@ int fronta_submit_call(fronta_runtime_t *rt, const fronta_call_t *call, fronta_f
 int fronta_submit_fn(fronta_runtime_t *rt, fronta_fn_t fn, const void *arg, size_t arg_size,
                      fronta_future_t **out)
 {
-    fronta_call_t c = {.fn = fn, .arg = arg, .arg_size = arg_size};
+    /* The fields fronta__submit reads, one store each: zeroing the whole
+     * call (its resource array included) costs the hot path more. */
+    fronta_call_t c;
+    c.fn = fn;
+    c.arg = arg;
+    c.arg_size = arg_size;
+    c.after = NULL;
+    c.nafter = 0;
+    c.priority = 0;
+    c.retries = 0;
+    c.key = 0;
+    c.name = NULL;
+    c.resources[0].name = NULL;
+    c.nresources = 0;
     return fronta__submit(rt, &c, out);
 }
 
@@ -638,6 +675,12 @@ int fronta_map(fronta_runtime_t *rt, fronta_fn_t fn, const void *args, size_t ar
     int rc = map_check(rt, fn, args, arg_size, n, opts, out);
     if (rc || n == 0)
         return rc;
+    fronta__rneed rn, *rnp = NULL;
+    if (opts && (opts->nresources || opts->resources[0].name)) {
+        if ((rc = plain_needs(rt, opts->resources, opts->nresources, &rn)))
+            return rc;
+        rnp = &rn;
+    }
     size_t limit = opts ? opts->max_inflight : 0;
     fronta__map *m = NULL;
     if (limit && limit < n) {
@@ -662,7 +705,7 @@ int fronta_map(fronta_runtime_t *rt, fronta_fn_t fn, const void *args, size_t ar
     for (i = 0; i < n; i++) {
         /* args may be NULL when arg_size is 0: no offset on NULL. */
         c.arg = arg_size ? (const char *)args + i * arg_size : NULL;
-        if ((rc = prepare(rt, &sub, &c, 1, &out[i])))
+        if ((rc = prepare(rt, &sub, &c, rnp, 1, &out[i])))
             break;
         if (m) {
             out[i]->map = m;
@@ -682,10 +725,13 @@ int fronta_map(fronta_runtime_t *rt, fronta_fn_t fn, const void *args, size_t ar
         }
         if (m)
             fronta__mem_free(&rt->alloc, m, map_size(n));
-        fronta__count_completed(rt, n);
+        fronta__unenter(rt, &sub, n);
         return rc;
     }
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
+        if (rt->trace)
+            fronta__sched_trace(rt, FRONTA__TR_SUBMIT, out[i]);
         publish(out[i], &sub, m && i >= limit);
+    }
     return 0;
 }

@@ -126,7 +126,7 @@ static int ws_block(waitset *ws, uint64_t deadline)
             fronta__park(&ws->seq, seq, deadline);
             continue;
         }
-        if (fronta__pool_help(w))
+        if (fronta__help(w))
             continue;
         uint64_t nap = now + 200000;
         fronta__park(&ws->seq, seq, nap < deadline ? nap : deadline);
@@ -188,10 +188,12 @@ int fronta_wait(fronta_future_t **fs, size_t n, double timeout, fronta_return_wh
     ws->target = n;
     atomic_init(&ws->refs, 1);
     ws_register(ws, fs);
+    fronta__worker *g = timeout != 0 ? fronta__guest_enter(rt) : NULL;
     rc = ws_block(ws, fronta__deadline(timeout));
     fronta__worker *w = fronta__worker_of(rt);
     if (w)
-        fronta__pool_help_done(w);
+        fronta__help_done(w);
+    fronta__guest_leave(g);
     ws_unregister(ws);
     fronta_future_t **tmp = (fronta_future_t **)((char *)ws + ws_size(n));
     *ndone = partition(fs, n, tmp);

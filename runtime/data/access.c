@@ -95,7 +95,7 @@ int fronta__access_submit(fronta_buffer_t *b, fronta_access_t mode, fronta_futur
         pthread_mutex_unlock(&b->lock);
     }
     if (rc) {
-        fronta__ktask_discard(rt, kt);
+        fronta__ktask_discard(rt, &sub, kt);
         return rc;
     }
     fronta__kdep_publish(h, kt);
@@ -125,7 +125,7 @@ int fronta__access_wait(fronta_future_t *h, double timeout)
            FRONTA__ACCESS_WAITING) {
         /* Inside a task, run others meanwhile: the ones we wait for may
          * need this very worker. */
-        if (w && fronta__pool_help(w))
+        if (w && fronta__help(w))
             continue;
         if (fronta__now_ns() >= deadline) {
             unsigned s = FRONTA__ACCESS_WAITING;
@@ -141,7 +141,7 @@ int fronta__access_wait(fronta_future_t *h, double timeout)
                      until < deadline ? until : deadline);
     }
     if (w)
-        fronta__pool_help_done(w);
+        fronta__help_done(w);
     if (!fronta__task_start(h)) { /* failed with an access it depended on */
         int rc = writer_error(kt, h);
         fronta__ktask_settle(h, NULL);

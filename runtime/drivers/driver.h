@@ -5,6 +5,8 @@
 
 #include "fronta.h"
 
+typedef struct fronta__worker fronta__worker;
+
 /* FRONTA_DEVICES, split into tokens; each driver marks the tokens that
  * selected one of its devices, and a token nobody marks fails create. */
 #define FRONTA__MAX_TOKENS 16
@@ -21,6 +23,9 @@ typedef struct fronta__driver {
      * matched; *data is the driver's state for this runtime. No effect on
      * failure. */
     int (*start)(fronta_runtime_t *rt, fronta__devsel *sel, void **data);
+    /* The runtime is complete (scheduler chosen): its devices may take
+     * tasks. NULL: nothing to do. */
+    void (*ready)(fronta_runtime_t *rt, void *data);
     /* Stop and release; every task has completed before this. */
     void (*stop)(fronta_runtime_t *rt, void *data);
     /* The devices it started, described with ids from first_id on. */
@@ -35,6 +40,22 @@ typedef struct fronta__driver {
     void (*submit)(void *data, int i, fronta_future_t *t);
     /* Add the device's counters to *out. */
     void (*stats)(const void *data, int i, fronta_device_stats_t *out);
+    /* Fill the device's worker counters (tasks_run, busy_ns: device time
+     * of its kernels, bytes_in/out, host_wakeups); core adds
+     * resource_waits. NULL: zeros. */
+    void (*worker_stats)(const void *data, int i, fronta_worker_stats_t *out);
+
+    /* ---- the pool: NULL for a driver that runs no plain tasks ----
+     * Core and the scheduler reach the pool's threads only through these. */
+    /* A task was queued for the pool: wake a sleeping worker if one must
+     * be. after_plain_store: the queue's push ended with a relaxed store. */
+    void (*notify)(void *data, int after_plain_store);
+    /* On pool worker w, waiting for something: run one ready task (it may
+     * be the one waited for); 1 when it ran one. Waiting this way keeps a
+     * pool whose every thread waits from deadlocking. */
+    int (*help)(void *data, fronta__worker *w);
+    /* The wait is over: make what w kept for itself meanwhile stealable. */
+    void (*help_done)(void *data, fronta__worker *w);
 
     /* ---- memory: NULL for a driver whose devices use host memory ---- */
     /* Give device i a replica of b (*rep). No effect on failure. Returns

@@ -1,8 +1,9 @@
-/* The CPU pool: OpenMP threads running a work-stealing loop over per-worker
- * deques, the submitters' queues, the injection queue and the priority heap. */
+/* The CPU pool: OpenMP threads that take ready tasks from the scheduling
+ * policy (sched/), run them, and spin then sleep when there are none. */
 #include "core/internal.h"
 #include "core/kernel.h"
 #include "drivers/driver.h"
+#include "sched/sched.h"
 
 #include <omp.h>
 #include <sched.h>
@@ -11,12 +12,11 @@
 #include <string.h>
 #include <strings.h>
 
-#define INJECT_BATCH 8
-
 /* ---- waking ---- */
 
-void fronta__pool_notify(fronta_runtime_t *rt, int after_plain_store)
+static void cpu_notify(void *data, int after_plain_store)
 {
+    fronta_runtime_t *rt = data;
     /* The pusher's store and this load of the sleeper count must not be
      * reordered against the sleeper's announce-then-recheck (a Dekker
      * pair); deque pushes end in a relaxed store, so they need the fence. */
@@ -52,115 +52,16 @@ void fronta__pool_idle_check(fronta__worker *w)
     fronta__wake_idle_waiters(w->rt);
 }
 
-/* ---- finding work ---- */
-
-/* Of a batch just taken from a shared queue, run the first (returned) and
- * keep the rest in our deque, where other workers can steal them: we take
- * them oldest first, thieves the newest. They were written by another
- * core, so fetch them all now rather than miss once per task later. */
-static fronta_future_t *keep_rest(fronta__worker *w, fronta_future_t **buf, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++) {
-        __builtin_prefetch(buf[i], 1, 3);
-        __builtin_prefetch((char *)buf[i] + 64, 1, 3);
-    }
-    unsigned kept = 0;
-    for (unsigned i = n; i-- > 1;)
-        if (fronta__deque_push_owner(&w->deque, buf[i]) == 0)
-            kept++;
-        else
-            fronta__inject_push(&w->rt->inject, &buf[i]->qnode);
-    if (kept)
-        fronta__pool_notify(w->rt, 1);
-    return buf[0];
-}
-
-static fronta_future_t *take_injected(fronta__worker *w)
-{
-    fronta__qnode *nodes[INJECT_BATCH];
-    unsigned n = fronta__inject_pop_many(&w->rt->inject, nodes, INJECT_BATCH);
-    if (!n)
-        return NULL;
-    fronta_future_t *buf[INJECT_BATCH];
-    for (unsigned i = 0; i < n; i++)
-        buf[i] = (fronta_future_t *)((char *)nodes[i] - offsetof(fronta_future_t, qnode));
-    return keep_rest(w, buf, n);
-}
-
-/* A batch from the queues of outside submitters, oldest first. */
-static fronta_future_t *take_external(fronta__worker *w)
-{
-    fronta_runtime_t *rt = w->rt;
-    unsigned nx = atomic_load_explicit(&rt->next_ext, memory_order_acquire);
-    if (!nx)
-        return NULL;
-    void *buf[INJECT_BATCH];
-    unsigned start = (unsigned)(w->victim_seed >> 40) % nx;
-    for (unsigned k = 0; k < nx; k++) {
-        unsigned n = fronta__spmc_steal_many(&rt->ext[(start + k) % nx].q, buf, INJECT_BATCH);
-        if (n)
-            return keep_rest(w, (fronta_future_t **)buf, n);
-    }
-    return NULL;
-}
-
-static fronta_future_t *steal(fronta__worker *w)
-{
-    fronta_runtime_t *rt = w->rt;
-    int n = rt->nworkers;
-    if (n < 2)
-        return NULL;
-    w->victim_seed = w->victim_seed * 6364136223846793005ull + 1442695040888963407ull;
-    int start = (int)((w->victim_seed >> 33) % (uint64_t)n);
-    for (int k = 0; k < n; k++) {
-        fronta__worker *v = &rt->workers[(start + k) % n];
-        if (v == w)
-            continue;
-        fronta_future_t *t = fronta__deque_steal(&v->deque);
-        if (t) {
-            atomic_fetch_add_explicit(&w->tasks_stolen, 1, memory_order_relaxed);
-            return t;
-        }
-    }
-    return NULL;
-}
+/* ---- finding work: the policy's ---- */
 
 fronta_future_t *fronta__pool_find_work(fronta__worker *w)
 {
-    fronta_future_t *t = w->next_task;
-    if (t) {
-        w->next_task = NULL;
-        return t;
-    }
-    fronta_runtime_t *rt = w->rt;
-    /* Positive priorities go before everything else; negative ones after. */
-    if ((t = fronta__prio_pop(&rt->prio, 1)))
-        return t;
-    if ((t = fronta__deque_take_owner(&w->deque)))
-        return t;
-    if ((t = take_external(w)))
-        return t;
-    if ((t = take_injected(w)))
-        return t;
-    if ((t = steal(w)))
-        return t;
-    return fronta__prio_pop(&rt->prio, INT32_MIN);
+    return w->rt->policy->pop(w);
 }
 
 static int has_work(fronta__worker *w)
 {
-    fronta_runtime_t *rt = w->rt;
-    if (w->next_task || atomic_load_explicit(&rt->prio.count, memory_order_seq_cst) ||
-        fronta__inject_maybe_nonempty(&rt->inject))
-        return 1;
-    for (int i = 0; i < rt->nworkers; i++)
-        if (fronta__deque_maybe_nonempty(&rt->workers[i].deque))
-            return 1;
-    unsigned nx = atomic_load_explicit(&rt->next_ext, memory_order_acquire);
-    for (unsigned i = 0; i < nx; i++)
-        if (fronta__spmc_maybe_nonempty(&rt->ext[i].q))
-            return 1;
-    return 0;
+    return w->rt->policy->has_work(w);
 }
 
 /* ---- running ---- */
@@ -175,6 +76,7 @@ static void finish_attempt(fronta_future_t *t, int rc)
          * keeping the waiters bit; the execution reference goes with it. */
         t->attempt++;
         fronta__set_error(t, 0, 0, NULL);
+        fronta__task_reset_result(t); /* a failed attempt's result is no result */
         fronta__task_unstart(t);
         fronta__reschedule(t);
         return;
@@ -198,21 +100,50 @@ static void finish_attempt(fronta_future_t *t, int rc)
     fronta__exec_done(t);
 }
 
+/* What an admitted task holds goes back when its attempt ends, run or
+ * not (a retry is admitted again). */
+static void release_held(fronta_future_t *t)
+{
+    if (fronta__has_res(t))
+        fronta__sched_release(t);
+    else if (fronta__is_ktask(t))
+        fronta__sched_kernel_release(t);
+}
+
+static void drop(fronta_future_t *t)
+{
+    release_held(t);
+    fronta__exec_done(t);
+}
+
+static int run_traced(fronta__worker *w, fronta_future_t *t, fronta__ctx *ctx)
+{
+    uint64_t t0 = fronta__now_ns();
+    int rc = t->fn(ctx, t->arg);
+    const fronta__ktask *kt = fronta__ktask_of(t);
+    fronta__trace_event(w->rt->trace, FRONTA__TR_RUN, FRONTA__TRACK_POOL + w->index,
+                        t->name ? t->name : kt && kt->k ? kt->k->name : "task", t->id, t0,
+                        fronta__now_ns(), 0);
+    return rc;
+}
+
 void fronta__pool_run(fronta__worker *w, fronta_future_t *t)
 {
     if (atomic_load_explicit(&w->rt->flags, memory_order_relaxed) & FRONTA__RT_CANCELLING) {
         fronta_future_cancel(t); /* fails harmlessly if no longer pending */
-        fronta__exec_done(t);
+        drop(t);
         return;
     }
     if (!fronta__task_start(t)) {
-        fronta__exec_done(t); /* cancelled or failed while queued */
+        drop(t); /* cancelled or failed while queued */
         return;
     }
     fronta__ctx *outer = fronta__current_ctx();
     fronta__ctx ctx = {.task = t, .worker = w, .outer = outer};
     fronta__set_current(w, &ctx);
-    int rc = t->fn(&ctx, t->arg);
+    int rc = __builtin_expect(w->rt->trace != NULL, 0) ? run_traced(w, t, &ctx)
+                                                       : t->fn(&ctx, t->arg);
+    release_held(t);
     /* Completion runs outside any task: a done-callback that submits makes
      * a top-level task, not a child of whatever task this worker is
      * nested in (which would make that task's child keys depend on timing). */
@@ -224,12 +155,10 @@ void fronta__pool_run(fronta__worker *w, fronta_future_t *t)
 
 /* ---- waiting inside a task ---- */
 
-/* One step of a wait inside a task: run another task if there is one (it
- * may be the one waited for). Returns 1 when it ran one. Waiting this way
- * (help-first) is what keeps a pool whose every thread waits from
- * deadlocking. */
-int fronta__pool_help(fronta__worker *w)
+/* One step of a wait inside a task (driver.h: help). */
+static int cpu_help(void *data, fronta__worker *w)
 {
+    (void)data;
     fronta_future_t *t = fronta__pool_find_work(w);
     if (!t)
         return 0;
@@ -239,11 +168,12 @@ int fronta__pool_help(fronta__worker *w)
 
 /* The wait is over: a successor released into the LIFO slot meanwhile
  * must not wait for the rest of the current task, so make it stealable. */
-void fronta__pool_help_done(fronta__worker *w)
+static void cpu_help_done(void *data, fronta__worker *w)
 {
+    (void)data;
     if (w->next_task && fronta__deque_push_owner(&w->deque, w->next_task) == 0) {
         w->next_task = NULL;
-        fronta__pool_notify(w->rt, 1);
+        fronta__sched_wake(w->rt, 1);
     }
 }
 
@@ -292,7 +222,7 @@ static int spin_for_work(fronta__worker *w)
 }
 
 /* Spin, then sleep. Returns non-zero when the pool stops. */
-static int idle(fronta__worker *w)
+static int idle_wait(fronta__worker *w)
 {
     fronta_runtime_t *rt = w->rt;
     fronta__pool_idle_check(w);
@@ -307,10 +237,24 @@ static int idle(fronta__worker *w)
     return stopping(rt);
 }
 
+/* The clock is read only here, off the hot path: busy time is the rest. */
+static int idle(fronta__worker *w)
+{
+    uint64_t t0 = fronta__now_ns();
+    int stop = idle_wait(w);
+    atomic_store_explicit(&w->idle_ns,
+                          atomic_load_explicit(&w->idle_ns, memory_order_relaxed) +
+                              (fronta__now_ns() - t0),
+                          memory_order_relaxed);
+    return stop;
+}
+
 static void worker_main(fronta_runtime_t *rt, int index)
 {
     fronta__worker *w = &rt->workers[index];
     fronta__set_current(w, NULL);
+    if (rt->set.worker_init)
+        rt->set.worker_init(rt->set.worker_init_ud, index);
     for (;;) {
         fronta_future_t *t = fronta__pool_find_work(w);
         if (t)
@@ -356,7 +300,8 @@ static void *launcher_main(void *arg)
         }
         bump(&rt->started);
         wait_word(&rt->go, 1);
-        if (index < rt->nworkers)
+        /* A runtime whose creation failed stops before it goes. */
+        if (index < rt->nworkers && !stopping(rt))
             worker_main(rt, index);
         /* Our own release/acquire edge to cpu_stop: the region's closing
          * barrier orders the same things, but inside libgomp, where
@@ -392,7 +337,7 @@ static size_t omp_stacksize(void)
 
 static int cpu_start(fronta_runtime_t *rt, fronta__devsel *sel, void **data)
 {
-    (void)data;
+    *data = rt; /* what notify needs */
     /* The pool always runs (plain C functions need it); these tokens
      * only say that the user means it. */
     for (int t = 0; t < sel->ntok; t++)
@@ -419,8 +364,13 @@ static int cpu_start(fronta_runtime_t *rt, fronta__devsel *sel, void **data)
                     rt->nworkers);
         rt->nworkers = (int)team;
     }
+    return 0; /* the workers wait for cpu_ready: the scheduler is not chosen yet */
+}
+
+static void cpu_ready(fronta_runtime_t *rt, void *data)
+{
+    (void)data;
     bump(&rt->go);
-    return 0;
 }
 
 static void cpu_stop(fronta_runtime_t *rt, void *data)
@@ -429,6 +379,8 @@ static void cpu_stop(fronta_runtime_t *rt, void *data)
     if (!rt->launched)
         return;
     atomic_fetch_or_explicit(&rt->flags, FRONTA__RT_STOP, memory_order_seq_cst);
+    if (!atomic_load_explicit(&rt->go, memory_order_acquire))
+        bump(&rt->go); /* creation failed before cpu_ready */
     for (int i = 0; i < rt->nworkers; i++) {
         atomic_store_explicit(&rt->workers[i].parked, 0, memory_order_seq_cst);
         fronta__unpark_one(&rt->workers[i].parked);
@@ -471,6 +423,11 @@ static void cpu_submit(void *data, int i, fronta_future_t *t)
 {
     (void)data;
     (void)i;
+    if ((atomic_load_explicit(&t->state, memory_order_acquire) & FRONTA__ST_MASK) !=
+        FRONTA__ST_PENDING) {
+        fronta__ktask_drop(t); /* cancelled while it waited for resources */
+        return;
+    }
     fronta__make_ready(t);
 }
 
@@ -479,8 +436,12 @@ const fronta__driver fronta__driver_cpu = {
     .description = "CPU pool of OpenMP threads",
     .start = cpu_start,
     .stop = cpu_stop,
+    .ready = cpu_ready,
     .ndevices = cpu_ndevices,
     .device_info = cpu_device_info,
     .can_run = cpu_can_run,
     .submit = cpu_submit,
+    .notify = cpu_notify,
+    .help = cpu_help,
+    .help_done = cpu_help_done,
 };

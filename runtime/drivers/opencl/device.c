@@ -9,12 +9,18 @@
  * before it is too: the waiter wakes once per batch, not once per kernel.
  * The device thread hands the waiter its newest kernel only when it runs
  * out of work (or every HAND_NS while busy), so a chain submitted back to
- * back is enqueued whole before anyone waits: no host wake-up inside it. */
+ * back is enqueued whole before anyone waits: no host wake-up inside it.
+ *
+ * Timing: the queue profiles its commands; each completed kernel's device
+ * time (START of its first pass to END of its last) teaches the model and
+ * goes to the trace, converted to host time (see ocl_dev.clk_off). */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "drivers/opencl/fault.h"
 #include "drivers/opencl/opencl.h"
+#include "sched/sched.h"
 
 #define HAND_NS 200000u
 
@@ -27,6 +33,177 @@ static void queue_push(fronta__ktask **head, fronta__ktask **tail, fronta__ktask
     else
         *head = kt;
     *tail = kt;
+}
+
+/* ---- device time ---- */
+
+int fronta__cl_devid(ocl_dev *d)
+{
+    int id = atomic_load_explicit(&d->devid, memory_order_relaxed);
+    if (id)
+        return id;
+    const fronta_runtime_t *rt = d->st->rt;
+    for (int i = 1; i < rt->ndevices && !id; i++)
+        if (rt->devices[i].data == d->st && &d->st->dev[rt->devices[i].local] == d)
+            id = i;
+    if (!id) /* the table is not built yet (or is gone): the registry's order */
+        return (int)(d - d->st->dev) + 1;
+    atomic_store_explicit(&d->devid, id, memory_order_relaxed);
+    return id;
+}
+
+static int prof(cl_event ev, cl_profiling_info what, cl_ulong *out)
+{
+    *out = 0;
+    return ev && clGetEventProfilingInfo(ev, what, sizeof *out, out, NULL) == CL_SUCCESS &&
+           *out != 0;
+}
+
+static uint64_t to_host(const ocl_dev *d, cl_ulong dev_ns)
+{
+    int_fast64_t off = atomic_load_explicit(&d->clk_off, memory_order_relaxed);
+    return (uint64_t)((int_fast64_t)dev_ns + off);
+}
+
+/* host_ns - dev_ns bounds the offset from above: lower clk_off to it. */
+static void clock_bound(ocl_dev *d, uint64_t host_ns, cl_ulong dev_ns)
+{
+    int_fast64_t off = (int_fast64_t)host_ns - (int_fast64_t)dev_ns;
+    int_fast64_t cur = atomic_load_explicit(&d->clk_off, memory_order_relaxed);
+    while (off < cur && !atomic_compare_exchange_weak_explicit(&d->clk_off, &cur, off,
+                                                                memory_order_relaxed,
+                                                                memory_order_relaxed)) {
+    }
+}
+
+/* The first bound, from markers: a marker's QUEUED stamp is taken inside
+ * the enqueue call, before the host time read just after it. The best of
+ * a few, since a preempted call only loosens the bound. */
+static void clock_init(ocl_dev *d)
+{
+    atomic_store_explicit(&d->clk_off, INT_FAST64_MAX, memory_order_relaxed);
+    int_fast64_t lo = INT_FAST64_MIN; /* the matching lower bound: for the log */
+    for (int i = 0; i < 4 && d->profiling; i++) {
+        cl_event ev;
+        uint64_t h0 = fronta__now_ns();
+        if (clEnqueueMarkerWithWaitList(d->q, 0, NULL, &ev) != CL_SUCCESS)
+            break;
+        uint64_t h = fronta__now_ns();
+        cl_ulong q;
+        if (clWaitForEvents(1, &ev) == CL_SUCCESS &&
+            (prof(ev, CL_PROFILING_COMMAND_QUEUED, &q) ||
+             prof(ev, CL_PROFILING_COMMAND_SUBMIT, &q))) {
+            clock_bound(d, h, q);
+            if ((int_fast64_t)h0 - (int_fast64_t)q > lo)
+                lo = (int_fast64_t)h0 - (int_fast64_t)q;
+        }
+        else if (prof(ev, CL_PROFILING_COMMAND_END, &q)) /* looser, still a bound */
+            clock_bound(d, fronta__now_ns(), q);
+        clReleaseEvent(ev);
+    }
+    int_fast64_t off = atomic_load_explicit(&d->clk_off, memory_order_relaxed);
+    if (off == INT_FAST64_MAX)
+        d->profiling = 0; /* no stamp came back: time on the host */
+    FRONTA__LOG(d->st->rt, FRONTA_LOG_DEBUG, "OpenCL '%s': %s", d->info.name,
+                d->profiling ? "profiling; host clock = device clock + offset" : "no profiling");
+    if (d->profiling)
+        FRONTA__LOG(d->st->rt, FRONTA_LOG_DEBUG,
+                    "OpenCL '%s': clock offset %lld ns, within %lld ns (markers)", d->info.name,
+                    (long long)off, lo == INT_FAST64_MIN ? -1ll : (long long)(off - lo));
+}
+
+int fronta__cl_event_span(ocl_dev *d, cl_event first, cl_event ev, uint64_t *t0,
+                          uint64_t *t1)
+{
+    cl_ulong s, e;
+    if (!d->profiling || !prof(first ? first : ev, CL_PROFILING_COMMAND_START, &s) ||
+        !prof(ev, CL_PROFILING_COMMAND_END, &e) || e < s)
+        return -1;
+    *t0 = to_host(d, s);
+    *t1 = to_host(d, e);
+    return 0;
+}
+
+void fronta__cl_first_push(ocl_dev *d, fronta__ktask *kt, cl_event ev)
+{
+    ocl_first *f = fronta__mem_alloc(&d->st->rt->alloc, sizeof *f);
+    if (!f) { /* the task's span starts at its last pass */
+        clReleaseEvent(ev);
+        return;
+    }
+    f->kt = kt;
+    f->ev = ev;
+    f->next = NULL;
+    pthread_mutex_lock(&d->fl_lock);
+    if (d->first_tail)
+        d->first_tail->next = f;
+    else
+        d->first_head = f;
+    d->first_tail = f;
+    pthread_mutex_unlock(&d->fl_lock);
+}
+
+/* Waiter: kt's first-pass event, if it has one (the list is in queue
+ * order, as completions are). The caller releases it. */
+static cl_event first_pop(ocl_dev *d, const fronta__ktask *kt)
+{
+    cl_event ev = NULL;
+    pthread_mutex_lock(&d->fl_lock);
+    ocl_first *f = d->first_head;
+    if (f && f->kt == kt) {
+        d->first_head = f->next;
+        if (!d->first_head)
+            d->first_tail = NULL;
+        ev = f->ev;
+    } else {
+        f = NULL;
+    }
+    pthread_mutex_unlock(&d->fl_lock);
+    if (f)
+        fronta__mem_free(&d->st->rt->alloc, f, sizeof *f);
+    return ev;
+}
+
+/* Waiter, before kt completes: its device time to the model (always),
+ * the busy counter and the trace. Without profiling stamps, the host's
+ * view: from its enqueue to now. */
+static void kernel_timed(ocl_dev *d, fronta__ktask *kt, int ok)
+{
+    fronta_runtime_t *rt = d->st->rt;
+    int dev = atomic_load_explicit(&kt->dev, memory_order_relaxed);
+    uint64_t now = fronta__now_ns(), t0, t1;
+    cl_event first = first_pop(d, kt);
+    cl_ulong end;
+    if (ok && d->profiling && prof((cl_event)kt->event, CL_PROFILING_COMMAND_END, &end))
+        clock_bound(d, now, end);
+    if (!ok || fronta__cl_event_span(d, first, (cl_event)kt->event, &t0, &t1)) {
+        t0 = kt->run_t0 && kt->run_t0 <= now ? kt->run_t0 : now;
+        t1 = now;
+    }
+    if (first)
+        clReleaseEvent(first);
+    uint64_t ns = t1 - t0;
+    atomic_fetch_add_explicit(&d->busy_ns, ns, memory_order_relaxed);
+    /* The queue is in order: a span before the last one's end is the
+     * offset's refinement showing, not overlap. Keep the track nested. */
+    if (t0 < d->last_end)
+        t0 = d->last_end < t1 ? d->last_end : t1;
+    d->last_end = t1;
+    if (rt->trace)
+        fronta__trace_event(rt->trace, FRONTA__TR_RUN, FRONTA__TRACK_DEVICE + dev,
+                            kt->task->name ? kt->task->name : kt->k->name, kt->task->id, t0,
+                            t1, 0);
+    fronta__sched_kernel_ran(rt, kt, dev, ns, ok);
+}
+
+void fronta__cl_worker_stats(const void *data, int i, fronta_worker_stats_t *out)
+{
+    ocl_dev *d = (ocl_dev *)&((const ocl_state *)data)->dev[i];
+    out->tasks_run = atomic_load_explicit(&d->tasks_run, memory_order_relaxed);
+    out->busy_ns = atomic_load_explicit(&d->busy_ns, memory_order_relaxed);
+    out->bytes_in = atomic_load_explicit(&d->bytes_to_dev, memory_order_relaxed);
+    out->bytes_out = atomic_load_explicit(&d->bytes_to_host, memory_order_relaxed);
+    out->host_wakeups = atomic_load_explicit(&d->wakeups, memory_order_relaxed);
 }
 
 /* ---- the waiter ---- */
@@ -62,6 +239,7 @@ static void complete_kernel(ocl_dev *d, fronta__ktask *kt)
     else if (err)
         status = err;
     atomic_fetch_add_explicit(&d->tasks_run, 1, memory_order_relaxed);
+    kernel_timed(d, kt, status >= 0);
     if (status >= 0) {
         fronta__ktask_finish(kt->task, 0, NULL);
         return;
@@ -109,6 +287,7 @@ static void *waiter_main(void *arg)
             complete_kernel(d, head);
             head = next;
         }
+        fronta__cl_xfer_drain(d, 0); /* the batch's uploads are done too */
         pthread_mutex_lock(&d->fl_lock);
     }
     pthread_mutex_unlock(&d->fl_lock);
@@ -196,13 +375,29 @@ static void process(ocl_dev *d, fronta_future_t *t)
         /* Uploads of its inputs may still be reading host arrays that the
          * task's end lets others write: let them finish first. */
         clFinish(d->q);
-    if (rc == 0)
+    if (rc == 0) {
         enqueued(d, kt);
-    else if (kt->can_fall_back)
+    } else if (kt->can_fall_back) {
         fall_back(d, t, msg ? msg : fronta_strerror(rc));
-    else
+    } else {
+        fronta__sched_kernel_ran(t->rt, kt, d->node, 0, 0); /* leaves the backlog */
         fronta__ktask_finish(t, rc, msg);
+    }
     fronta__cl_msg_free(d, msg);
+}
+
+/* The device thread's share of a task, from taking it to its enqueue. */
+static void enqueue_traced(ocl_dev *d, fronta_future_t *t, uint64_t t0)
+{
+    fronta_runtime_t *rt = d->st->rt;
+    fronta__ktask *kt = fronta__ktask_of(t);
+    /* Before processing: t may be gone after (a failure completes it). */
+    const char *name = t->name ? t->name : kt->k ? kt->k->name : NULL;
+    uint64_t id = t->id;
+    int dev = fronta__cl_devid(d);
+    process(d, t);
+    fronta__trace_event(rt->trace, FRONTA__TR_ENQUEUE, FRONTA__TRACK_DEVQ + dev, name, id, t0,
+                        fronta__now_ns(), 0);
 }
 
 void fronta__cl_submit(void *data, int i, fronta_future_t *t)
@@ -254,9 +449,13 @@ static int spin_for_work(ocl_dev *d)
 
 static void run_batch(ocl_dev *d, fronta__ktask *head)
 {
+    int traced = d->st->rt->trace != NULL;
     while (head) {
         fronta__ktask *next = head->qnext;
-        process(d, head->task);
+        if (traced)
+            enqueue_traced(d, head->task, fronta__now_ns());
+        else
+            process(d, head->task);
         head = next;
     }
     if (d->unhanded_since && fronta__now_ns() - d->unhanded_since > HAND_NS)
@@ -309,7 +508,12 @@ static int create_queue(ocl_dev *d)
                     d->info.name, fronta__cl_err_name(err));
         return -1;
     }
-    d->q = clCreateCommandQueue(d->ctx, d->id, 0, &err);
+    /* Profiling is required of every device by OpenCL 1.2; a driver that
+     * refuses it still runs, timed on the host. */
+    d->q = clCreateCommandQueue(d->ctx, d->id, CL_QUEUE_PROFILING_ENABLE, &err);
+    d->profiling = d->q != NULL;
+    if (!d->q)
+        d->q = clCreateCommandQueue(d->ctx, d->id, 0, &err);
     if (!d->q) {
         FRONTA__LOG(d->st->rt, FRONTA_LOG_WARN, "OpenCL '%s': clCreateCommandQueue: %s",
                     d->info.name, fronta__cl_err_name(err));
@@ -323,6 +527,8 @@ int fronta__cl_dev_start(ocl_dev *d)
 {
     if (create_queue(d))
         return -1;
+    clock_init(d);
+    pthread_mutex_init(&d->xf_lock, NULL);
     pthread_mutex_init(&d->lock, NULL);
     pthread_cond_init(&d->cond, NULL);
     pthread_mutex_init(&d->fl_lock, NULL);
@@ -344,6 +550,7 @@ int fronta__cl_dev_start(ocl_dev *d)
     pthread_cond_destroy(&d->cond);
     pthread_mutex_destroy(&d->fl_lock);
     pthread_cond_destroy(&d->fl_cond);
+    pthread_mutex_destroy(&d->xf_lock);
     clReleaseCommandQueue(d->q);
     clReleaseContext(d->ctx);
     return -1;
@@ -365,6 +572,10 @@ void fronta__cl_dev_stop(ocl_dev *d)
     fronta__cl_kernels_release(d);
     fronta__cl_wb_release(d);
     clFinish(d->q);
+    fronta__cl_xfer_drain(d, 1);
+    while (d->first_head) /* none is left unless a launch broke its promise */
+        clReleaseEvent(first_pop(d, d->first_head->kt));
+    pthread_mutex_destroy(&d->xf_lock);
     clReleaseCommandQueue(d->q);
     clReleaseContext(d->ctx);
     pthread_mutex_destroy(&d->lock);

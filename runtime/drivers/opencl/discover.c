@@ -196,6 +196,7 @@ const fronta__driver fronta__driver_opencl = {
     .can_run = fronta__cl_can_run,
     .submit = fronta__cl_submit,
     .stats = ocl_stats,
+    .worker_stats = fronta__cl_worker_stats,
     .mem_alloc = fronta__cl_mem_alloc,
     .mem_free = fronta__cl_mem_free,
     .copy_to_host = fronta__cl_copy_to_host,

@@ -236,9 +236,10 @@ static void event_free(void *ev)
 
 /* The passes in a row on the in-order queue: each sees what the one
  * before wrote. Only the first waits for the chained predecessors and only
- * the last has an event (the task's), so no intermediate event exists.
- * OpenCL captures argument values at enqueue: `pass` is reset for each.
- * *ran: passes enqueued before a failure. */
+ * the last has an event (the task's); the first pass's event is kept too
+ * when there are several (its START is the task's, device.c), the ones
+ * between never exist. OpenCL captures argument values at enqueue: `pass`
+ * is reset for each. *ran: passes enqueued before a failure. */
 static int enqueue(ocl_dev *d, fronta__ktask *kt, cl_kernel kobj, const ocl_range *r,
                    cl_uint pass_arg, unsigned *ran, char **msg)
 {
@@ -258,9 +259,11 @@ static int enqueue(ocl_dev *d, fronta__ktask *kt, cl_kernel kobj, const ocl_rang
             wait[nwait++] = pk->event;
     }
     unsigned passes = kt->k->cl_passes > 1 ? kt->k->cl_passes : 1;
-    cl_event ev = NULL;
+    cl_event ev = NULL, first = NULL;
     cl_int err = CL_SUCCESS;
+    kt->run_t0 = fronta__now_ns(); /* the host's view of its start, without profiling */
     for (cl_uint p = 0; p < passes && !err; p++) {
+        cl_event *out = p + 1 == passes ? &ev : p == 0 ? &first : NULL;
         if (passes > 1)
             err = clSetKernelArg(kobj, pass_arg, sizeof p, &p);
         if (!err)
@@ -268,11 +271,15 @@ static int enqueue(ocl_dev *d, fronta__ktask *kt, cl_kernel kobj, const ocl_rang
         if (!err)
             err = clEnqueueNDRangeKernel(d->q, kobj, r->dims, NULL, r->global,
                                          r->has_local ? r->local : NULL, p ? 0 : nwait,
-                                         p || !nwait ? NULL : wait, p + 1 == passes ? &ev : NULL);
+                                         p || !nwait ? NULL : wait, out);
         *ran += !err;
     }
     if (wait != stack)
         fronta__mem_free(a, wait, kt->ndeps * sizeof *wait);
+    if (first && err)
+        clReleaseEvent(first);
+    else if (first)
+        fronta__cl_first_push(d, kt, first);
     if (err) {
         *msg = fronta__cl_msg_fmt(d, "kernel '%s': enqueue%s on OpenCL device '%s' failed (%s)%s",
                                   kt->k->name, passes > 1 ? " of a pass" : "", d->info.name,

@@ -81,6 +81,26 @@ typedef struct ocl_dev {
 
     atomic_uint_fast64_t tasks_run, chained, wakeups, fallbacks;
     atomic_uint_fast64_t bytes_to_dev, bytes_to_host, maps;
+
+    /* Timing (device.c). Device timestamps (event profiling) become host
+     * time by adding clk_off, an upper bound of the clocks' offset: from
+     * markers at start (host time just after the enqueue minus the
+     * marker's QUEUED stamp), lowered by each completion seen (host time
+     * at the waiter's wake-up minus the kernel's END). So converted times
+     * are never earlier than the truth: a kernel never seems to start
+     * before its task was ready. Read by any thread that times a copy. */
+    _Atomic int_fast64_t clk_off;
+    int profiling;              /* the queue profiles (else host times) */
+    atomic_int devid;           /* its device id, found at first need; 0: not yet */
+    uint64_t last_end;          /* waiter: the last kernel's end (host ns) */
+    atomic_uint_fast64_t busy_ns; /* device time of its kernels */
+    /* Tasks of more than one pass: the first pass's event (its START is
+     * the task's), in queue order; under fl_lock. */
+    struct ocl_first *first_head, *first_tail;
+    /* Copies enqueued without waiting, timed once complete (memory.c);
+     * under xf_lock. */
+    pthread_mutex_t xf_lock;
+    struct ocl_xfer *xf_head;
 } ocl_dev;
 
 struct ocl_state {
@@ -107,10 +127,27 @@ cl_int fronta__cl_fault(ocl_state *st, int op);
 int fronta__cl_dev_start(ocl_dev *d);
 void fronta__cl_dev_stop(ocl_dev *d);
 void fronta__cl_submit(void *data, int i, fronta_future_t *t);
+/* Its device id (== memory node). */
+int fronta__cl_devid(ocl_dev *d);
+/* The device-side START and END of ev (or of first and ev: passes) as
+ * host times; 0 when the queue gives them, -1 when not. */
+int fronta__cl_event_span(ocl_dev *d, cl_event first, cl_event ev, uint64_t *t0,
+                          uint64_t *t1);
+/* The worker counters of device i (the driver's .worker_stats). */
+void fronta__cl_worker_stats(const void *data, int i, fronta_worker_stats_t *out);
 
 /* launch.c: enqueue t's kernel on d. 0, or an error with *msg allocated
- * (free with fronta__cl_msg_free). */
+ * (free with fronta__cl_msg_free). On success kt->run_t0 is the host time
+ * of the enqueue, and a task of several passes has its first pass's event
+ * queued with fronta__cl_first_push. */
 int fronta__cl_launch(ocl_dev *d, fronta_future_t *t, char **msg);
+/* device.c: a task's first-pass event, kept until it completes. */
+typedef struct ocl_first {
+    fronta__ktask *kt;
+    cl_event ev;
+    struct ocl_first *next;
+} ocl_first;
+void fronta__cl_first_push(ocl_dev *d, fronta__ktask *kt, cl_event ev);
 void fronta__cl_msg_free(ocl_dev *d, char *msg);
 /* A message sized to its text (NULL when out of memory). */
 char *fronta__cl_msg_fmt(ocl_dev *d, const char *fmt, ...) FRONTA_PRINTF(2, 3);
@@ -192,5 +229,8 @@ int fronta__cl_copy_to_host(void *data, int i, fronta_buffer_t *b, void *rep, ch
                             size_t msz);
 int fronta__cl_copy_from_host(void *data, int i, fronta_buffer_t *b, void *rep, char *msg,
                               size_t msz);
+/* Report the copies enqueued without waiting that have completed (all:
+ * wait for every one); the waiter calls it after each batch. */
+void fronta__cl_xfer_drain(ocl_dev *d, int all);
 
 #endif

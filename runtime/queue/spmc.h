@@ -1,11 +1,11 @@
 /* A single-producer multi-consumer unbounded FIFO of pointers: the queue of
  * one thread that submits from outside the pool. */
-#ifndef FRONTA_SCHED_SPMC_H
-#define FRONTA_SCHED_SPMC_H
+#ifndef FRONTA_QUEUE_SPMC_H
+#define FRONTA_QUEUE_SPMC_H
 
 #include <stdatomic.h>
 #include <stdint.h>
-#include "sched/deque.h"
+#include "queue/deque.h"
 
 /* Reuses the deque's array type: the owner appends at bottom with plain
  * and release stores (no locked instruction), consumers take from top by

@@ -1,7 +1,7 @@
 /* Chase-Lev work-stealing deque: the owner pushes and takes at the bottom,
  * thieves steal at the top. */
-#ifndef FRONTA_SCHED_DEQUE_H
-#define FRONTA_SCHED_DEQUE_H
+#ifndef FRONTA_QUEUE_DEQUE_H
+#define FRONTA_QUEUE_DEQUE_H
 
 #include <stdatomic.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* Ready tasks with a non-zero priority: a binary max-heap under a lock. */
-#include "sched/prio.h"
+#include "queue/prio.h"
 
 #include <limits.h>
 

@@ -1,5 +1,5 @@
 /* A single-producer multi-consumer unbounded FIFO of pointers. */
-#include "sched/spmc.h"
+#include "queue/spmc.h"
 
 int fronta__spmc_init(fronta__spmc *q, const fronta__allocator *a, int64_t cap)
 {

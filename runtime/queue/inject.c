@@ -1,6 +1,6 @@
 /* The injection queue: Vyukov's intrusive MPSC queue, whose single consumer
  * side is shared by the workers through a try-lock. */
-#include "sched/inject.h"
+#include "queue/inject.h"
 
 #include <stddef.h>
 
@@ -8,7 +8,7 @@ void fronta__inject_init(fronta__inject *q)
 {
     atomic_init(&q->stub.next, NULL);
     atomic_init(&q->head, &q->stub);
-    q->tail = &q->stub;
+    atomic_init(&q->tail, &q->stub);
     atomic_flag_clear(&q->lock);
 }
 
@@ -21,20 +21,26 @@ void fronta__inject_push(fronta__inject *q, fronta__qnode *n)
     atomic_store_explicit(&prev->next, n, memory_order_release);
 }
 
-/* Caller holds the lock. */
+/* Caller holds the lock: tail is ours (relaxed), published for the
+ * emptiness check with release. */
+static void set_tail(fronta__inject *q, fronta__qnode *n)
+{
+    atomic_store_explicit(&q->tail, n, memory_order_release);
+}
+
 static fronta__qnode *pop_locked(fronta__inject *q)
 {
-    fronta__qnode *tail = q->tail;
+    fronta__qnode *tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
     fronta__qnode *next = atomic_load_explicit(&tail->next, memory_order_acquire);
     if (tail == &q->stub) {
         if (!next)
             return NULL;
-        q->tail = next;
+        set_tail(q, next);
         tail = next;
         next = atomic_load_explicit(&next->next, memory_order_acquire);
     }
     if (next) {
-        q->tail = next;
+        set_tail(q, next);
         return tail;
     }
     /* tail is the last node, or a producer is between its exchange and its
@@ -44,7 +50,7 @@ static fronta__qnode *pop_locked(fronta__inject *q)
     fronta__inject_push(q, &q->stub);
     next = atomic_load_explicit(&tail->next, memory_order_acquire);
     if (next) {
-        q->tail = next;
+        set_tail(q, next);
         return tail;
     }
     return NULL;
@@ -69,7 +75,12 @@ unsigned fronta__inject_pop_many(fronta__inject *q, fronta__qnode **out, unsigne
 
 int fronta__inject_maybe_nonempty(fronta__inject *q)
 {
-    /* head is the stub exactly when the queue was drained; seq_cst pairs with
-     * the exchange in push for the sleep/wake handshake. */
-    return atomic_load_explicit(&q->head, memory_order_seq_cst) != &q->stub;
+    /* Empty is head and tail both at the stub. head alone is not enough: a
+     * producer may push X between a consumer's last-node check and its
+     * re-push of the stub, which leaves X queued (tail) with head at the
+     * stub -- a sleeping worker would then miss X for good. seq_cst on head
+     * pairs with the exchange in push for the sleep/wake handshake; tail is
+     * never the stub while a node is queued before the stub. */
+    return atomic_load_explicit(&q->head, memory_order_seq_cst) != &q->stub ||
+           atomic_load_explicit(&q->tail, memory_order_acquire) != &q->stub;
 }

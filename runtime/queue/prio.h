@@ -1,7 +1,7 @@
 /* Ready tasks with a non-zero priority: a max-heap under a lock. Tasks of
  * priority 0, nearly all of them, never touch it. */
-#ifndef FRONTA_SCHED_PRIO_H
-#define FRONTA_SCHED_PRIO_H
+#ifndef FRONTA_QUEUE_PRIO_H
+#define FRONTA_QUEUE_PRIO_H
 
 #include <pthread.h>
 #include <stdatomic.h>

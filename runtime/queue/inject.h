@@ -1,7 +1,7 @@
 /* The injection queue: tasks submitted from outside the pool. Producers
  * never block; consumers take turns through a try-lock. */
-#ifndef FRONTA_SCHED_INJECT_H
-#define FRONTA_SCHED_INJECT_H
+#ifndef FRONTA_QUEUE_INJECT_H
+#define FRONTA_QUEUE_INJECT_H
 
 #include <stdatomic.h>
 
@@ -11,7 +11,8 @@ typedef struct fronta__qnode {
 
 typedef struct fronta__inject {
     _Alignas(64) _Atomic(fronta__qnode *) head;   /* producers */
-    _Alignas(64) fronta__qnode *tail;             /* consumer, under lock */
+    /* Written by the consumer under lock; read unlocked by emptiness checks. */
+    _Alignas(64) _Atomic(fronta__qnode *) tail;
     atomic_flag lock;
     fronta__qnode stub;
 } fronta__inject;

@@ -1,7 +1,7 @@
 /* Chase-Lev work-stealing deque, with the C11 orderings of Lê, Pop, Cohen
  * and Zappa Nardelli, "Correct and Efficient Work-Stealing for Weak Memory
  * Models" (PPoPP 2013). */
-#include "sched/deque.h"
+#include "queue/deque.h"
 
 fronta__deque_array *fronta__deque_array_new(const fronta__allocator *a, int64_t cap)
 {

@@ -1,0 +1,880 @@
+/* Performance models: kernel time per (kernel, variant, device, size bucket), copy bandwidth, backlog, and their file. */
+#include "sched/model.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/kernel.h"
+
+#define RING 16                   /* samples kept per model: the recent past */
+#define NBUCKETS 64               /* floor(log2(n)) of a size_t */
+#define HEADS 256                 /* hash chains of families */
+#define MAX_STORED 65536          /* lines read from one file: more is corrupt */
+
+/* Priors, before a device has run a task of a kernel: one core spends
+ * PRIOR_ELEM_NS per element, a device spreads that over its compute units,
+ * and a launch costs what a task on the pool and a command on a device
+ * queue cost here. Probes replace them as the first tasks arrive. */
+#define PRIOR_ELEM_NS 1.0
+#define PRIOR_POOL_LAUNCH_NS 2000.0
+#define PRIOR_DEV_LAUNCH_NS 20000.0
+/* A copy with no measurement: 8 GB/s plus 10 us (PCIe, roughly). */
+#define PRIOR_XFER_NS_PER_BYTE 0.125
+#define PRIOR_XFER_LATENCY_NS 10000.0
+
+/* The last RING samples, oldest first from v[(next + RING - count) % RING]. */
+typedef struct ring {
+    uint64_t v[RING];
+    unsigned count, next;
+} ring;
+
+typedef struct bucket {
+    ring ns;                      /* under the family's lock */
+    uint64_t n[RING];             /* each sample's n, beside ns.v */
+    unsigned seen;                /* samples ever (the spike seam) */
+    /* Published for lock-free readers: median ns, mean n, confidence x 1e6,
+     * count. A reader may see them from two updates: off by one sample. */
+    atomic_uint_fast64_t est, nrep;
+    atomic_uint conf_ppm, samples;
+} bucket;
+
+/* The buckets of one (kernel, variant, device). */
+typedef struct family {
+    struct family *next;          /* chain; set before publication, then fixed */
+    int kindex, dev;
+    uint64_t variant;
+    char *name;                   /* the kernel's: the file names kernels by name */
+    size_t name_size;
+    pthread_mutex_t lock;         /* guards the rings and bucket creation */
+    atomic_uint_fast64_t known;   /* bit b: bucket b has samples */
+    atomic_uint_fast64_t probing; /* bit b: a probe of bucket b is in flight */
+    _Atomic(bucket *) b[NBUCKETS];
+} family;
+
+/* Copy bandwidth of one direction in bytes per ms (under xlock), and
+ * its median for lock-free readers (0: none). */
+typedef struct xring {
+    ring bpms;
+    atomic_uint_fast64_t med;
+} xring;
+
+/* A model read from a file and not yet claimed by a kernel of this run. */
+typedef struct stored {
+    struct stored *next;
+    int dev, adopted;
+    unsigned bucket;
+    uint64_t variant, nrep;
+    ring ns;
+    size_t size;
+    char name[];
+} stored;
+
+typedef struct devmodel {
+    char header[512];             /* the file's first line, without '\n' */
+    uint64_t hash;
+    unsigned cu;
+    int pool, free_copy;          /* copies cost nothing: zero-copy on shared memory */
+    atomic_int dirty;             /* learned something this run: write at close */
+    xring in, out;                /* host -> device, device -> host; under xlock */
+    _Alignas(64) atomic_uint_fast64_t backlog;
+} devmodel;
+
+struct fronta__models {
+    fronta_log_level_t log;       /* rt's, kept: the runtime is being torn down at close */
+    void *raw;                    /* the allocation behind this aligned struct */
+    fronta_runtime_t *rt;
+    const fronta__allocator *alloc;
+    int ndev;
+    unsigned spike_percent, spike_factor; /* the test seam */
+    uint64_t spike_devs;
+    char dir[512];                /* "": no cache directory */
+    pthread_mutex_t lock;         /* guards family insertion and `stored` */
+    pthread_mutex_t xlock;        /* guards the transfer rings */
+    _Atomic(family *) heads[HEADS];
+    stored *stored;
+    devmodel dev[FRONTA__MAX_DEVICES];
+};
+
+/* ---- keys ---- */
+
+static unsigned elem_of(const fronta_arg_t *a)
+{
+    switch (a->kind) {
+    case FRONTA_ARG_BUFFER:
+        return a->buffer ? (unsigned)a->buffer->type & 7u : 0;
+    case FRONTA_ARG_I32:
+        return FRONTA_INT32;
+    case FRONTA_ARG_I64:
+        return FRONTA_INT64;
+    case FRONTA_ARG_F32:
+        return FRONTA_FLOAT;
+    default:
+        return FRONTA_DOUBLE;
+    }
+}
+
+/* The element types of the arguments, 3 bits each (as OpenCL variants). */
+static uint64_t variant_of(const fronta__ktask *kt)
+{
+    uint64_t v = 0;
+    for (uint32_t i = 0; i < kt->nargs && i < FRONTA_MAX_ARGS; i++)
+        v |= (uint64_t)elem_of(&kt->args[i]) << (3 * i);
+    return v;
+}
+
+static unsigned bucket_of(size_t n)
+{
+    return n ? 63u - (unsigned)__builtin_clzll((unsigned long long)n) : 0;
+}
+
+static unsigned head_of(int kindex, uint64_t variant, int dev)
+{
+    return (unsigned)(fronta__mix64(variant * 0x9e3779b97f4a7c15ull ^ (uint64_t)kindex << 8 ^
+                                    (uint64_t)dev) & (HEADS - 1));
+}
+
+static int dev_ok(const fronta__models *m, int dev)
+{
+    return m && dev >= 0 && dev < m->ndev;
+}
+
+/* ---- robust statistics ---- */
+
+static void sort_u64(uint64_t *a, unsigned n)
+{
+    for (unsigned i = 1; i < n; i++)
+        for (unsigned j = i; j && a[j - 1] > a[j]; j--) {
+            uint64_t t = a[j];
+            a[j] = a[j - 1];
+            a[j - 1] = t;
+        }
+}
+
+/* The lower median: with two samples, a spike is not half the estimate. */
+static uint64_t median_u64(const uint64_t *v, unsigned n)
+{
+    uint64_t s[RING];
+    memcpy(s, v, n * sizeof *s);
+    sort_u64(s, n);
+    return s[(n - 1) / 2];
+}
+
+static unsigned ring_push(ring *r, uint64_t x)
+{
+    unsigned at = r->next;
+    r->v[at] = x;
+    r->next = (at + 1) % RING;
+    if (r->count < RING)
+        r->count++;
+    return at;
+}
+
+static uint64_t ring_at(const ring *r, unsigned i)
+{
+    return r->v[(r->next + RING - r->count + i) % RING];
+}
+
+/* n/(n+2) grows with agreeing samples; 1 - MAD/median shrinks with spread,
+ * and MAD, like the median, ignores a minority of spikes. */
+static double confidence(const uint64_t *v, unsigned n, uint64_t med)
+{
+    uint64_t dev[RING];
+    for (unsigned i = 0; i < n; i++)
+        dev[i] = v[i] > med ? v[i] - med : med - v[i];
+    /* The upper median of the deviations: of two clusters, the spread
+     * between them counts (the lower one would read 0). */
+    sort_u64(dev, n);
+    double mad = (double)dev[n / 2];
+    double spread = med ? mad / (double)med : 0.0;
+    return (double)n / (n + 2.0) * (1.0 - (spread > 1.0 ? 1.0 : spread));
+}
+
+static void bucket_push(bucket *bk, uint64_t ns, uint64_t n)
+{
+    bk->n[ring_push(&bk->ns, ns)] = n ? n : 1;
+    unsigned c = bk->ns.count;
+    uint64_t med = median_u64(bk->ns.v, c), nsum = 0;
+    for (unsigned i = 0; i < c; i++)
+        nsum += bk->n[i];
+    atomic_store_explicit(&bk->est, med, memory_order_relaxed);
+    atomic_store_explicit(&bk->nrep, nsum / c, memory_order_relaxed);
+    atomic_store_explicit(&bk->conf_ppm, (unsigned)(confidence(bk->ns.v, c, med) * 1e6),
+                          memory_order_relaxed);
+    atomic_store_explicit(&bk->samples, c, memory_order_relaxed);
+}
+
+/* ---- families ---- */
+
+static family *family_find(fronta__models *m, unsigned h, int kindex, uint64_t variant, int dev)
+{
+    /* Acquire: a family is fully built before its release store. */
+    for (family *f = atomic_load_explicit(&m->heads[h], memory_order_acquire); f; f = f->next)
+        if (f->kindex == kindex && f->variant == variant && f->dev == dev)
+            return f;
+    return NULL;
+}
+
+/* With f->lock held (or f unpublished). NULL without memory. */
+static bucket *bucket_get(fronta__models *m, family *f, unsigned b)
+{
+    bucket *bk = atomic_load_explicit(&f->b[b], memory_order_relaxed);
+    if (!bk && (bk = fronta__mem_calloc(m->alloc, 1, sizeof *bk)))
+        atomic_store_explicit(&f->b[b], bk, memory_order_release);
+    return bk;
+}
+
+/* With m->lock held: what an earlier run stored for f's kernel. */
+static void family_adopt(fronta__models *m, family *f)
+{
+    for (stored *s = m->stored; s; s = s->next) {
+        if (s->adopted || s->dev != f->dev || s->variant != f->variant || strcmp(s->name, f->name))
+            continue;
+        bucket *bk = bucket_get(m, f, s->bucket);
+        if (!bk)
+            return;
+        for (unsigned i = 0; i < s->ns.count; i++)
+            bucket_push(bk, ring_at(&s->ns, i), s->nrep);
+        bk->seen = s->ns.count;
+        atomic_fetch_or_explicit(&f->known, 1ull << s->bucket, memory_order_relaxed);
+        s->adopted = 1;
+    }
+}
+
+static family *family_new(fronta__models *m, const fronta__ktask *kt, uint64_t variant, int dev)
+{
+    family *f = fronta__mem_calloc(m->alloc, 1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->name_size = strlen(kt->k->name) + 1;
+    if (!(f->name = fronta__mem_alloc(m->alloc, f->name_size))) {
+        fronta__mem_free(m->alloc, f, sizeof *f);
+        return NULL;
+    }
+    memcpy(f->name, kt->k->name, f->name_size);
+    f->kindex = kt->k->index;
+    f->variant = variant;
+    f->dev = dev;
+    pthread_mutex_init(&f->lock, NULL);
+    return f;
+}
+
+/* The family of kt on dev, made (and seeded from the file) the first time:
+ * once per (kernel, variant, device) a run allocates, never per task. */
+static family *family_get(fronta__models *m, const fronta__ktask *kt, int dev)
+{
+    if (!dev_ok(m, dev) || !kt->k)
+        return NULL;
+    uint64_t variant = variant_of(kt);
+    unsigned h = head_of(kt->k->index, variant, dev);
+    family *f = family_find(m, h, kt->k->index, variant, dev);
+    if (f)
+        return f;
+    pthread_mutex_lock(&m->lock);
+    if (!(f = family_find(m, h, kt->k->index, variant, dev)) &&
+        (f = family_new(m, kt, variant, dev))) {
+        family_adopt(m, f);
+        f->next = atomic_load_explicit(&m->heads[h], memory_order_relaxed);
+        atomic_store_explicit(&m->heads[h], f, memory_order_release);
+    }
+    pthread_mutex_unlock(&m->lock);
+    return f;
+}
+
+static void family_free(fronta__models *m, family *f)
+{
+    for (unsigned b = 0; b < NBUCKETS; b++) {
+        bucket *bk = atomic_load_explicit(&f->b[b], memory_order_relaxed);
+        if (bk)
+            fronta__mem_free(m->alloc, bk, sizeof *bk);
+    }
+    pthread_mutex_destroy(&f->lock);
+    fronta__mem_free(m->alloc, f->name, f->name_size);
+    fronta__mem_free(m->alloc, f, sizeof *f);
+}
+
+/* ---- estimates ---- */
+
+static double prior_ns(const fronta__models *m, int dev, size_t n)
+{
+    const devmodel *d = &m->dev[dev];
+    if (d->pool) /* one task runs on one thread: the pool's width is in its backlog */
+        return PRIOR_POOL_LAUNCH_NS + PRIOR_ELEM_NS * (double)n;
+    return PRIOR_DEV_LAUNCH_NS + PRIOR_ELEM_NS * (double)n / (d->cu ? d->cu : 1);
+}
+
+static void read_bucket(const family *f, unsigned b, double *ns, double *n, double *conf)
+{
+    const bucket *bk = atomic_load_explicit(&f->b[b], memory_order_acquire);
+    *ns = (double)atomic_load_explicit(&bk->est, memory_order_relaxed);
+    *n = (double)atomic_load_explicit(&bk->nrep, memory_order_relaxed);
+    *conf = atomic_load_explicit(&bk->conf_ppm, memory_order_relaxed) / 1e6;
+}
+
+/* No sample at n's bucket: linear between the nearest buckets below and
+ * above that have some, else proportional to n from the nearest one.
+ * Confidence halves per bucket of distance. */
+static void interpolate(const family *f, uint64_t known, unsigned b, size_t n, fronta__estimate *e)
+{
+    uint64_t below = known & ((1ull << b) - 1);
+    uint64_t above = b == 63 ? 0 : known & ~((2ull << b) - 1);
+    double tl = 0, nl = 0, cl = 0, th = 0, nh = 0, ch = 0, t, c;
+    unsigned dl = 64, dh = 64;
+    if (below) {
+        unsigned lb = 63u - (unsigned)__builtin_clzll(below);
+        read_bucket(f, lb, &tl, &nl, &cl);
+        dl = b - lb;
+    }
+    if (above) {
+        unsigned hb = (unsigned)__builtin_ctzll(above);
+        read_bucket(f, hb, &th, &nh, &ch);
+        dh = hb - b;
+    }
+    if (below && above && nh > nl) {
+        t = tl + (th - tl) * ((double)n - nl) / (nh - nl);
+        c = cl < ch ? cl : ch;
+    } else if (below) {
+        t = nl > 0 ? tl * (double)n / nl : tl;
+        c = cl;
+    } else {
+        t = nh > 0 ? th * (double)n / nh : th;
+        c = ch;
+    }
+    unsigned d = dl < dh ? dl : dh;
+    e->ns = t < 1 ? 1 : (uint64_t)t;
+    e->conf = c / (double)(1ull << (d > 62 ? 62 : d));
+    e->source = FRONTA__EST_INTERP;
+}
+
+void fronta__models_estimate(fronta__models *m, const fronta__ktask *kt, int dev,
+                             fronta__estimate *e)
+{
+    memset(e, 0, sizeof *e);
+    if (!dev_ok(m, dev))
+        return;
+    size_t n = kt->shape.n;
+    unsigned b = bucket_of(n);
+    const family *f = family_get(m, kt, dev);
+    uint64_t known = f ? atomic_load_explicit(&f->known, memory_order_acquire) : 0;
+    if (f)
+        e->probing = (int)(atomic_load_explicit(&f->probing, memory_order_relaxed) >> b & 1);
+    if (known >> b & 1) {
+        const bucket *bk = atomic_load_explicit(&f->b[b], memory_order_acquire);
+        e->ns = atomic_load_explicit(&bk->est, memory_order_relaxed);
+        e->conf = atomic_load_explicit(&bk->conf_ppm, memory_order_relaxed) / 1e6;
+        e->samples = atomic_load_explicit(&bk->samples, memory_order_relaxed);
+        e->source = FRONTA__EST_SAMPLES;
+    } else if (known) {
+        interpolate(f, known, b, n, e);
+    } else {
+        e->ns = (uint64_t)prior_ns(m, dev, n);
+        e->source = FRONTA__EST_PRIOR;
+    }
+}
+
+const char *fronta__models_source_name(fronta__est_source s)
+{
+    return s == FRONTA__EST_SAMPLES ? "samples" : s == FRONTA__EST_INTERP ? "interp" : "prior";
+}
+
+uint64_t fronta__models_exec(fronta__models *m, const fronta__ktask *kt, int dev, double *conf)
+{
+    fronta__estimate e;
+    fronta__models_estimate(m, kt, dev, &e);
+    if (conf)
+        *conf = e.conf;
+    return e.ns;
+}
+
+int fronta__models_probe_claim(fronta__models *m, const fronta__ktask *kt, int dev)
+{
+    family *f = family_get(m, kt, dev);
+    if (!f)
+        return 0;
+    uint64_t bit = 1ull << bucket_of(kt->shape.n);
+    if (atomic_load_explicit(&f->known, memory_order_acquire) & bit)
+        return 0;
+    return !(atomic_fetch_or_explicit(&f->probing, bit, memory_order_relaxed) & bit);
+}
+
+/* ---- transfers ---- */
+
+
+/* ns to copy `bytes` from node src to node dst; between two devices,
+ * through the host, as coherence copies. */
+static double copy_ns(const fronta__models *m, int src, int dst, size_t bytes)
+{
+    if (src == dst || !bytes)
+        return 0;
+    if (src && dst)
+        return copy_ns(m, src, 0, bytes) + copy_ns(m, 0, dst, bytes);
+    const devmodel *d = &m->dev[src ? src : dst];
+    uint64_t bpms = atomic_load_explicit(src ? &d->out.med : &d->in.med, memory_order_relaxed);
+    if (bpms)
+        return (double)bytes * 1e6 / (double)bpms;
+    return d->free_copy ? 0 : PRIOR_XFER_LATENCY_NS + PRIOR_XFER_NS_PER_BYTE * (double)bytes;
+}
+
+/* Where b's current contents will be when kt runs: the device of a
+ * pending writer (its output replaces what is valid now), else a node
+ * where it is valid, the host first; -1 when dev already has it. */
+static int source_node(const fronta__models *m, const fronta_buffer_t *b, int dev)
+{
+    const fronta_future_t *w = b->last_writer;
+    const fronta__ktask *wk = w ? fronta__ktask_of(w) : NULL;
+    if (wk && !fronta_future_done(w)) {
+        int wd = atomic_load_explicit(&wk->dev, memory_order_acquire);
+        return wd == dev ? -1 : wd >= 0 && wd < m->ndev ? wd : 0;
+    }
+    if (b->valid >> dev & 1)
+        return -1;
+    if ((b->valid & 1) || !b->valid)
+        return 0;
+    int s = __builtin_ctzll(b->valid);
+    return s < m->ndev ? s : 0;
+}
+
+uint64_t fronta__models_xfer(fronta__models *m, const fronta__ktask *kt, const fronta__kbufs *kb,
+                             int dev)
+{
+    (void)kt;
+    if (!dev_ok(m, dev) || !kb)
+        return 0;
+    double t = 0;
+    for (size_t i = 0; i < kb->n; i++) {
+        if (!(kb->mode[i] & FRONTA_ACCESS_IN))
+            continue;
+        int src = source_node(m, kb->b[i], dev);
+        if (src >= 0)
+            t += copy_ns(m, src, dev, kb->b[i]->bytes);
+    }
+    return (uint64_t)t;
+}
+
+/* With xlock held. */
+static void xring_push(xring *r, uint64_t bpms)
+{
+    ring_push(&r->bpms, bpms ? bpms : 1);
+    atomic_store_explicit(&r->med, median_u64(r->bpms.v, r->bpms.count), memory_order_relaxed);
+}
+
+void fronta__models_transfer(fronta__models *m, int src, int dst, uint64_t bytes, uint64_t ns)
+{
+    /* Device-to-device copies go through the host here: only pairs with
+     * the host are modelled. */
+    if (!dev_ok(m, src) || !dev_ok(m, dst) || src == dst || (src && dst) || !bytes)
+        return;
+    devmodel *d = &m->dev[src ? src : dst];
+    pthread_mutex_lock(&m->xlock);
+    xring_push(src ? &d->out : &d->in, (uint64_t)((double)bytes * 1e6 / (double)(ns ? ns : 1)));
+    pthread_mutex_unlock(&m->xlock);
+    atomic_store_explicit(&d->dirty, 1, memory_order_relaxed);
+}
+
+/* ---- backlog and learning ---- */
+
+uint64_t fronta__models_backlog(fronta__models *m, int dev)
+{
+    return dev_ok(m, dev) ? atomic_load_explicit(&m->dev[dev].backlog, memory_order_relaxed) : 0;
+}
+
+void fronta__models_placed(fronta__models *m, fronta__ktask *kt, int dev, uint64_t est)
+{
+    kt->est_ns = est;
+    kt->est_dev = -1;
+    if (!dev_ok(m, dev))
+        return;
+    kt->est_dev = dev;
+    atomic_fetch_add_explicit(&m->dev[dev].backlog, est, memory_order_relaxed);
+}
+
+/* The caller owns kt at ran/left (one of them per placement). */
+static void unplace(fronta__models *m, fronta__ktask *kt)
+{
+    if (dev_ok(m, kt->est_dev))
+        atomic_fetch_sub_explicit(&m->dev[kt->est_dev].backlog, kt->est_ns, memory_order_relaxed);
+    kt->est_dev = -1;
+}
+
+static void probe_over(fronta__models *m, const fronta__ktask *kt, int dev)
+{
+    family *f = kt->k ? family_get(m, kt, dev) : NULL;
+    if (f)
+        atomic_fetch_and_explicit(&f->probing, ~(1ull << bucket_of(kt->shape.n)),
+                                  memory_order_relaxed);
+}
+
+static int spiked(const fronta__models *m, int dev, unsigned seen)
+{
+    unsigned p = m->spike_percent;
+    return p && (m->spike_devs >> dev & 1) &&
+           (uint64_t)seen * p / 100 > (uint64_t)(seen - 1) * p / 100;
+}
+
+static void learn(fronta__models *m, family *f, const fronta__ktask *kt, uint64_t ns)
+{
+    unsigned b = bucket_of(kt->shape.n);
+    pthread_mutex_lock(&f->lock);
+    bucket *bk = bucket_get(m, f, b);
+    if (bk) {
+        if (spiked(m, f->dev, ++bk->seen))
+            ns *= m->spike_factor;
+        bucket_push(bk, ns, kt->shape.n);
+        /* Release: a reader that sees the bit sees the bucket's figures. */
+        atomic_fetch_or_explicit(&f->known, 1ull << b, memory_order_release);
+    }
+    pthread_mutex_unlock(&f->lock);
+}
+
+void fronta__models_ran(fronta__models *m, fronta__ktask *kt, int dev, uint64_t ns, int ok)
+{
+    if (!m)
+        return;
+    unplace(m, kt);
+    family *f = ok && kt->k ? family_get(m, kt, dev) : NULL;
+    if (f) {
+        learn(m, f, kt, ns);
+        atomic_store_explicit(&m->dev[dev].dirty, 1, memory_order_relaxed);
+    }
+    if (dev_ok(m, dev) && kt->k)
+        probe_over(m, kt, dev);
+}
+
+void fronta__models_left(fronta__models *m, fronta__ktask *kt, int dev)
+{
+    if (!m)
+        return;
+    unplace(m, kt);
+    if (dev_ok(m, dev) && kt->k)
+        probe_over(m, kt, dev);
+}
+
+void fronta__models_fault_spikes(fronta__models *m, unsigned percent, unsigned factor,
+                                 uint64_t devs)
+{
+    if (!m)
+        return;
+    m->spike_percent = percent > 100 ? 100 : percent;
+    m->spike_factor = factor ? factor : 1;
+    m->spike_devs = devs ? devs : ~0ull;
+}
+
+/* ---- the files: one per device, "perfmodel-<hash>.txt" in the cache directory ----
+ * A header line (magic, device name, driver version, platform), then one
+ * line per bucket: kernel name, variant (hex), bucket, mean n, the samples
+ * (ns, oldest first); "@in" / "@out" lines: copy bandwidths (bytes/ms). */
+
+static const char magic[] = "fronta-perfmodel 1";
+
+static int mkdirs(char *path)
+{
+    for (char *p = path + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            int rc = mkdir(path, 0700);
+            *p = '/';
+            if (rc && errno != EEXIST)
+                return -1;
+        }
+    return mkdir(path, 0700) && errno != EEXIST ? -1 : 0;
+}
+
+/* The rule of the OpenCL program cache (drivers/opencl/program.c). */
+static void choose_dir(fronta__models *m)
+{
+    const char *env;
+    int n = -1;
+    if ((env = getenv("FRONTA_CACHE_DIR")) && *env)
+        n = snprintf(m->dir, sizeof m->dir, "%s", env);
+    else if ((env = getenv("XDG_CACHE_HOME")) && *env)
+        n = snprintf(m->dir, sizeof m->dir, "%s/fronta", env);
+    else if ((env = getenv("HOME")) && *env)
+        n = snprintf(m->dir, sizeof m->dir, "%s/.cache/fronta", env);
+    if (n < 0 || (size_t)n >= sizeof m->dir)
+        m->dir[0] = 0;
+}
+
+static void device_init(fronta__models *m, int id, const fronta_device_info_t *in)
+{
+    devmodel *d = &m->dev[id];
+    char f[3][128];
+    snprintf(f[0], sizeof f[0], "%s", in->name);
+    snprintf(f[1], sizeof f[1], "%s", in->version);
+    snprintf(f[2], sizeof f[2], "%s", in->platform);
+    for (int i = 0; i < 3; i++)
+        for (char *p = f[i]; *p; p++)
+            if (*p == '\t' || *p == '\n' || *p == '\r')
+                *p = ' '; /* would break the format */
+    snprintf(d->header, sizeof d->header, "%s\t%s\t%s\t%s", magic, f[0], f[1], f[2]);
+    d->hash = 0xcbf29ce484222325ull; /* FNV-1a of the device's fields */
+    for (const char *p = d->header + sizeof magic; *p; p++)
+        d->hash = (d->hash ^ (unsigned char)*p) * 0x100000001b3ull;
+    d->cu = in->compute_units ? in->compute_units : 1;
+    d->pool = in->kind == FRONTA_DEVICE_CPU_POOL;
+    d->free_copy = d->pool || (in->unified_memory && m->rt->set.zero_copy);
+}
+
+static int path_of(const fronta__models *m, int dev, char *out, size_t size, const char *tail)
+{
+    int n = snprintf(out, size, "%s/perfmodel-%016llx.txt%s", m->dir,
+                     (unsigned long long)m->dev[dev].hash, tail);
+    return n > 0 && (size_t)n < size;
+}
+
+static void write_line(FILE *f, const char *head, const ring *r)
+{
+    fputs(head, f);
+    for (unsigned i = 0; i < r->count; i++)
+        fprintf(f, "%c%llu", i ? ' ' : '\t', (unsigned long long)ring_at(r, i));
+    fputc('\n', f);
+}
+
+static void write_family(FILE *f, family *fam)
+{
+    char head[64];
+    if (strpbrk(fam->name, "\t\n\r") || fam->name[0] == '@')
+        return; /* a name the format cannot hold (or a transfer line's): not persisted */
+    pthread_mutex_lock(&fam->lock);
+    for (unsigned b = 0; b < NBUCKETS; b++) {
+        const bucket *bk = atomic_load_explicit(&fam->b[b], memory_order_relaxed);
+        if (!bk || !bk->ns.count)
+            continue;
+        snprintf(head, sizeof head, "\t%llx\t%u\t%llu", (unsigned long long)fam->variant, b,
+                 (unsigned long long)atomic_load_explicit(&bk->nrep, memory_order_relaxed));
+        fputs(fam->name, f);
+        write_line(f, head, &bk->ns);
+    }
+    pthread_mutex_unlock(&fam->lock);
+}
+
+static int write_device(fronta__models *m, int dev, FILE *f)
+{
+    char head[64];
+    fprintf(f, "%s\n", m->dev[dev].header);
+    for (unsigned h = 0; h < HEADS; h++)
+        for (family *fam = atomic_load_explicit(&m->heads[h], memory_order_acquire); fam;
+             fam = fam->next)
+            if (fam->dev == dev)
+                write_family(f, fam);
+    for (const stored *s = m->stored; s; s = s->next) /* kernels this run did not use */
+        if (s->dev == dev && !s->adopted) {
+            snprintf(head, sizeof head, "\t%llx\t%u\t%llu", (unsigned long long)s->variant,
+                     s->bucket, (unsigned long long)s->nrep);
+            fputs(s->name, f);
+            write_line(f, head, &s->ns);
+        }
+    pthread_mutex_lock(&m->xlock);
+    if (m->dev[dev].in.bpms.count)
+        write_line(f, "@in", &m->dev[dev].in.bpms);
+    if (m->dev[dev].out.bpms.count)
+        write_line(f, "@out", &m->dev[dev].out.bpms);
+    pthread_mutex_unlock(&m->xlock);
+    return ferror(f);
+}
+
+/* Through a temporary file and a rename: another process reading at the
+ * same time sees the old file or the whole new one. */
+static void save_device(fronta__models *m, int dev)
+{
+    char path[600], tmp[640], tail[32];
+    snprintf(tail, sizeof tail, ".%ld.tmp", (long)getpid());
+    if (!atomic_load_explicit(&m->dev[dev].dirty, memory_order_relaxed) ||
+        !path_of(m, dev, path, sizeof path, "") || !path_of(m, dev, tmp, sizeof tmp, tail))
+        return;
+    FILE *f = fopen(tmp, "w");
+    int bad = !f || write_device(m, dev, f);
+    bad |= f && fclose(f) != 0;
+    if (bad || rename(tmp, path)) {
+        fronta__log(m->log, FRONTA_LOG_INFO, "performance models not saved to %s", path);
+        unlink(tmp);
+    }
+}
+
+/* Strict decimal or hex: no sign, no spaces, at least one digit. */
+static int parse_u64(const char **p, int hex, uint64_t *out)
+{
+    uint64_t v = 0;
+    const char *s = *p;
+    for (;; s++) {
+        unsigned d;
+        if (*s >= '0' && *s <= '9')
+            d = (unsigned)(*s - '0');
+        else if (hex && *s >= 'a' && *s <= 'f')
+            d = (unsigned)(*s - 'a' + 10);
+        else
+            break;
+        if (v > (UINT64_MAX - d) / (hex ? 16 : 10))
+            return -1;
+        v = v * (hex ? 16 : 10) + d;
+    }
+    if (s == *p)
+        return -1;
+    *out = v;
+    *p = s;
+    return 0;
+}
+
+/* "\t1 2 3\n": 1 to RING samples, each > 0, and the line's end. */
+static int parse_samples(const char *p, ring *r)
+{
+    memset(r, 0, sizeof *r);
+    for (char sep = '\t'; *p == sep; sep = ' ') {
+        uint64_t v;
+        p++;
+        if (r->count == RING || parse_u64(&p, 0, &v) || !v)
+            return -1;
+        ring_push(r, v);
+    }
+    return *p == '\n' && r->count ? 0 : -1;
+}
+
+/* A model line into a new entry (*out), or -1. */
+static int parse_model(fronta__models *m, int dev, const char *line, stored **out)
+{
+    const char *tab = strchr(line, '\t'), *p;
+    uint64_t b;
+    stored key = {.dev = dev};
+    if (!tab || tab == line)
+        return -1;
+    p = tab + 1;
+    if (parse_u64(&p, 1, &key.variant) || *p++ != '\t' || parse_u64(&p, 0, &b) ||
+        b >= NBUCKETS || *p++ != '\t' || parse_u64(&p, 0, &key.nrep) || !key.nrep ||
+        parse_samples(p, &key.ns))
+        return -1;
+    key.bucket = (unsigned)b;
+    size_t nlen = (size_t)(tab - line), size = sizeof key + nlen + 1;
+    stored *s = fronta__mem_alloc(m->alloc, size);
+    if (!s)
+        return -1;
+    *s = key;
+    s->size = size;
+    memcpy(s->name, line, nlen);
+    s->name[nlen] = 0;
+    *out = s;
+    return 0;
+}
+
+static void stored_free(fronta__models *m, stored *s)
+{
+    while (s) {
+        stored *n = s->next;
+        fronta__mem_free(m->alloc, s, s->size);
+        s = n;
+    }
+}
+
+/* The lines after the header into *list and the rings xr[2]; a reason
+ * when one is not as written. */
+static const char *parse_lines(fronta__models *m, int dev, FILE *f, stored **list, ring *xr)
+{
+    char line[4096];
+    for (unsigned lines = 0; fgets(line, sizeof line, f);) {
+        stored *s = NULL;
+        if (!strchr(line, '\n') || ++lines > MAX_STORED)
+            return "a line too long, or too many";
+        if (!strncmp(line, "@in\t", 4) || !strncmp(line, "@out\t", 5)) {
+            int o = line[1] == 'o';
+            if (parse_samples(line + 3 + o, &xr[o]))
+                return "a bad transfer line";
+        } else if (parse_model(m, dev, line, &s)) {
+            return "a bad model line";
+        } else {
+            s->next = *list;
+            *list = s;
+        }
+    }
+    return ferror(f) ? "a read error" : NULL;
+}
+
+/* Read the device's file into m->stored and its rings; a foreign or
+ * corrupt file changes nothing. */
+static void load_device(fronta__models *m, int dev)
+{
+    char path[600], line[sizeof m->dev[0].header + 2];
+    FILE *f = m->dir[0] && path_of(m, dev, path, sizeof path, "") ? fopen(path, "r") : NULL;
+    if (!f)
+        return;
+    stored *list = NULL;
+    ring xr[2] = {{.count = 0}, {.count = 0}};
+    size_t hl = strlen(m->dev[dev].header);
+    const char *why = "written for another device or driver";
+    if (fgets(line, sizeof line, f) && !strncmp(line, m->dev[dev].header, hl) &&
+        line[hl] == '\n')
+        why = parse_lines(m, dev, f, &list, xr);
+    fclose(f);
+    if (why) {
+        fronta__log(m->log, FRONTA_LOG_INFO, "performance model file %s ignored: %s", path, why);
+        stored_free(m, list);
+        return;
+    }
+    for (unsigned i = 0; i < xr[0].count; i++)
+        xring_push(&m->dev[dev].in, ring_at(&xr[0], i));
+    for (unsigned i = 0; i < xr[1].count; i++)
+        xring_push(&m->dev[dev].out, ring_at(&xr[1], i));
+    while (list) {
+        stored *n = list->next;
+        list->next = m->stored;
+        m->stored = list;
+        list = n;
+    }
+}
+
+/* ---- open and close ---- */
+
+int fronta__models_open_with(fronta_runtime_t *rt, const fronta_device_info_t *devs, int ndev,
+                             fronta__models **out)
+{
+    void *raw;
+    *out = NULL;
+    fronta__models *m = fronta__mem_calloc_aligned(&rt->alloc, sizeof *m, &raw);
+    if (!m)
+        return FRONTA_ENOMEM;
+    m->raw = raw;
+    m->rt = rt;
+    m->alloc = &rt->alloc;
+    m->log = rt->set.log_level;
+    m->ndev = devs ? ndev : rt->ndevices;
+    if (m->ndev > FRONTA__MAX_DEVICES)
+        m->ndev = FRONTA__MAX_DEVICES;
+    for (int i = 0; i < m->ndev; i++) {
+        fronta_device_info_t info = {.size = sizeof info};
+        if (devs)
+            info = devs[i];
+        else if (fronta_device_info(rt, i, &info))
+            memset(&info, 0, sizeof info);
+        device_init(m, i, &info);
+    }
+    pthread_mutex_init(&m->lock, NULL);
+    pthread_mutex_init(&m->xlock, NULL);
+    choose_dir(m);
+    for (int i = 0; i < m->ndev; i++)
+        load_device(m, i);
+    *out = m;
+    return 0;
+}
+
+int fronta__models_open(fronta_runtime_t *rt, fronta__models **out)
+{
+    return fronta__models_open_with(rt, NULL, 0, out);
+}
+
+void fronta__models_close(fronta__models *m)
+{
+    if (!m)
+        return;
+    if (m->dir[0] && !mkdirs(m->dir))
+        for (int i = 0; i < m->ndev; i++)
+            save_device(m, i);
+    for (unsigned h = 0; h < HEADS; h++)
+        for (family *f = atomic_load_explicit(&m->heads[h], memory_order_relaxed), *n; f; f = n) {
+            n = f->next;
+            family_free(m, f);
+        }
+    stored_free(m, m->stored);
+    pthread_mutex_destroy(&m->lock);
+    pthread_mutex_destroy(&m->xlock);
+    fronta__mem_free(m->alloc, m->raw, sizeof *m + 63);
+}
