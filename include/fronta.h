@@ -129,7 +129,7 @@ typedef struct fronta_config {
     int zero_copy;            /* FRONTA_ZERO_COPY: on devices that share host
                                  memory, map host arrays instead of copying
                                  them (0 default: on; <0 off, the copy path) */
-    /* Since 0.3 (docs/scheduling.md): */
+    /* Since 0.2 (docs/scheduling.md): */
     const char *sched;        /* FRONTA_SCHED: "ws", "eager", "heft"; NULL:
                                  heft when there are devices of more than one
                                  kind, else ws */
@@ -146,7 +146,9 @@ typedef struct fronta_config {
                                  runs ready plain tasks meanwhile: 1 on,
                                  0 default (off), <0 off */
     /* Called every progress_ms (0: 200) from a thread of the runtime while
-     * tasks are outstanding, with the runtime's counts so far. */
+     * tasks are outstanding, once more when they are all done, and at
+     * shutdown, with the runtime's counts so far. It must not wait: waits
+     * in it return FRONTA_EBUSY (it runs on a driver thread). */
     void (*progress)(void *ud, uint64_t completed, uint64_t submitted);
     void *progress_ud;
     int progress_ms;
@@ -208,7 +210,10 @@ typedef struct fronta_worker_stats {
     int device;                /* its device id: 0 for a pool thread */
     int thread;                /* pool thread index; -1 for a device */
     uint64_t tasks_run;        /* attempts (plain and kernel) it ran */
-    uint64_t busy_ns;          /* time not idle since create */
+    uint64_t busy_ns;          /* since create: a pool thread's time not idle (idle:
+                                  from the start of a spin that ends in sleep until
+                                  woken; a spin that finds work counts as busy);
+                                  a device's kernel time */
     uint64_t bytes_in;         /* copied to its memory node */
     uint64_t bytes_out;        /* copied from its memory node */
     uint64_t host_wakeups;     /* times it was woken from sleep */
@@ -289,7 +294,7 @@ typedef struct fronta_call {
     unsigned retries;                /* further attempts when fn fails */
     uint64_t key;                    /* random-stream key; 0: automatic */
     const char *name;                /* for errors and logs; not copied */
-    /* Since 0.3: counted resources the task holds while it runs, from
+    /* Since 0.2: counted resources the task holds while it runs, from
      * those the pool declares (FRONTA_RESOURCES); nresources 0: the
      * entries before the first with a NULL name. */
     fronta_resource_t resources[FRONTA_MAX_RESOURCES];
@@ -312,7 +317,7 @@ typedef struct fronta_map_opts {
     size_t max_inflight;             /* 0: no limit */
     int priority;
     unsigned retries;
-    /* Since 0.3: as fronta_call_t's, for every task of the map. */
+    /* Since 0.2: as fronta_call_t's, for every task of the map. */
     fronta_resource_t resources[FRONTA_MAX_RESOURCES];
     size_t nresources;
 } fronta_map_opts_t;
@@ -780,7 +785,7 @@ typedef struct fronta_task_desc {
      * (both 0: the driver picks; else each divides its dimension). */
     size_t rows, cols;
     size_t local_rows, local_cols;
-    /* Since 0.3: counted resources, as fronta_call_t's, on the device that
+    /* Since 0.2: counted resources, as fronta_call_t's, on the device that
      * runs it (besides "mem": its buffers' bytes, always held there). */
     fronta_resource_t resources[FRONTA_MAX_RESOURCES];
     size_t nresources;

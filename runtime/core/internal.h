@@ -145,6 +145,7 @@ struct fronta__worker {
     /* Busy time is what is not idle: idle_ns grows only when the worker
      * spins or sleeps, so the hot path reads no clock. */
     atomic_uint_fast64_t idle_ns;
+    atomic_uint_fast64_t idle_since; /* when the idle period under way began; 0 busy */
     atomic_uint_fast64_t res_waits; /* tasks it made ready that had to wait for a resource */
     atomic_uint guest_taken;        /* a guest slot (index >= nworkers): claimed by a waiter */
 } __attribute__((aligned(64)));

@@ -133,7 +133,8 @@ typedef struct fronta__ktask {
     uint64_t est_ns;                  /* the model's estimate when placed (backlog) */
     int est_dev;                      /* the device whose backlog holds it; -1 none */
     _Atomic int sched_dev;            /* the front's: placed there and not done; -1 */
-    uint64_t run_t0;                  /* pool: when its CPU implementation started */
+    uint64_t run_t0;                  /* OpenCL: enqueued at (the host-time fallback of
+                                         its duration when profiling is off) */
     fronta__kdep *deps;
     uint32_t ndeps;
     size_t deps_cap;

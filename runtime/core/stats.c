@@ -182,7 +182,12 @@ static void pool_worker(fronta_runtime_t *rt, int i, fronta_worker_stats_t *s)
         s->resource_waits += unattributed_waits(rt);
     uint64_t now = fronta__now_ns();
     uint64_t wall = now > rt->created_ns ? now - rt->created_ns : 0;
+    /* An idle period still under way is idle too: else a sleeping worker
+     * would read as busy until it wakes. */
+    uint64_t since = atomic_load_explicit(&w->idle_since, memory_order_acquire);
     uint64_t idle = atomic_load_explicit(&w->idle_ns, memory_order_relaxed);
+    if (since && now > since)
+        idle += now - since;
     s->busy_ns = wall > idle ? wall - idle : 0;
 }
 

@@ -197,7 +197,7 @@ static int heft_place(const fronta__place_ctx *pc)
     if (pick < 0)
         pick = pick_best(c, nc, chain, &why);
     fronta__models_placed(m, pc->kt, c[pick].dev, c[pick].e.ns);
-    if (pc->rt->set.log_level >= FRONTA_LOG_DEBUG)
+    if (pc->rt->set.log_level == FRONTA_LOG_DEBUG) /* OFF is above DEBUG */
         log_place(pc, c, nc, pick, why);
     return c[pick].dev;
 }

@@ -91,8 +91,17 @@ int fronta__sched_unwait(fronta_future_t *t);
  * queue's push ended with a relaxed store (needs a full fence first). */
 static inline void fronta__sched_wake(fronta_runtime_t *rt, int after_plain_store)
 {
+    /* rt->sleepers is the pool's published hint (workers about to park or
+     * parked): read here, so that the common case -- nobody asleep --
+     * costs no call. The push and this load must not be reordered against
+     * the sleeper's announce-then-recheck (a Dekker pair); a deque push
+     * ends in a relaxed store, so it needs the fence. */
+    if (after_plain_store)
+        atomic_thread_fence(memory_order_seq_cst);
+    if (!atomic_load_explicit(&rt->sleepers, memory_order_seq_cst))
+        return;
     const fronta__device *pool = &rt->devices[0];
-    pool->drv->notify(pool->data, after_plain_store);
+    pool->drv->notify(pool->data, 0);
 }
 
 /* Place a kernel task at submit (with its buffers locked): the device

@@ -17,9 +17,8 @@
 static void cpu_notify(void *data, int after_plain_store)
 {
     fronta_runtime_t *rt = data;
-    /* The pusher's store and this load of the sleeper count must not be
-     * reordered against the sleeper's announce-then-recheck (a Dekker
-     * pair); deque pushes end in a relaxed store, so they need the fence. */
+    /* fronta__sched_wake has fenced and seen a sleeper; another caller
+     * may not have. */
     if (after_plain_store)
         atomic_thread_fence(memory_order_seq_cst);
     if (!atomic_load_explicit(&rt->sleepers, memory_order_seq_cst))
@@ -204,11 +203,13 @@ static void park_worker(fronta__worker *w)
     atomic_fetch_sub_explicit(&rt->sleepers, 1, memory_order_seq_cst);
 }
 
-/* Spin until work shows up or spin_us passes; 1 when work showed up. */
-static int spin_for_work(fronta__worker *w)
+/* Spin until work shows up or spin_us passes; 1 when work showed up.
+ * *t0: when it began (the spin reads the clock anyway). */
+static int spin_for_work(fronta__worker *w, uint64_t *t0)
 {
     fronta_runtime_t *rt = w->rt;
-    uint64_t end = fronta__now_ns() + (uint64_t)rt->set.spin_us * 1000u;
+    *t0 = fronta__now_ns();
+    uint64_t end = *t0 + (uint64_t)rt->set.spin_us * 1000u;
     for (unsigned i = 1;; i++) {
         if (has_work(w) || stopping(rt))
             return 1;
@@ -221,32 +222,34 @@ static int spin_for_work(fronta__worker *w)
     }
 }
 
-/* Spin, then sleep. Returns non-zero when the pool stops. */
-static int idle_wait(fronta__worker *w)
+/* Spin, then sleep. Returns non-zero when the pool stops. Idle time is
+ * counted from the spin's start once the worker goes to sleep: a worker
+ * that finds work within its spin is busy (reading the clock twice per
+ * idle period would cost a chain of short tasks ~70 ns each). */
+static int idle(fronta__worker *w)
 {
     fronta_runtime_t *rt = w->rt;
     fronta__pool_idle_check(w);
+    uint64_t t0 = 0;
     if (rt->set.spin_us > 0) {
         atomic_fetch_add_explicit(&rt->spinning, 1, memory_order_seq_cst);
-        int found = spin_for_work(w);
+        int found = spin_for_work(w, &t0);
         atomic_fetch_sub_explicit(&rt->spinning, 1, memory_order_seq_cst);
         if (found)
             return stopping(rt) && !has_work(w);
     }
+    if (!t0)
+        t0 = fronta__now_ns();
+    atomic_store_explicit(&w->idle_since, t0, memory_order_release);
     park_worker(w);
-    return stopping(rt);
-}
-
-/* The clock is read only here, off the hot path: busy time is the rest. */
-static int idle(fronta__worker *w)
-{
-    uint64_t t0 = fronta__now_ns();
-    int stop = idle_wait(w);
+    /* idle_ns first: a reader between the two sees the period at most
+     * twice, never not at all, and busy time is clamped at 0. */
     atomic_store_explicit(&w->idle_ns,
                           atomic_load_explicit(&w->idle_ns, memory_order_relaxed) +
                               (fronta__now_ns() - t0),
                           memory_order_relaxed);
-    return stop;
+    atomic_store_explicit(&w->idle_since, 0, memory_order_release);
+    return stopping(rt);
 }
 
 static void worker_main(fronta_runtime_t *rt, int index)

@@ -288,6 +288,8 @@ static int enqueue(ocl_dev *d, fronta__ktask *kt, cl_kernel kobj, const ocl_rang
                                        : "");
         return FRONTA_EDEVICE;
     }
+    if (kt->event && kt->event_free) /* a retry's: the failed attempt's is done */
+        kt->event_free(kt->event);
     kt->event = ev;
     kt->event_free = event_free;
     if (nwait)
