@@ -809,7 +809,11 @@ typedef struct fronta_task_desc {
  * FRONTA_EARG when the OpenCL function's signature does not match the
  * parameters, FRONTA_ENOMEM when the device thread runs out of host or
  * device memory for the task) and its buffers keep their last valid
- * contents. */
+ * contents -- except after a failure the device reports only when the
+ * kernel completes (its status is an error): the buffers it writes then
+ * hold what the failed kernel left (a known defect; retries rewrite them).
+ * With retries (fronta_task_desc_t.retries) a failed attempt runs again
+ * first; FRONTA_ERESOURCE: resources no admissible device declares. */
 FRONTA_API FRONTA_NODISCARD int fronta_submit(fronta_runtime_t *rt,
                                               const fronta_task_desc_t *task,
                                               fronta_future_t **out);

@@ -532,7 +532,12 @@ static void debug_line(fronta_runtime_t *f, fronta__ktask *kt, char *out, size_t
     dup2(saved, 2);
     close(saved);
     close(fd);
-    snprintf(out, size, "%s", slurp(path));
+    const char *text = slurp(path);
+    size_t n = strlen(text);
+    if (n >= size) /* the log line is cut, as the line buffer cuts it */
+        n = size - 1;
+    memcpy(out, text, n);
+    out[n] = 0;
     unlink(path);
 }
 

@@ -521,12 +521,34 @@ static void init_once_each(int threads)
     assert_int_equal(atomic_load(&l.wrong_thread), 0);
 }
 
+/* Every pool thread runs the hook, even one that never gets a task
+ * before destroy: a thread late to start must not skip it. */
+static void worker_init_without_tasks(void)
+{
+    static init_log_t l;
+    int short_runs = 0;
+    for (int r = 0; r < 100; r++) {
+        memset(&l, 0, sizeof l);
+        fronta_config_t cfg = config(MAXW, "cpu", NULL);
+        cfg.worker_init = init_hook;
+        cfg.worker_init_ud = &l;
+        fronta_runtime_t *rt = create_ok(&cfg);
+        assert_int_equal(fronta_runtime_destroy(rt), 0);
+        short_runs += atomic_load(&l.calls) != MAXW;
+        assert_int_equal(atomic_load(&l.bad_index), 0);
+    }
+    if (short_runs)
+        fail_msg("%d of 100 runtimes of %d threads destroyed at once: the hook ran on fewer"
+                 " threads", short_runs, MAXW);
+}
+
 static void worker_init_once_each(void **state)
 {
     (void)state;
     init_once_each(1);
     init_once_each(3);
     init_once_each(MAXW);
+    worker_init_without_tasks();
 }
 
 /* ---- input i is after[i] ---------------------------------------------- */

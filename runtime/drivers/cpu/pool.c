@@ -303,8 +303,11 @@ static void *launcher_main(void *arg)
         }
         bump(&rt->started);
         wait_word(&rt->go, 1);
-        /* A runtime whose creation failed stops before it goes. */
-        if (index < rt->nworkers && !stopping(rt))
+        /* go is 1 from cpu_ready, 2 from a creation that failed: then the
+         * runtime stops before it goes. A runtime destroyed right after
+         * create still gives every thread its worker_init. */
+        if (index < rt->nworkers &&
+            atomic_load_explicit(&rt->go, memory_order_acquire) == 1)
             worker_main(rt, index);
         /* Our own release/acquire edge to cpu_stop: the region's closing
          * barrier orders the same things, but inside libgomp, where
@@ -382,8 +385,10 @@ static void cpu_stop(fronta_runtime_t *rt, void *data)
     if (!rt->launched)
         return;
     atomic_fetch_or_explicit(&rt->flags, FRONTA__RT_STOP, memory_order_seq_cst);
-    if (!atomic_load_explicit(&rt->go, memory_order_acquire))
-        bump(&rt->go); /* creation failed before cpu_ready */
+    unsigned zero = 0; /* creation failed before cpu_ready: go, to stop */
+    if (atomic_compare_exchange_strong_explicit(&rt->go, &zero, 2, memory_order_acq_rel,
+                                                memory_order_relaxed))
+        fronta__unpark_all(&rt->go);
     for (int i = 0; i < rt->nworkers; i++) {
         atomic_store_explicit(&rt->workers[i].parked, 0, memory_order_seq_cst);
         fronta__unpark_one(&rt->workers[i].parked);
