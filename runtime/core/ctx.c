@@ -5,27 +5,37 @@
 #include <stdio.h>
 #include <string.h>
 
-void *fronta_ctx_result_buffer(fronta_ctx_t *ctx, size_t size)
+/* Room for a result of size bytes: the inline bytes, the heap block it
+ * already has when the size is the same, or a new one (NULL: no memory). */
+static void *result_room(fronta_future_t *t, size_t size)
 {
-    if (!ctx || !ctx->task || size > UINT32_MAX)
-        return NULL;
-    fronta_future_t *t = ctx->task;
-    const fronta__allocator *a = &t->rt->alloc;
-    void *dst = t->res_inline;
-    if (size > FRONTA__RES_INLINE) {
-        if ((t->flags & FRONTA__F_RES_HEAP) && t->res_size == size)
-            dst = t->res; /* the same size again: reuse it */
-        else if (!(dst = fronta__mem_alloc(a, size)))
-            return NULL; /* the previous result stays */
-    }
+    if (size <= FRONTA__RES_INLINE)
+        return t->res_inline;
+    if ((t->flags & FRONTA__F_RES_HEAP) && t->res_size == size)
+        return t->res;
+    return fronta__mem_alloc(&t->rt->alloc, size);
+}
+
+/* dst (from result_room) becomes the result; the old one is freed. */
+static void result_set(fronta_future_t *t, void *dst, size_t size)
+{
     if ((t->flags & FRONTA__F_RES_HEAP) && dst != t->res) {
-        fronta__mem_free(a, t->res, t->res_size);
+        fronta__mem_free(&t->rt->alloc, t->res, t->res_size);
         t->flags &= ~FRONTA__F_RES_HEAP;
     }
     if (dst != t->res_inline)
         t->flags |= FRONTA__F_RES_HEAP;
     t->res = dst;
     t->res_size = (uint32_t)size;
+}
+
+void *fronta_ctx_result_buffer(fronta_ctx_t *ctx, size_t size)
+{
+    if (!ctx || !ctx->task || size > UINT32_MAX)
+        return NULL;
+    void *dst = result_room(ctx->task, size);
+    if (dst) /* else the previous result stays */
+        result_set(ctx->task, dst, size);
     return dst;
 }
 
@@ -35,26 +45,12 @@ int fronta_ctx_return(fronta_ctx_t *ctx, const void *value, size_t size)
         return FRONTA_EINVAL;
     if (size > UINT32_MAX)
         return FRONTA_ERANGE;
-    fronta_future_t *t = ctx->task;
-    const fronta__allocator *a = &t->rt->alloc;
-    void *dst = t->res_inline;
-    if (size > FRONTA__RES_INLINE) {
-        if ((t->flags & FRONTA__F_RES_HEAP) && t->res_size == size) {
-            dst = t->res;
-        } else if (!(dst = fronta__mem_alloc(a, size))) {
-            return FRONTA_ENOMEM; /* the previous result stays */
-        }
-    }
-    if (size)
+    void *dst = result_room(ctx->task, size);
+    if (!dst)
+        return FRONTA_ENOMEM; /* the previous result stays */
+    if (size) /* before the old result is freed: value may point into it */
         memmove(dst, value, size);
-    if ((t->flags & FRONTA__F_RES_HEAP) && dst != t->res) {
-        fronta__mem_free(a, t->res, t->res_size);
-        t->flags &= ~FRONTA__F_RES_HEAP;
-    }
-    if (dst != t->res_inline)
-        t->flags |= FRONTA__F_RES_HEAP;
-    t->res = dst;
-    t->res_size = (uint32_t)size;
+    result_set(ctx->task, dst, size);
     return 0;
 }
 

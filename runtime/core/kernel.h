@@ -162,6 +162,25 @@ typedef struct fronta__kbufs {
 } fronta__kbufs;
 
 fronta__ktask *fronta__ktask_of(const fronta_future_t *t);
+
+/* The element type an argument gives a kernel's variant: a buffer's
+ * dtype, a scalar's (FRONTA_INT32 for FRONTA_ARG_I32, ...); 3 bits, the
+ * key of OpenCL program variants and of performance models. */
+static inline unsigned fronta__arg_elem(const fronta_arg_t *a)
+{
+    switch (a->kind) {
+    case FRONTA_ARG_BUFFER:
+        return a->buffer ? (unsigned)a->buffer->type & 7u : 0;
+    case FRONTA_ARG_I32:
+        return FRONTA_INT32;
+    case FRONTA_ARG_I64:
+        return FRONTA_INT64;
+    case FRONTA_ARG_F32:
+        return FRONTA_FLOAT;
+    default:
+        return FRONTA_DOUBLE;
+    }
+}
 /* With kb's buffers locked: place, build and register the task; nothing
  * is visible on failure. Then fronta__kdep_publish lets it go. */
 int fronta__ktask_submit_locked(fronta_runtime_t *rt, const fronta__submitter *sub,

@@ -18,28 +18,12 @@
 
 /* ---- keys ---- */
 
-static unsigned elem_of(const fronta_arg_t *a)
-{
-    switch (a->kind) {
-    case FRONTA_ARG_BUFFER:
-        return a->buffer ? (unsigned)a->buffer->type & 7u : 0;
-    case FRONTA_ARG_I32:
-        return FRONTA_INT32;
-    case FRONTA_ARG_I64:
-        return FRONTA_INT64;
-    case FRONTA_ARG_F32:
-        return FRONTA_FLOAT;
-    default:
-        return FRONTA_DOUBLE;
-    }
-}
-
 /* The element types of the arguments, 3 bits each (as OpenCL variants). */
 static uint64_t variant_of(const fronta__ktask *kt)
 {
     uint64_t v = 0;
     for (uint32_t i = 0; i < kt->nargs && i < FRONTA_MAX_ARGS; i++)
-        v |= (uint64_t)elem_of(&kt->args[i]) << (3 * i);
+        v |= (uint64_t)fronta__arg_elem(&kt->args[i]) << (3 * i);
     return v;
 }
 

@@ -1,5 +1,6 @@
 /* Performance models' files: one per device in the cache directory, read at open, written at close. */
 #include "sched/model_int.h"
+#include "util/cachedir.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,32 +17,10 @@
  * lines: copy bandwidths (bytes/ms). */
 static const char magic[] = "fronta-perfmodel 1";
 
-static int mkdirs(char *path)
-{
-    for (char *p = path + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            int rc = mkdir(path, 0700);
-            *p = '/';
-            if (rc && errno != EEXIST)
-                return -1;
-        }
-    return mkdir(path, 0700) && errno != EEXIST ? -1 : 0;
-}
-
-/* The rule of the OpenCL program cache (drivers/opencl/program.c). */
+/* The rule of the OpenCL program cache (util/cachedir.c). */
 static void choose_dir(fronta__models *m)
 {
-    const char *env;
-    int n = -1;
-    if ((env = getenv("FRONTA_CACHE_DIR")) && *env)
-        n = snprintf(m->dir, sizeof m->dir, "%s", env);
-    else if ((env = getenv("XDG_CACHE_HOME")) && *env)
-        n = snprintf(m->dir, sizeof m->dir, "%s/fronta", env);
-    else if ((env = getenv("HOME")) && *env)
-        n = snprintf(m->dir, sizeof m->dir, "%s/.cache/fronta", env);
-    if (n < 0 || (size_t)n >= sizeof m->dir)
-        m->dir[0] = 0;
+    fronta__cache_dir(m->dir, sizeof m->dir);
 }
 
 void fronta__model_file_key(devmodel *d, const fronta_device_info_t *in)
@@ -274,7 +253,7 @@ void fronta__model_file_load(fronta__models *m)
 
 void fronta__model_file_save(fronta__models *m)
 {
-    if (m->dir[0] && !mkdirs(m->dir))
+    if (m->dir[0] && !fronta__mkdirs(m->dir))
         for (int i = 0; i < m->ndev; i++)
             save_device(m, i);
 }

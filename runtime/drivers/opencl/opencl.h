@@ -157,23 +157,6 @@ int fronta__cl_can_run(const void *data, int i, const fronta_kernel_t *k);
  * pass). */
 cl_uint fronta__cl_trailer(const fronta_kernel_t *k);
 
-/* The element type an argument gives its variant: a buffer's dtype, a
- * scalar's (FRONTA_INT32 for FRONTA_ARG_I32, ...). */
-static inline unsigned fronta__cl_arg_elem(const fronta_arg_t *a)
-{
-    switch (a->kind) {
-    case FRONTA_ARG_BUFFER:
-        return (unsigned)a->buffer->type & 7u;
-    case FRONTA_ARG_I32:
-        return FRONTA_INT32;
-    case FRONTA_ARG_I64:
-        return FRONTA_INT64;
-    case FRONTA_ARG_F32:
-        return FRONTA_FLOAT;
-    default:
-        return FRONTA_DOUBLE;
-    }
-}
 
 /* variant.c: the kernel object of kt's kernel (and variant) on d, built
  * at first use; 0, or an error with *msg. */

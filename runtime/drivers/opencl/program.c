@@ -3,6 +3,7 @@
  * process, so a second run skips the compiler (PoCL: ~1.6 s cold, ~2 ms
  * from a binary here). */
 #include "drivers/opencl/program.h"
+#include "util/cachedir.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -80,34 +81,14 @@ static key make_key(cl_device_id dev, const char *source, const char *options)
 
 /* ---- the cache directory ---- */
 
-static int mkdirs(char *path)
-{
-    for (char *p = path + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            int rc = mkdir(path, 0700);
-            *p = '/';
-            if (rc && errno != EEXIST)
-                return -1;
-        }
-    return mkdir(path, 0700) && errno != EEXIST ? -1 : 0;
-}
-
 static void choose_dir(fronta__clprog_cache *c, const char *dir)
 {
-    const char *env;
-    int n;
+    int n = 0;
     if (dir)
-        n = snprintf(c->dir, sizeof c->dir, "%s", dir);
-    else if ((env = getenv("FRONTA_CACHE_DIR")) && *env)
-        n = snprintf(c->dir, sizeof c->dir, "%s", env);
-    else if ((env = getenv("XDG_CACHE_HOME")) && *env)
-        n = snprintf(c->dir, sizeof c->dir, "%s/fronta", env);
-    else if ((env = getenv("HOME")) && *env)
-        n = snprintf(c->dir, sizeof c->dir, "%s/.cache/fronta", env);
+        n = snprintf(c->dir, sizeof c->dir, "%s", dir) >= (int)sizeof c->dir ? -1 : 0;
     else
-        n = -1;
-    if (n < 0 || (size_t)n >= sizeof c->dir || mkdirs(c->dir) || access(c->dir, W_OK))
+        n = fronta__cache_dir(c->dir, sizeof c->dir);
+    if (n < 0 || fronta__mkdirs(c->dir) || access(c->dir, W_OK))
         c->dir[0] = 0;
 }
 

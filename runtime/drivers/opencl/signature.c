@@ -179,7 +179,7 @@ static int expected_elem(const fronta_kernel_t *k, uint64_t sig, size_t i)
     if (p->kind == FRONTA_ARG_BUFFER)
         return (int)p->dtype;
     fronta_arg_t scalar = {.kind = p->kind};
-    return (int)fronta__cl_arg_elem(&scalar);
+    return (int)fronta__arg_elem(&scalar);
 }
 
 static int mismatch(ocl_dev *d, const fronta_kernel_t *k, uint64_t sig, cl_uint i,

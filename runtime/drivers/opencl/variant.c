@@ -24,7 +24,7 @@ uint64_t fronta__cl_variant_sig(const fronta__ktask *kt)
 {
     uint64_t sig = 0;
     for (uint32_t i = 0; i < kt->nargs; i++)
-        sig |= (uint64_t)fronta__cl_arg_elem(&kt->args[i]) << (3 * i);
+        sig |= (uint64_t)fronta__arg_elem(&kt->args[i]) << (3 * i);
     return sig;
 }
 
