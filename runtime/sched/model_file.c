@@ -153,8 +153,15 @@ static int parse_samples(const char *p, ring *r)
     return *p == '\n' && r->count ? 0 : -1;
 }
 
-/* A model line into a new entry (*out), or -1. */
-static int parse_model(fronta__models *m, int dev, const char *line, stored **out)
+/* Entries of one file: a sizing pass (base NULL) counts the bytes, the
+ * second fills one block. */
+typedef struct arena {
+    char *base;
+    size_t size, used;
+} arena;
+
+/* A model line into an entry of a (*out; NULL in the sizing pass), or -1. */
+static int parse_model(int dev, const char *line, arena *a, stored **out)
 {
     const char *tab = strchr(line, '\t'), *p;
     uint64_t b;
@@ -167,10 +174,17 @@ static int parse_model(fronta__models *m, int dev, const char *line, stored **ou
         parse_samples(p, &key.ns))
         return -1;
     key.bucket = (unsigned)b;
-    size_t nlen = (size_t)(tab - line), size = sizeof key + nlen + 1;
-    stored *s = fronta__mem_alloc(m->alloc, size);
-    if (!s)
-        return -1;
+    size_t nlen = (size_t)(tab - line);
+    size_t size = (sizeof key + nlen + 1 + 15) & ~(size_t)15; /* entries stay aligned */
+    *out = NULL;
+    if (!a->base) {
+        a->used += size;
+        return 0;
+    }
+    if (a->used + size > a->size)
+        return -1; /* the file changed between the passes */
+    stored *s = (stored *)(void *)(a->base + a->used);
+    a->used += size;
     *s = key;
     s->size = size;
     memcpy(s->name, line, nlen);
@@ -179,18 +193,9 @@ static int parse_model(fronta__models *m, int dev, const char *line, stored **ou
     return 0;
 }
 
-static void stored_free(fronta__models *m, stored *s)
-{
-    while (s) {
-        stored *n = s->next;
-        fronta__mem_free(m->alloc, s, s->size);
-        s = n;
-    }
-}
-
-/* The lines after the header into *list and the rings xr[2]; a reason
- * when one is not as written. */
-static const char *parse_lines(fronta__models *m, int dev, FILE *f, stored **list, ring *xr)
+/* The lines after the header into *list (entries of a) and the rings
+ * xr[2]; a reason when one is not as written. */
+static const char *parse_lines(int dev, FILE *f, arena *a, stored **list, ring *xr)
 {
     char line[4096];
     for (unsigned lines = 0; fgets(line, sizeof line, f);) {
@@ -201,9 +206,9 @@ static const char *parse_lines(fronta__models *m, int dev, FILE *f, stored **lis
             int o = line[1] == 'o';
             if (parse_samples(line + 3 + o, &xr[o]))
                 return "a bad transfer line";
-        } else if (parse_model(m, dev, line, &s)) {
+        } else if (parse_model(dev, line, a, &s)) {
             return "a bad model line";
-        } else {
+        } else if (s) {
             s->next = *list;
             *list = s;
         }
@@ -221,17 +226,30 @@ static void load_device(fronta__models *m, int dev)
         return;
     stored *list = NULL;
     ring xr[2] = {{.count = 0}, {.count = 0}};
+    arena a = {NULL, 0, 0};
     size_t hl = strlen(m->dev[dev].header);
     const char *why = "written for another device or driver";
+    long body = -1;
     if (fgets(line, sizeof line, f) && !strncmp(line, m->dev[dev].header, hl) &&
-        line[hl] == '\n')
-        why = parse_lines(m, dev, f, &list, xr);
+        line[hl] == '\n' && (body = ftell(f)) >= 0)
+        why = parse_lines(dev, f, &a, &list, xr); /* sizing */
+    if (!why && a.used) {
+        a.size = a.used;
+        a.used = 0;
+        xr[0].count = xr[1].count = 0;
+        why = !(a.base = fronta__mem_alloc(m->alloc, a.size)) ? "out of memory"
+              : fseek(f, body, SEEK_SET)                      ? "a seek error"
+                                                              : parse_lines(dev, f, &a, &list, xr);
+    }
     fclose(f);
     if (why) {
         fronta__log(m->log, FRONTA_LOG_INFO, "performance model file %s ignored: %s", path, why);
-        stored_free(m, list);
+        if (a.base)
+            fronta__mem_free(m->alloc, a.base, a.size);
         return;
     }
+    m->dev[dev].arena = a.base;
+    m->dev[dev].arena_size = a.size;
     for (unsigned i = 0; i < xr[0].count; i++)
         fronta__model_xring_push(&m->dev[dev].in, fronta__model_ring_at(&xr[0], i));
     for (unsigned i = 0; i < xr[1].count; i++)
@@ -260,5 +278,8 @@ void fronta__model_file_save(fronta__models *m)
 
 void fronta__model_file_free(fronta__models *m)
 {
-    stored_free(m, m->stored);
+    m->stored = NULL;
+    for (int i = 0; i < m->ndev; i++)
+        if (m->dev[i].arena)
+            fronta__mem_free(m->alloc, m->dev[i].arena, m->dev[i].arena_size);
 }

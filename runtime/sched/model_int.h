@@ -67,6 +67,11 @@ typedef struct devmodel {
     int pool, free_copy;          /* copies cost nothing: zero-copy on shared memory */
     atomic_int dirty;             /* learned something this run: write at close */
     xring in, out;                /* host -> device, device -> host; under xlock */
+    /* What its file held: every stored entry of the device in one block
+     * (one allocation, not one per line: a runtime's creation must not
+     * cost an allocation per model ever saved). */
+    char *arena;
+    size_t arena_size;
     _Alignas(64) atomic_uint_fast64_t backlog;
 } devmodel;
 
