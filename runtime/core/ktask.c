@@ -391,7 +391,7 @@ static fronta__ktask *ktask_new(fronta_runtime_t *rt, const fronta_task_desc_t *
     kt->nargs = (uint32_t)nargs;
     kt->shape = *sh;
     kt->needs = d->needs;
-    kt->rn.dev = -1;
+    atomic_init(&kt->rn.dev, -1);
     kt->est_dev = -1;
     atomic_init(&kt->sched_dev, -1);
     return kt;

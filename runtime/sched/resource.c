@@ -231,7 +231,7 @@ int fronta__res_resolve(const fronta__res *r, const fronta_resource_t *need, siz
                         fronta__rneed *out, char *msg, size_t msz)
 {
     out->n = 0;
-    out->dev = -1;
+    atomic_store_explicit(&out->dev, -1, memory_order_relaxed);
     if (n == 0)
         while (n < FRONTA_MAX_RESOURCES && need[n].name)
             n++;
@@ -294,7 +294,7 @@ static int take(fronta__res *r, fronta__rneed *n, int dev)
     }
     for (int i = 0; i < n->n; i++)
         rd->used[n->idx[i]] += n->amount[i];
-    n->dev = dev;
+    atomic_store_explicit(&n->dev, dev, memory_order_relaxed);
     return 1;
 }
 
@@ -327,7 +327,7 @@ static int blocked_by_waiters(const struct fronta__res_dev *rd, const fronta__rn
 int fronta__res_acquire(fronta__res *r, fronta__rneed *n, int dev)
 {
     if (unlimited(r, n, dev)) {
-        n->dev = -1; /* holds nothing anyone counts */
+        atomic_store_explicit(&n->dev, -1, memory_order_relaxed); /* holds nothing anyone counts */
         return 1;
     }
     struct fronta__res_dev *rd = &r->dev[dev];
@@ -342,7 +342,7 @@ int fronta__res_acquire(fronta__res *r, fronta__rneed *n, int dev)
             p = &(*p)->wnext;
         n->wnext = *p;
         *p = n;
-        n->dev = dev;
+        atomic_store_explicit(&n->dev, dev, memory_order_relaxed);
         n->wait_t0 = fronta__now_ns();
         rd->waits++;
     }
@@ -376,14 +376,14 @@ static fronta__rneed *admit_waiters(fronta__res *r, int dev)
 
 void fronta__res_release(fronta__res *r, fronta__rneed *n)
 {
-    int dev = n->dev;
+    int dev = atomic_load_explicit(&n->dev, memory_order_relaxed);
     if (dev < 0)
         return;
     struct fronta__res_dev *rd = &r->dev[dev];
     pthread_mutex_lock(&rd->lock);
     for (int i = 0; i < n->n; i++)
         rd->used[n->idx[i]] -= n->amount[i];
-    n->dev = -1;
+    atomic_store_explicit(&n->dev, -1, memory_order_relaxed);
     fronta__rneed *go = rd->waiting ? admit_waiters(r, dev) : NULL;
     pthread_mutex_unlock(&rd->lock);
     while (go) { /* outside the lock: admitting may run or release others */
@@ -395,7 +395,7 @@ void fronta__res_release(fronta__res *r, fronta__rneed *n)
 
 int fronta__res_unwait(fronta__res *r, fronta__rneed *n)
 {
-    int dev = n->dev;
+    int dev = atomic_load_explicit(&n->dev, memory_order_relaxed);
     if (dev < 0)
         return 0;
     struct fronta__res_dev *rd = &r->dev[dev];
@@ -404,7 +404,7 @@ int fronta__res_unwait(fronta__res *r, fronta__rneed *n)
     for (fronta__rneed **p = &rd->waiting; *p; p = &(*p)->wnext)
         if (*p == n) {
             *p = n->wnext;
-            n->dev = -1;
+            atomic_store_explicit(&n->dev, -1, memory_order_relaxed);
             found = 1;
             break;
         }

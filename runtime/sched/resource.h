@@ -6,6 +6,7 @@
 #define FRONTA_SCHED_RESOURCE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "fronta.h"
@@ -25,7 +26,10 @@ struct fronta__rneed {
     uint8_t n;
     uint8_t idx[FRONTA_MAX_RESOURCES + 1];  /* + the implicit mem of a kernel task */
     uint64_t amount[FRONTA_MAX_RESOURCES + 1];
-    int dev;                                /* where held or waited for; -1: neither */
+    /* Where held or waited for; -1: neither. Atomic: a cancel reads it
+     * without the lock to find the wait list (relaxed: the list's lock
+     * orders the rest). */
+    _Atomic int dev;
     int priority;                           /* waiters are admitted highest first */
     uint64_t wait_t0;                       /* when it started waiting (trace) */
     fronta__admit_fn admit;

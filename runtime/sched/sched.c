@@ -74,8 +74,9 @@ static void plain_admitted(fronta__rneed *n)
 {
     fronta_future_t *t = n->task;
     if (t->rt->trace)
-        fronta__trace_event(t->rt->trace, FRONTA__TR_RESWAIT, FRONTA__TRACK_HOST, t->name,
-                            t->id, n->wait_t0, fronta__now_ns(), 0);
+        fronta__trace_event(t->rt->trace, FRONTA__TR_RESWAIT, FRONTA__TRACK_HOST,
+                            t->name ? t->name : "task", t->id, n->wait_t0, fronta__now_ns(),
+                            0);
     fronta__submitter sub;
     fronta__submitter_get(t->rt, &sub);
     t->rt->policy->push(t, &sub, 0);
@@ -257,7 +258,8 @@ static void kernel_admitted(fronta__rneed *n)
 {
     fronta_future_t *t = n->task;
     if (t->rt->trace)
-        fronta__trace_event(t->rt->trace, FRONTA__TR_RESWAIT, FRONTA__TRACK_DEVICE + n->dev,
+        fronta__trace_event(t->rt->trace, FRONTA__TR_RESWAIT, FRONTA__TRACK_DEVICE +
+                                atomic_load_explicit(&n->dev, memory_order_relaxed),
                             t->name ? t->name : fronta__ktask_of(t)->k->name, t->id,
                             n->wait_t0, fronta__now_ns(), 0);
     kernel_go(t);
