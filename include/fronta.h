@@ -199,8 +199,9 @@ FRONTA_API int fronta_runtime_progress(const fronta_runtime_t *rt, uint64_t *com
 /* The scheduling policy in use: "ws", "eager", "heft". */
 FRONTA_API const char *fronta_runtime_sched(const fronta_runtime_t *rt);
 /* Write the trace events recorded so far to the FRONTA_TRACE file (it is
- * rewritten whole: a valid JSON file after each flush). FRONTA_ENOTSUP
- * when tracing is off. */
+ * rewritten whole: a valid JSON file after each flush; any thread, tasks
+ * may run meanwhile). FRONTA_ENOTSUP when tracing is off, FRONTA_ESYS
+ * when writing the file fails. */
 FRONTA_API int fronta_runtime_trace_flush(fronta_runtime_t *rt);
 
 /* A worker: each pool thread (0 .. cpu_threads-1), then each OpenCL
@@ -219,7 +220,12 @@ typedef struct fronta_worker_stats {
     uint64_t host_wakeups;     /* times it was woken from sleep */
     uint64_t resource_waits;   /* tasks placed on it that waited for a resource */
 } fronta_worker_stats_t;
+/* Pool threads + OpenCL devices (after shutdown the devices are gone:
+ * pool threads only). */
 FRONTA_API int fronta_worker_count(const fronta_runtime_t *rt);
+/* Counters of worker (0 .. count-1) since create; any thread. FRONTA_EINVAL
+ * for a worker out of range, FRONTA_ESHUTDOWN for a device while the
+ * runtime's drivers stop. */
 FRONTA_API int fronta_worker_stats(fronta_runtime_t *rt, int worker,
                                    fronta_worker_stats_t *out);
 
