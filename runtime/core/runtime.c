@@ -365,8 +365,7 @@ static int wait_all(fronta_runtime_t *rt, double timeout);
  * rt is running on it) or every guest slot is taken. */
 fronta__worker *fronta__guest_enter(fronta_runtime_t *rt)
 {
-    if (!rt->set.wait_helps || tls_worker || tls_driver_rt == rt || tls_callback_rt == rt ||
-        rt->stopped)
+    if (!rt->set.wait_helps || tls_worker || tls_driver_rt == rt || tls_callback_rt == rt)
         return NULL;
     for (int i = rt->nworkers; i < rt->worker_cap; i++) {
         fronta__worker *g = &rt->workers[i];
