@@ -307,6 +307,11 @@ void fronta__count_completed(fronta_runtime_t *rt, uint64_t n);
 void fronta__unenter(fronta_runtime_t *rt, const fronta__submitter *s, uint64_t n);
 uint64_t fronta__new_id(fronta_runtime_t *rt, const fronta__submitter *s);
 void fronta__wake_idle_waiters(fronta_runtime_t *rt);
+/* Tasks completed and submitted so far, over every counter (workers,
+ * guests, submitter slots, shared). Completions are read first: a
+ * completion is counted only after its task's submission was, so
+ * completed <= submitted holds for the pair, and equal means idle. */
+void fronta__counts(const fronta_runtime_t *rt, uint64_t *completed, uint64_t *submitted);
 /* A waiting thread's guest worker (wait_helps), or NULL; leave(NULL) is
  * a no-op. */
 fronta__worker *fronta__guest_enter(fronta_runtime_t *rt);

@@ -321,7 +321,7 @@ uint64_t fronta__new_id(fronta_runtime_t *rt, const fronta__submitter *s)
 /* Completions read first, then submissions: a completion is counted only
  * after its task's submission (and its children's) was, so equal sums
  * mean nothing submitted so far is unfinished. */
-static int quiescent(fronta_runtime_t *rt)
+void fronta__counts(const fronta_runtime_t *rt, uint64_t *completed, uint64_t *submitted)
 {
     uint64_t done = atomic_load_explicit(&rt->shared_completed, memory_order_seq_cst);
     for (int i = 0; i < rt->worker_cap; i++) /* guests too */
@@ -332,6 +332,14 @@ static int quiescent(fronta_runtime_t *rt)
     unsigned nx = atomic_load_explicit(&rt->next_ext, memory_order_acquire);
     for (unsigned i = 0; i < nx; i++)
         sub += atomic_load_explicit(&rt->ext[i].submitted, memory_order_acquire);
+    *completed = done;
+    *submitted = sub;
+}
+
+static int quiescent(fronta_runtime_t *rt)
+{
+    uint64_t done, sub;
+    fronta__counts(rt, &done, &sub);
     return done == sub;
 }
 

@@ -9,32 +9,13 @@
 
 /* ---- progress ---- */
 
-/* Completions are read before submissions (as core/runtime.c's
- * quiescent() does): a completion is counted only after its task's
- * submission was, so completed <= submitted holds for the pair. Each
- * counter only grows, so successive reads by one thread never go back. */
-static void progress_read(const fronta_runtime_t *rt, uint64_t *completed, uint64_t *submitted)
-{
-    uint64_t done = atomic_load_explicit(&rt->shared_completed, memory_order_seq_cst);
-    for (int i = 0; i < rt->nworkers; i++)
-        done += atomic_load_explicit(&rt->workers[i].completed, memory_order_acquire);
-    uint64_t sub = atomic_load_explicit(&rt->shared_submitted, memory_order_seq_cst);
-    for (int i = 0; i < rt->nworkers; i++)
-        sub += atomic_load_explicit(&rt->workers[i].submitted, memory_order_acquire);
-    unsigned nx = atomic_load_explicit(&rt->next_ext, memory_order_acquire);
-    for (unsigned i = 0; i < nx && i < FRONTA__MAX_EXT; i++)
-        sub += atomic_load_explicit(&rt->ext[i].submitted, memory_order_acquire);
-    *completed = done;
-    *submitted = sub;
-}
-
 int fronta_runtime_progress(const fronta_runtime_t *rt, uint64_t *completed,
                             uint64_t *submitted)
 {
     if (!rt)
         return FRONTA_EINVAL;
     uint64_t c, s;
-    progress_read(rt, &c, &s);
+    fronta__counts(rt, &c, &s);
     if (completed)
         *completed = c;
     if (submitted)
@@ -65,7 +46,7 @@ static void deadline_after(struct timespec *ts, uint64_t ns)
 static void tick(fronta_runtime_t *rt, int *open)
 {
     uint64_t c, s;
-    progress_read(rt, &c, &s);
+    fronta__counts(rt, &c, &s);
     if (c < s || *open)
         rt->set.progress(rt->set.progress_ud, c, s);
     *open = c < s;

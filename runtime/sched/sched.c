@@ -104,10 +104,11 @@ void fronta__sched_trace(fronta_runtime_t *rt, int kind, const fronta_future_t *
 int fronta__sched_ready_slow(fronta_future_t *t, const fronta__submitter *sub)
 {
     fronta_runtime_t *rt = t->rt;
-    if (rt->trace && !fronta__is_ktask(t)) /* a kernel's is fronta__sched_kernel_ready's */
+    if (rt->trace && !fronta__is_ktask(t)) { /* a kernel's is fronta__sched_kernel_ready's */
+        uint64_t now = fronta__now_ns();
         fronta__trace_event(rt->trace, FRONTA__TR_READY, track_of(sub),
-                            t->name ? t->name : "task", t->id, fronta__now_ns(),
-                            fronta__now_ns(), 0);
+                            t->name ? t->name : "task", t->id, now, now, 0);
+    }
     if (!fronta__has_res(t))
         return 0;
     fronta__rneed *n = t->rneed;
