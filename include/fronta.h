@@ -58,7 +58,8 @@ extern "C" {
     X(ENOENT,     -19, "no such kernel")                                      \
     X(ENOIMPL,    -20, "no implementation for an admissible device")          \
     X(EDEVICE,    -21, "device failed")                                      \
-    X(ERESOURCE,  -22, "no worker can meet the task's resource needs")
+    X(ERESOURCE,  -22, "no worker can meet the task's resource needs")      \
+    X(EPARTITION, -23, "buffer is partitioned, or is a chunk no longer in use")
 
 typedef enum fronta_errno {
     FRONTA_OK = 0,
@@ -565,6 +566,71 @@ FRONTA_API FRONTA_NODISCARD int fronta_buffer_acquire(fronta_buffer_t *b,
  * (FRONTA_EDEVICE if they failed; the access ends all the same). */
 FRONTA_API int fronta_buffer_release(fronta_buffer_t *b);
 
+/* ---- partitions (since 0.2; docs/arrays.md) ---------------------------- */
+
+/* How to cut a buffer into chunks. Zero-initialise and set one way:
+ * - nchunks: that many 1-D chunks whose lengths differ by at most one
+ *   (the first count % nchunks are one longer);
+ * - chunk_len: 1-D chunks of chunk_len elements, the last one shorter;
+ * - lengths (nlengths of them, each >= 1, summing to the count): 1-D
+ *   chunks of exactly those lengths;
+ * - rows, cols, tile_rows, tile_cols: the buffer (rows x cols == count)
+ *   as a row-major matrix cut into tiles of tile_rows x tile_cols, the
+ *   tiles of the last row and column smaller, numbered row by row;
+ * - nothing (or a NULL descriptor): chunks chosen for the user, the rule
+ *   of docs/arrays.md (from the worker count, the devices' memory and a
+ *   minimum useful chunk). */
+typedef struct fronta_partition {
+    size_t size;                  /* as fronta_config_t.size */
+    size_t nchunks;
+    size_t chunk_len;
+    const size_t *lengths;        /* read during the call only */
+    size_t nlengths;
+    size_t rows, cols;
+    size_t tile_rows, tile_cols;
+} fronta_partition_t;
+
+/* Cut b into chunks: buffers of their own, views of b's host array on the
+ * host (1-D chunks; a tile's host array is its own, packed, copied from
+ * b and back), separate allocations on devices. The call does not wait:
+ * the chunks' first access follows every task submitted on b before it,
+ * and their contents are then b's. While b is partitioned, tasks,
+ * acquires and partitions of b fail with FRONTA_EPARTITION; use its
+ * chunks (fronta_buffer_chunk) instead. A chunk cannot be partitioned
+ * (FRONTA_ENOTSUP) nor destroyed (FRONTA_EPARTITION); destroying b
+ * unpartitions it first. Nested partitions are not supported: a chunk is
+ * cut by unpartitioning its parent and partitioning that again.
+ * Fails with no effect: FRONTA_EINVAL (no buffer, more than one way set,
+ * a zero length or tile side, rows x cols != count), FRONTA_ERANGE (more
+ * chunks than elements, lengths that do not sum to the count),
+ * FRONTA_EPARTITION (b is partitioned), FRONTA_ENOTSUP (b is a chunk),
+ * FRONTA_ENOMEM. fronta_last_error() says which. */
+FRONTA_API FRONTA_NODISCARD int fronta_buffer_partition(fronta_buffer_t *b,
+                                                        const fronta_partition_t *how);
+/* Make b whole again. Does not wait: the next access to b follows every
+ * task submitted on its chunks, and b's contents are then the chunks'
+ * (a failure of the task that last wrote a chunk is b's, naming the
+ * chunk). The chunk handles are retired: tasks and acquires on them fail
+ * with FRONTA_EPARTITION until b is destroyed or partitioned again, when
+ * they are freed. FRONTA_EINVAL when b is not partitioned. */
+FRONTA_API int fronta_buffer_unpartition(fronta_buffer_t *b);
+/* Chunks of b (0 when it is not partitioned), and chunk i (NULL out of
+ * range). Borrowed handles, owned by b. */
+FRONTA_API size_t fronta_buffer_nchunks(const fronta_buffer_t *b);
+FRONTA_API fronta_buffer_t *fronta_buffer_chunk(const fronta_buffer_t *b, size_t i);
+
+typedef struct fronta_chunk_info {
+    size_t size;                  /* as fronta_config_t.size */
+    fronta_buffer_t *parent;
+    size_t index;                 /* its place among the parent's chunks */
+    size_t offset;                /* 1-D: its first element in the parent */
+    size_t row, col;              /* tiles: its first element's row and column */
+    size_t rows, cols;            /* its shape: 1 x count for 1-D chunks */
+    int retired;                  /* the parent was unpartitioned since */
+} fronta_chunk_info_t;
+/* Where chunk c sits in its parent. FRONTA_EINVAL when c is not a chunk. */
+FRONTA_API int fronta_buffer_chunk_info(const fronta_buffer_t *c, fronta_chunk_info_t *out);
+
 /* ---- kernels ----------------------------------------------------------- */
 
 typedef struct fronta_kernel fronta_kernel_t;
@@ -823,6 +889,73 @@ typedef struct fronta_task_desc {
 FRONTA_API FRONTA_NODISCARD int fronta_submit(fronta_runtime_t *rt,
                                               const fronta_task_desc_t *task,
                                               fronta_future_t **out);
+/* ---- maps over chunks (since 0.2; docs/arrays.md) ---------------------- */
+
+/* Submit `task` once per chunk of its partitioned buffer arguments (each
+ * given by its parent, all with the same number of chunks: zipped): task
+ * i gets chunk i of each of them, the other arguments as they are (a
+ * buffer that is not partitioned is passed whole, and only for reading:
+ * FRONTA_EARG otherwise), and the launch shape of its first partitioned
+ * argument's chunk (1 x count, or a tile's rows x cols): global, rows and
+ * cols must be 0. Every other field (needs, priority, resources, retries,
+ * after, local sizes) applies to each chunk's task; each has its own
+ * random stream, keyed by the map's key and the chunk index.
+ * *out (required) is done when every chunk's task is; it fails with the
+ * error of the failed or cancelled chunk of lowest index (its code,
+ * FRONTA_ECANCELLED for a cancelled one, and a message naming the chunk);
+ * cancelling *out cancels the chunks' tasks that have not started. chunks, when not NULL,
+ * has room for the chunk count and receives each chunk's future (the
+ * caller releases them). All chunks are checked before any is submitted:
+ * a call that fails has submitted nothing. Errors: those of fronta_submit
+ * (for the chunk that fails, named by fronta_last_error), FRONTA_EINVAL
+ * (no partitioned argument, a launch size given), FRONTA_ESIZE (chunk
+ * counts differ). */
+FRONTA_API FRONTA_NODISCARD int fronta_submit_map(fronta_runtime_t *rt,
+                                                  const fronta_task_desc_t *task,
+                                                  fronta_future_t **out,
+                                                  fronta_future_t **chunks);
+
+typedef enum fronta_reduce_op {
+    FRONTA_REDUCE_SUM = 1,        /* x's type; integers wrap */
+    FRONTA_REDUCE_MIN,            /* x's type; floats as fmin: NaNs skipped */
+    FRONTA_REDUCE_MAX,
+    FRONTA_REDUCE_COUNT,          /* int64: elements != 0 */
+    FRONTA_REDUCE_AND,            /* uint8: 1 when every element is != 0 */
+    FRONTA_REDUCE_OR              /* uint8: 1 when some element is != 0 */
+} fronta_reduce_op_t;
+
+/* Reduce x (partitioned or whole) to one value: a partial per chunk on
+ * whatever device the scheduler picks, then a fixed tree over the
+ * partials, so the bits depend only on x's contents and chunking -- not
+ * on the worker count, the devices chosen or timing. The value is the
+ * result of *out (fronta_future_result, of the size of its type) and,
+ * when `result` is not NULL, written to that one-element buffer of the
+ * op's type. Does not wait. FRONTA_EINVAL (bad op, no x), FRONTA_EARG (x's
+ * type does not suit op: COUNT, AND and OR take uint8 x; result's type or
+ * count), FRONTA_ENOMEM. */
+FRONTA_API FRONTA_NODISCARD int fronta_reduce(fronta_runtime_t *rt, fronta_buffer_t *x,
+                                              fronta_reduce_op_t op, fronta_buffer_t *result,
+                                              fronta_future_t **out);
+
+/* numpy's out = x[mask] across chunks: x and mask (uint8) are partitioned
+ * alike (or both whole); per chunk a count of mask, an exclusive scan of
+ * the counts, then each chunk's kept elements scattered to their place in
+ * out, a whole buffer of x's type. out[0 .. min(kept, count(out))) are
+ * the x[i] with mask[i] != 0 in index order, the rest of out is zero;
+ * *kept's result is the number kept, an int64 (never more than count(x)).
+ * Does not wait. FRONTA_EINVAL, FRONTA_EARG (types), FRONTA_ESIZE
+ * (chunkings differ), FRONTA_EPARTITION (out is partitioned). */
+FRONTA_API FRONTA_NODISCARD int fronta_compact(fronta_runtime_t *rt, fronta_buffer_t *x,
+                                               fronta_buffer_t *mask, fronta_buffer_t *out,
+                                               fronta_future_t **kept);
+
+/* Concatenate n whole buffers of one type into out, whose count is the
+ * sum of theirs. Does not wait; *done (may be NULL) when it has. Errors:
+ * FRONTA_EINVAL, FRONTA_EARG (types), FRONTA_ESIZE (counts). */
+FRONTA_API FRONTA_NODISCARD int fronta_concat(fronta_runtime_t *rt, fronta_buffer_t *const *bufs,
+                                              size_t n, fronta_buffer_t *out,
+                                              fronta_future_t **done);
+
 /* The device that ran a kernel task (or is to), -1 for a plain function
  * or one not placed yet. */
 FRONTA_API int fronta_future_device(const fronta_future_t *f);
