@@ -898,15 +898,18 @@ FRONTA_API FRONTA_NODISCARD int fronta_submit(fronta_runtime_t *rt,
  * FRONTA_EARG otherwise), and the launch shape of its first partitioned
  * argument's chunk (1 x count, or a tile's rows x cols): global, rows and
  * cols must be 0. Every other field (needs, priority, resources, retries,
- * after, local sizes) applies to each chunk's task; each has its own
- * random stream, keyed by the map's key and the chunk index.
+ * after, local sizes) applies to each chunk's task.
  * *out (required) is done when every chunk's task is; it fails with the
  * error of the failed or cancelled chunk of lowest index (its code,
- * FRONTA_ECANCELLED for a cancelled one, and a message naming the chunk);
- * cancelling *out cancels the chunks' tasks that have not started. chunks, when not NULL,
- * has room for the chunk count and receives each chunk's future (the
- * caller releases them). All chunks are checked before any is submitted:
- * a call that fails has submitted nothing. Errors: those of fronta_submit
+ * FRONTA_ECANCELLED for a cancelled one, a message naming the chunk, and
+ * the chunk's root task as fronta_error_t.task_id); cancelling *out
+ * cancels only the gathering, not the chunks (cancel those through
+ * `chunks`). chunks, when not NULL, has room for the chunk count and
+ * receives each chunk's future (the caller releases them). Chunk i's
+ * random stream is keyed by chunk 0's key (fronta_future_key) and i. All
+ * chunks are checked before any is submitted: a call that fails has
+ * submitted nothing (but for FRONTA_ENOMEM part-way, which cancels the
+ * chunks already submitted). Errors: those of fronta_submit
  * (for the chunk that fails, named by fronta_last_error), FRONTA_EINVAL
  * (no partitioned argument, a launch size given), FRONTA_ESIZE (chunk
  * counts differ). */

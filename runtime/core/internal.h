@@ -347,6 +347,13 @@ int fronta__list_push(fronta_future_t *f, fronta__node *n);
 int fronta__list_remove(fronta_future_t *f, fronta__node *n);
 uint64_t fronta__mix64(uint64_t x);
 
+/* A plain pool task (an internal kernel task) that runs fn(ctx, arg) once
+ * all n futures are done, whatever their outcome: a failed input does not
+ * fail it (fn inspects them). NULLs in fs are skipped; arg is copied. */
+int fronta__submit_after_all(fronta_runtime_t *rt, fronta_future_t *const *fs, size_t n,
+                             fronta_fn_t fn, const void *arg, size_t arg_size,
+                             fronta_future_t **out);
+
 /* ---- core/future.c ---- */
 /* fronta_future_wait without the misuse checks: drivers wait on their
  * own terms (a device thread waits only for what it has handed over). */

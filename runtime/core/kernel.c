@@ -136,12 +136,19 @@ static int params_generic(const fronta_param_t *p, size_t n)
     return 0;
 }
 
-static fronta_kernel_t *find_locked(fronta_runtime_t *rt, const char *name)
+/* Internal kernels live in a namespace of their own: a user's kernel may
+ * take any name, and never finds or replaces one of the runtime's. */
+static fronta_kernel_t *find_in(fronta_runtime_t *rt, const char *name, int internal)
 {
     for (fronta_kernel_t *k = rt->kernels; k; k = k->next)
-        if (!strcmp(k->name, name))
+        if (k->internal == internal && !strcmp(k->name, name))
             return k;
     return NULL;
+}
+
+static fronta_kernel_t *find_locked(fronta_runtime_t *rt, const char *name)
+{
+    return find_in(rt, name, 0);
 }
 
 static fronta_kernel_t *kernel_build(fronta_runtime_t *rt, const fronta_kernel_desc_t *d,
@@ -204,6 +211,24 @@ int fronta_kernel_create(fronta_runtime_t *rt, const fronta_kernel_desc_t *desc,
     pthread_mutex_unlock(&rt->kernel_lock);
     *out = k;
     return 0;
+}
+
+fronta_kernel_t *fronta__kernel_internal(fronta_runtime_t *rt, const char *name,
+                                         fronta_cpu_kernel_fn cpu)
+{
+    pthread_mutex_lock(&rt->kernel_lock);
+    fronta_kernel_t *k = find_in(rt, name, 1);
+    if (!k) {
+        fronta_kernel_desc_t d = {.size = sizeof d, .name = name, .cpu = cpu};
+        if ((k = kernel_build(rt, &d, NULL))) {
+            k->internal = 1;
+            k->index = rt->nkernels++;
+            k->next = rt->kernels;
+            rt->kernels = k;
+        }
+    }
+    pthread_mutex_unlock(&rt->kernel_lock);
+    return k;
 }
 
 int fronta_kernel_find(fronta_runtime_t *rt, const char *name, fronta_kernel_t **out)

@@ -28,6 +28,9 @@ struct fronta_kernel {
      * rule, FRONTA_ARG_SCALAR): the OpenCL source is built per combination
      * of the arguments' types, with -DT<i>=... (drivers/opencl/variant.c). */
     int generic;
+    /* The runtime's own (partition, unpartition, gathers; not found by
+     * name): its tasks may name partitioned buffers. */
+    int internal;
 };
 
 /* ---- buffers (data/buffer.c, data/coherence.c) ---- */
@@ -65,9 +68,48 @@ struct fronta_buffer {
     fronta_access_t access_mode;
     int access_node;
     struct fronta_buffer *prev, *next; /* the runtime's list, under buf_lock */
+    /* Partitions (data/partition.c), under lock. A parent: part is its
+     * partition (NULL when whole); retired, those unpartitioned since,
+     * kept (their chunks retired) until their unpartition task is done
+     * and the parent is destroyed or partitioned again. A chunk: parent
+     * and its place; not on the runtime's list: its parent frees it. */
+    struct fronta__part *part, *retired;
+    fronta_buffer_t *parent;
+    size_t chunk_index, chunk_offset, chunk_row, chunk_col, chunk_rows, chunk_cols;
+    int chunk_retired;
+    int chunk_tiled;                  /* a tile: maps launch it 2-D */
+    int dying;                        /* fronta__buffer_destroy_async: no new tasks */
+    int part_busy;                    /* a partition or unpartition call is under way */
 };
 
 int fronta__buffer_valid(const fronta_buffer_t *b);
+/* Free b's memory (not on the runtime's list any more, every task on it
+ * done), its partitions and their chunks included. */
+void fronta__buffer_free(fronta_buffer_t *b);
+/* Free an internal buffer once every task submitted on it so far has
+ * completed, without waiting (b is not used afterwards). */
+int fronta__buffer_destroy_async(fronta_buffer_t *b);
+/* FRONTA_EPARTITION (with fronta_last_error) when a task of a kernel that
+ * is not internal may not name b: partitioned, a retired chunk, dying. */
+int fronta__buffer_usable(const fronta_buffer_t *b);
+
+/* ---- partitions (data/partition.c) ---- */
+typedef struct fronta__part {
+    fronta_buffer_t *parent;
+    size_t n;
+    int tiled;
+    size_t rows, cols, tile_rows, tile_cols;
+    fronta_future_t *ptask;           /* the partition task */
+    fronta_future_t *utask;           /* the unpartition task, once retired */
+    fronta_future_t **writers;        /* at unpartition: each chunk's last writer */
+    struct fronta__part *next;        /* the parent's retired list */
+    fronta_buffer_t *chunks[];
+} fronta__part;
+/* With b->lock held, for unload at shutdown and destroy: the chunks'
+ * contents back in b's host array. */
+int fronta__part_unload(fronta_buffer_t *b, int stopping, char *msg, size_t msz);
+/* Free b's partitions and chunks (b is being freed). */
+void fronta__part_free_all(fronta_buffer_t *b);
 /* Before drivers stop: every buffer's contents back to the host, device
  * replicas freed. */
 void fronta__buffers_unload(fronta_runtime_t *rt);
@@ -151,6 +193,13 @@ typedef struct fronta__ktask {
     void (*event_free)(void *event);
     struct fronta__ktask *qnext;      /* driver queues */
     void *drv;                        /* the driver's, while it holds the task */
+    uint64_t key;                     /* random-stream key at submit; 0 automatic */
+    /* During submit: futures it follows whatever their outcome. */
+    fronta_future_t *const *extra;
+    size_t nextra;
+    /* An internal task's data (fronta__ktask_submit_internal), freed with it. */
+    void *priv;
+    void (*priv_free)(fronta_runtime_t *rt, void *priv);
 } fronta__ktask;
 
 /* The distinct buffers of a task, in address order (the lock order), each
@@ -239,7 +288,31 @@ void fronta__access_end_unchanged(fronta_future_t *h);
  * 0 when that turn came and it has ended. */
 int fronta__access_resume(fronta_future_t *h);
 
+/* An internal kernel task on the pool: kernel k (internal), nargs args
+ * (shape 1 x 1), following its buffers' earlier accesses, and, whatever
+ * their outcome, the futures in after[] (NULLs skipped): it runs once all
+ * are done and inspects them itself. priv (with priv_free) rides along.
+ * key 0: automatic. Does not wait; on failure nothing is submitted and
+ * priv is the caller's. */
+int fronta__ktask_submit_internal(fronta_runtime_t *rt, fronta_kernel_t *k,
+                                  const fronta_arg_t *args, size_t nargs,
+                                  fronta_future_t *const *after, size_t nafter, void *priv,
+                                  void (*priv_free)(fronta_runtime_t *, void *),
+                                  int user_ref, fronta_future_t **out);
+/* fronta_submit's checks, without submitting (FRONTA_E*, fronta_last_error). */
+int fronta__ktask_check(fronta_runtime_t *rt, const fronta_task_desc_t *d);
+/* fronta_submit of a checked, full-size descriptor, with a random-stream
+ * key (0: automatic). */
+int fronta__ktask_submit_desc(fronta_runtime_t *rt, const fronta_task_desc_t *d, uint64_t key,
+                              fronta_future_t **out);
+/* The internal task's priv, from inside its CPU implementation. */
+void *fronta__ktask_priv(const fronta_ctx_t *ctx);
+
 /* ---- kernels (core/kernel.c) ---- */
+/* The runtime's internal kernel `name` (CPU implementation cpu, no
+ * parameters), registered on first use; NULL when out of memory. */
+fronta_kernel_t *fronta__kernel_internal(fronta_runtime_t *rt, const char *name,
+                                         fronta_cpu_kernel_fn cpu);
 void fronta__kernels_free_all(fronta_runtime_t *rt);
 int fronta__kernel_count(fronta_runtime_t *rt);
 

@@ -267,6 +267,9 @@ static void gather_deps(fronta__ktask *kt, const fronta_task_desc_t *desc, const
         fronta__kdep_add(kt, desc->after[i], 0);
     for (size_t i = 0; i < kb->n; i++)
         fronta__buffer_deps(kb->b[i], kb->mode[i], add_dep_cb, kt);
+    for (size_t i = 0; i < kt->nextra; i++)
+        if (kt->extra[i])
+            fronta__kdep_add(kt, kt->extra[i], 1);
 }
 
 /* Up to this many possible dependencies, a linear search deduplicates
@@ -281,9 +284,9 @@ static void dedup_free(fronta_runtime_t *rt, fronta__ktask *kt)
     kt->dedup_size = 0;
 }
 
-static size_t max_deps(const fronta_task_desc_t *desc, const kbufs *kb)
+static size_t max_deps(const fronta_task_desc_t *desc, const kbufs *kb, size_t kt_extra)
 {
-    size_t n = desc->nafter;
+    size_t n = desc->nafter + kt_extra;
     for (size_t i = 0; i < kb->n; i++)
         n += fronta__buffer_ndeps(kb->b[i], kb->mode[i]);
     return n;
@@ -408,7 +411,7 @@ static int build(fronta_runtime_t *rt, const fronta__submitter *sub,
         return dev;
     atomic_init(&kt->dev, dev);
     kt->can_fall_back = kt->k && dev != 0 && fronta__sched_pool_admits(rt, kt);
-    kt->deps_cap = max_deps(d, kb);
+    kt->deps_cap = max_deps(d, kb, kt->nextra);
     if (kt->deps_cap > UINT32_MAX / 2)
         return FRONTA_ERANGE;
     if (kt->deps_cap &&
@@ -426,7 +429,8 @@ static int build(fronta_runtime_t *rt, const fronta__submitter *sub,
         if (fronta__buffer_reserve(kb->b[i], kb->mode[i]))
             return FRONTA_ENOMEM;
     fronta_call_t c = {.fn = fronta__ktask_run, .arg = &kt, .arg_size = sizeof kt,
-                       .priority = d->priority, .name = d->name, .retries = d->retries};
+                       .priority = d->priority, .name = d->name, .retries = d->retries,
+                       .key = kt->key};
     return fronta__task_new(rt, sub, &c, user_ref, out);
 }
 
@@ -435,8 +439,12 @@ int fronta__ktask_submit_locked(fronta_runtime_t *rt, const fronta__submitter *s
                                 const kbufs *kb, int user_ref, fronta_future_t **out)
 {
     fronta_future_t *t;
-    int rc = build(rt, sub, d, kt, kb, user_ref, &t);
-    if (rc)
+    int rc = 0;
+    /* Under the buffers' locks: a partition or unpartition of one of
+     * them is ordered entirely before or after this. */
+    for (size_t i = 0; i < kb->n && !(kt->k && kt->k->internal) && !rc; i++)
+        rc = fronta__buffer_usable(kb->b[i]);
+    if (rc || (rc = build(rt, sub, d, kt, kb, user_ref, &t)))
         return rc;
     t->flags |= FRONTA__F_KTASK;
     kt->task = t;
@@ -456,6 +464,54 @@ int fronta__ktask_submit_locked(fronta_runtime_t *rt, const fronta__submitter *s
     return 0;
 }
 
+/* Lock kt's buffers, submit, unlock, publish; kt is consumed either way. */
+static int submit_kt(fronta_runtime_t *rt, const fronta__submitter *sub,
+                     const fronta_task_desc_t *d, fronta__ktask *kt, const kbufs *kb,
+                     int user_ref, fronta_future_t **out)
+{
+    fronta_future_t *t = NULL;
+    for (size_t i = 0; i < kb->n; i++)
+        pthread_mutex_lock(&kb->b[i]->lock);
+    int rc = fronta__ktask_submit_locked(rt, sub, d, kt, kb, user_ref, &t);
+    unlock_all(kb);
+    if (rc) {
+        fronta__ktask_discard(rt, sub, kt);
+        return rc;
+    }
+    if (out)
+        *out = t;
+    if (rt->trace)
+        fronta__sched_trace(rt, FRONTA__TR_SUBMIT, t);
+    fronta__kdep_publish(t, kt);
+    return 0;
+}
+
+int fronta__ktask_submit_desc(fronta_runtime_t *rt, const fronta_task_desc_t *d, uint64_t key,
+                              fronta_future_t **out)
+{
+    size_t nargs;
+    fronta__shape sh;
+    kbufs kb;
+    int rc = check_task(rt, d, &nargs, &sh, &kb);
+    if (rc)
+        return rc;
+    fronta__submitter sub;
+    fronta__submitter_get(rt, &sub);
+    if ((rc = fronta__enter(rt, &sub, 1)))
+        return rc;
+    fronta__ktask *kt = ktask_new(rt, d, nargs, &sh);
+    if (!kt) {
+        fronta__ktask_discard(rt, &sub, NULL);
+        return FRONTA_ENOMEM;
+    }
+    kt->key = key;
+    if ((rc = resolve_needs(rt, d, &kb, &kt->rn))) {
+        fronta__ktask_discard(rt, &sub, kt);
+        return rc;
+    }
+    return submit_kt(rt, &sub, d, kt, &kb, out != NULL, out);
+}
+
 int fronta_submit(fronta_runtime_t *rt, const fronta_task_desc_t *task, fronta_future_t **out)
 {
     if (out)
@@ -465,38 +521,66 @@ int fronta_submit(fronta_runtime_t *rt, const fronta_task_desc_t *task, fronta_f
         fronta__desc_read(&d, sizeof d, task, offsetof(fronta_task_desc_t, kernel) +
                                                   sizeof d.kernel))
         return FRONTA_EINVAL;
+    return fronta__ktask_submit_desc(rt, &d, 0, out);
+}
+
+int fronta__ktask_check(fronta_runtime_t *rt, const fronta_task_desc_t *d)
+{
     size_t nargs;
     fronta__shape sh;
     kbufs kb;
-    int rc = check_task(rt, &d, &nargs, &sh, &kb);
-    if (rc)
-        return rc;
+    int rc = check_task(rt, d, &nargs, &sh, &kb);
+    fronta__rneed rn;
+    memset(&rn, 0, sizeof rn);
+    if (!rc)
+        rc = resolve_needs(rt, d, &kb, &rn);
+    /* Read without the locks: the submission checks again under them. */
+    for (size_t i = 0; i < kb.n && !rc; i++)
+        rc = fronta__buffer_usable(kb.b[i]);
+    return rc;
+}
+
+int fronta__ktask_submit_internal(fronta_runtime_t *rt, fronta_kernel_t *k,
+                                  const fronta_arg_t *args, size_t nargs,
+                                  fronta_future_t *const *after, size_t nafter, void *priv,
+                                  void (*priv_free)(fronta_runtime_t *, void *),
+                                  int user_ref, fronta_future_t **out)
+{
+    if (out)
+        *out = NULL;
+    if (!k || nargs > FRONTA_MAX_ARGS)
+        return FRONTA_EINVAL;
+    fronta_task_desc_t d = {.size = sizeof d, .kernel = k, .nargs = nargs, .name = k->name};
+    if (nargs)
+        memcpy(d.args, args, nargs * sizeof *args);
+    kbufs kb = {.n = 0};
+    for (size_t i = 0; i < nargs; i++)
+        if (args[i].kind == FRONTA_ARG_BUFFER)
+            kbufs_add(&kb, args[i].buffer, args[i].access);
+    fronta__shape sh = {.rows = 1, .cols = 1, .n = 1, .dims = 1};
     fronta__submitter sub;
     fronta__submitter_get(rt, &sub);
-    if ((rc = fronta__enter(rt, &sub, 1)))
+    /* Accepted during a shutdown, as host accesses are: destroying a
+     * partitioned buffer unpartitions it. */
+    int rc = fronta__enter_ex(rt, &sub, 1, FRONTA__RT_STOP);
+    if (rc)
         return rc;
     fronta__ktask *kt = ktask_new(rt, &d, nargs, &sh);
-    fronta_future_t *t = NULL;
-    if (kt && (rc = resolve_needs(rt, &d, &kb, &kt->rn))) {
-        fronta__ktask_discard(rt, &sub, kt);
-        return rc;
+    if (!kt) {
+        fronta__ktask_discard(rt, &sub, NULL);
+        return FRONTA_ENOMEM;
     }
-    if (kt) {
-        for (size_t i = 0; i < kb.n; i++)
-            pthread_mutex_lock(&kb.b[i]->lock);
-        rc = fronta__ktask_submit_locked(rt, &sub, &d, kt, &kb, out != NULL, &t);
-        unlock_all(&kb);
-    } else {
-        rc = FRONTA_ENOMEM;
-    }
-    if (rc) {
-        fronta__ktask_discard(rt, &sub, kt);
-        return rc;
-    }
-    if (out)
-        *out = t;
-    if (rt->trace)
-        fronta__sched_trace(rt, FRONTA__TR_SUBMIT, t);
-    fronta__kdep_publish(t, kt);
-    return 0;
+    kt->extra = after;
+    kt->nextra = nafter;
+    /* Set before publish: the task may run, and be freed, at once. */
+    kt->priv = priv;
+    kt->priv_free = priv_free;
+    rc = submit_kt(rt, &sub, &d, kt, &kb, user_ref, out);
+    return rc;
+}
+
+void *fronta__ktask_priv(const fronta_ctx_t *ctx)
+{
+    const fronta__ktask *kt = ctx && ctx->task ? fronta__ktask_of(ctx->task) : NULL;
+    return kt ? kt->priv : NULL;
 }

@@ -61,8 +61,15 @@ void fronta__task_free_parts(fronta_future_t *t)
         fronta__mem_free(a, t->deps, t->ndeps * sizeof *t->deps);
     if (t->flags & FRONTA__F_ERR)
         fronta__mem_free(a, t->err_msg, t->err_msg_size);
-    if (t->flags & FRONTA__F_KTASK)
+    if (t->flags & FRONTA__F_KTASK) {
+        /* An internal task's data goes first: it may hold futures, whose
+         * release must not find this task half freed. */
+        fronta__ktask *kt = fronta__ktask_of(t);
+        if (kt->priv_free)
+            kt->priv_free(t->rt, kt->priv);
+        kt->priv_free = NULL;
         fronta__ktask_free(t);
+    }
     if (t->flags & FRONTA__F_RES)
         fronta__mem_free(a, t->rneed, sizeof *t->rneed);
     if (t->map)

@@ -387,9 +387,10 @@ static void drop_replicas(fronta_buffer_t *b)
             fronta__coh_drop(b, n);
 }
 
-static void buffer_free(fronta_buffer_t *b)
+void fronta__buffer_free(fronta_buffer_t *b)
 {
     fronta_runtime_t *rt = b->rt;
+    fronta__part_free_all(b);
     drop_replicas(b);
     for (size_t i = 0; i < b->nreaders; i++)
         fronta__task_release(b->readers[i]);
@@ -431,6 +432,10 @@ static int unload(fronta_buffer_t *b, int stopping)
     if (!(b->valid & 1) && (rc = fronta__coh_fetch(b, 0, msg, sizeof msg)))
         FRONTA__LOG(b->rt, FRONTA_LOG_ERROR, "buffer of %zu elements: contents not brought "
                     "back to the host: %s", b->count, msg);
+    /* After b's own copy: chunks that are views write over it. */
+    if (!rc && (b->part || b->retired) && (rc = fronta__part_unload(b, stopping, msg, sizeof msg)))
+        FRONTA__LOG(b->rt, FRONTA_LOG_ERROR, "buffer of %zu elements: its chunks' contents "
+                    "not brought back to the host: %s", b->count, msg);
     if (!rc || stopping) {
         drop_replicas(b);
         b->valid = 1;
@@ -445,10 +450,16 @@ int fronta_buffer_destroy(fronta_buffer_t *b)
         return 0;
     if (!fronta__buffer_valid(b))
         return FRONTA_EINVAL;
+    if (b->parent)
+        return fronta__fail(FRONTA_EPARTITION, "buffer destroy: chunk %zu belongs to its "
+                            "parent: destroy or unpartition that", b->chunk_index);
     int rc = waits_for_itself(b);
     if (rc)
         return rc;
     fronta_runtime_t *rt = b->rt;
+    /* The access below follows the unpartition, and so every chunk task. */
+    if (fronta_buffer_nchunks(b) && (rc = fronta_buffer_unpartition(b)))
+        return rc;
     /* Read-locked: a shutdown either has not stopped the drivers (and
      * waits for us) or has finished with them. */
     pthread_rwlock_rdlock(&rt->stop_lock);
@@ -466,7 +477,7 @@ int fronta_buffer_destroy(fronta_buffer_t *b)
     if (rc)
         return rc;
     unlink_buffer(b);
-    buffer_free(b);
+    fronta__buffer_free(b);
     return 0;
 }
 
@@ -483,6 +494,43 @@ void fronta__buffers_free_all(fronta_runtime_t *rt)
     while (rt->buffers) {
         fronta_buffer_t *b = rt->buffers;
         rt->buffers = b->next;
-        buffer_free(b);
+        fronta__buffer_free(b);
     }
+}
+
+/* ---- internal buffers ---- */
+
+static int free_when_done(fronta_ctx_t *ctx, void *arg)
+{
+    (void)ctx;
+    fronta_buffer_t *b;
+    memcpy(&b, arg, sizeof b);
+    unlink_buffer(b);
+    fronta__buffer_free(b);
+    return 0;
+}
+
+int fronta__buffer_destroy_async(fronta_buffer_t *b)
+{
+    fronta_runtime_t *rt = b->rt;
+    pthread_mutex_lock(&b->lock);
+    size_t n = 1 + b->nreaders;
+    fronta_future_t **fs = fronta__mem_calloc(&rt->alloc, n, sizeof *fs);
+    if (fs) {
+        b->dying = 1; /* no task joins b's order from now on */
+        fs[0] = b->last_writer;
+        memcpy(fs + 1, b->readers, b->nreaders * sizeof *fs);
+    }
+    pthread_mutex_unlock(&b->lock);
+    if (!fs)
+        return FRONTA_ENOMEM;
+    /* b's own references keep them alive until the free. */
+    int rc = fronta__submit_after_all(rt, fs, n, free_when_done, &b, sizeof b, NULL);
+    fronta__mem_free(&rt->alloc, fs, n * sizeof *fs);
+    if (rc) {
+        pthread_mutex_lock(&b->lock);
+        b->dying = 0;
+        pthread_mutex_unlock(&b->lock);
+    }
+    return rc;
 }

@@ -83,9 +83,11 @@ static void finish_attempt(fronta_future_t *t, int rc)
         int cancelled = rc == FRONTA_ECANCELLED &&
                         fronta_ctx_cancel_requested(&(fronta__ctx){.task = t});
         t->final = cancelled ? FRONTA__ST_CANCELLED : FRONTA__ST_FAILED;
-        if (t->flags & FRONTA__F_ERR) { /* fronta_ctx_fail left a message: keep it */
+        if (t->flags & FRONTA__F_ERR) {
+            /* fronta_ctx_fail left a message: keep it, and the root it
+             * named (the task itself; a runtime gather names the chunk
+             * that failed). */
             t->err_code = rc > 0 ? FRONTA_ETASK : rc;
-            t->err_root = t->id;
         } else if (rc > 0) {
             /* Callers test rc < 0: a positive code would read as success. */
             char msg[96];
