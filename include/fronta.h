@@ -153,6 +153,11 @@ typedef struct fronta_config {
     void (*progress)(void *ud, uint64_t completed, uint64_t submitted);
     void *progress_ud;
     int progress_ms;
+    int coexec;               /* FRONTA_COEXEC: a map over chunks that may run
+                                 anywhere spreads its chunks over the pool and
+                                 the devices by measured throughput
+                                 (docs/arrays.md): 0 default (on), <0 off
+                                 (each chunk placed at submit, as a task) */
 } fronta_config_t;
 
 /* The largest fronta_config_t.spin_us: 100 ms. Spinning longer only burns

@@ -569,6 +569,21 @@ static void shutdown_live(void **state)
         for (int i = 0; i < N; i++)
             if (v[i] != 3.0f * (float)i)
                 fail_msg("zero_copy %d: v[%d] = %g after shutdown", zc, i, (double)v[i]);
+        /* After shutdown the partition still holds: the parent is the
+         * chunks' until unpartitioned, which then needs no task. */
+        FT_EXPECT_RC(fronta_buffer_acquire(b, FRONTA_ACCESS_IN, 0, NULL), FRONTA_EPARTITION);
+        fronta_buffer_t *c1 = fronta_buffer_chunk(b, 1);
+        float *h;
+        assert_int_equal(fronta_buffer_acquire(c1, FRONTA_ACCESS_IN, 0, (void **)&h), 0);
+        assert_true(h[0] == 3.0f * (float)info_of(c1).offset);
+        assert_int_equal(fronta_buffer_release(c1), 0);
+        assert_int_equal(fronta_buffer_unpartition(b), 0);
+        FT_EXPECT_RC(fronta_buffer_acquire(c1, FRONTA_ACCESS_IN, 0, NULL), FRONTA_EPARTITION);
+        assert_int_equal(fronta_buffer_acquire(b, FRONTA_ACCESS_IN, 0, (void **)&h), 0);
+        assert_true(h == v && h[N - 1] == 3.0f * (float)(N - 1));
+        assert_int_equal(fronta_buffer_release(b), 0);
+        if (zc) /* the other time, destroy frees the buffer with the runtime */
+            assert_int_equal(fronta_buffer_destroy(b), 0);
         assert_int_equal(fronta_runtime_destroy(rt), 0);
     }
 }
@@ -762,6 +777,116 @@ static void threads(void **state)
     fronta_runtime_destroy(rt);
 }
 
+
+/* ---- co-execution ---- */
+
+static fronta_runtime_t *coexec_runtime(int coexec)
+{
+    fronta_config_t cfg = {.size = sizeof cfg, .cpu_threads = 2, .devices = "all",
+                           .coexec = coexec};
+    fronta_runtime_t *rt;
+    assert_int_equal(fronta_runtime_create(&cfg, &rt), 0);
+    return rt;
+}
+
+/* A map that may run anywhere spreads over the pool and the OpenCL
+ * device: the first chunks probe each of them (two in flight each), so
+ * with eight chunks both devices run some, whatever their speeds. With
+ * coexec off, each chunk is placed at submit. */
+static void coexec_spreads(void **state)
+{
+    (void)state;
+    if (!ft_have_opencl())
+        skip();
+    for (int on = 1; on >= 0; on--) {
+        fronta_runtime_t *rt = coexec_runtime(on ? 0 : -1);
+        enum { N = 80000 };
+        static float v[N];
+        for (int i = 0; i < N; i++)
+            v[i] = (float)i;
+        fronta_buffer_t *b;
+        assert_int_equal(fronta_buffer_wrap(rt, v, N, FRONTA_FLOAT, &b), 0);
+        fronta_partition_t p = nchunks(8);
+        assert_int_equal(fronta_buffer_partition(b, &p), 0);
+        fronta_task_desc_t t = {.size = sizeof t, .kernel = fronta_kernel_builtin(rt, "scale"),
+                                .args = {FRONTA_INOUT(b), FRONTA_F32(2.0f)}};
+        fronta_future_t *m, *c[8];
+        for (int rep = 0; rep < 3; rep++) {
+            assert_int_equal(fronta_submit_map(rt, &t, &m, c), 0);
+            FT_EXPECT_OUTCOME(m, 0);
+            int seen[2] = {0, 0};
+            for (int i = 0; i < 8; i++) {
+                int d = fronta_future_device(c[i]);
+                assert_true(d >= 0 && d < fronta_device_count(rt));
+                seen[d > 0]++;
+                fronta_future_release(c[i]);
+            }
+            if (on && (!seen[0] || !seen[1]))
+                fail_msg("co-executed map: %d chunks on the pool, %d on OpenCL", seen[0],
+                         seen[1]);
+            print_message("[ info     ] coexec %s: %d chunks on the pool, %d on OpenCL\n",
+                          on ? "on" : "off", seen[0], seen[1]);
+            fronta_future_release(m);
+        }
+        assert_int_equal(fronta_buffer_destroy(b), 0);
+        for (int i = 0; i < N; i++)
+            if (v[i] != 8.0f * (float)i)
+                fail_msg("coexec %d: v[%d] = %g", on, i, (double)v[i]);
+        fronta_runtime_destroy(rt);
+    }
+}
+
+/* Held chunks end whatever happens to them: cancelled before their
+ * release, failed by an input, or left at a cancelling shutdown. */
+static void coexec_cancel(void **state)
+{
+    (void)state;
+    if (!ft_have_opencl())
+        skip();
+    uint64_t seed = ft_seed("coexec cancel");
+    for (int it = 0; it < 20; it++) {
+        fronta_runtime_t *rt = coexec_runtime(0);
+        enum { N = 4096 };
+        static int32_t v[N];
+        for (int i = 0; i < N; i++)
+            v[i] = i;
+        fronta_buffer_t *b;
+        assert_int_equal(fronta_buffer_wrap(rt, v, N, FRONTA_INT32, &b), 0);
+        fronta_partition_t p = nchunks(16);
+        assert_int_equal(fronta_buffer_partition(b, &p), 0);
+        fronta_task_desc_t t = {.size = sizeof t, .kernel = fronta_kernel_builtin(rt, "scale"),
+                                .args = {FRONTA_INOUT(b), FRONTA_I32(3)}};
+        fronta_future_t *m, *c[16];
+        assert_int_equal(fronta_submit_map(rt, &t, &m, c), 0);
+        int cancelled[16] = {0};
+        for (int i = 0; i < 16; i++)
+            if (ft_rand(&seed) % 3 == 0)
+                cancelled[i] = fronta_future_cancel(c[i]) == 0;
+        if (it % 4 == 3)
+            assert_int_equal(fronta_runtime_shutdown(rt, FRONTA_SHUTDOWN_CANCEL_PENDING), 0);
+        assert_int_equal(fronta_future_wait(m, FT_LIMIT), 0);
+        int first = -1;
+        for (int i = 0; i < 16; i++) {
+            assert_int_equal(fronta_future_wait(c[i], FT_LIMIT), 0);
+            fronta_status_t st = fronta_future_status(c[i]);
+            if (cancelled[i])
+                assert_int_equal(st, FRONTA_CANCELLED);
+            if (st != FRONTA_FINISHED && first < 0)
+                first = i;
+        }
+        int want = first < 0 ? 0 : fronta_future_error(c[first], NULL);
+        FT_EXPECT_OUTCOME(m, want);
+        for (int i = 0; i < 16; i++)
+            fronta_future_release(c[i]);
+        fronta_future_release(m);
+        assert_int_equal(fronta_buffer_destroy(b), 0);
+        /* Each chunk was scaled or left as it was, never half done. */
+        for (int i = 0; i < N; i++)
+            assert_true(v[i] == i || v[i] == 3 * i);
+        fronta_runtime_destroy(rt);
+    }
+}
+
 int main(void)
 {
     ft_cache_env();
@@ -779,6 +904,8 @@ int main(void)
         cmocka_unit_test(shutdown_live),
         cmocka_unit_test(cycles),
         cmocka_unit_test(threads),
+        cmocka_unit_test(coexec_spreads),
+        cmocka_unit_test(coexec_cancel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,12 +49,14 @@ int fronta__submit_after_all(fronta_runtime_t *rt, fronta_future_t *const *fs, s
 
 typedef struct map_rec {
     size_t n;
+    fronta__coexec *cx;               /* co-executed: its dispatcher */
     fronta_future_t *chunk[];         /* a reference each */
 } map_rec;
 
 static void map_free(fronta_runtime_t *rt, void *priv)
 {
     map_rec *m = priv;
+    fronta__coexec_unref(m->cx);
     for (size_t i = 0; i < m->n; i++)
         if (m->chunk[i])
             fronta__task_release(m->chunk[i]);
@@ -193,22 +195,43 @@ static uint64_t chunk_key(uint64_t key0, size_t i)
     return i ? fronta__mix64(key0 + 0x9e3779b97f4a7c15ull * (uint64_t)i) : 0;
 }
 
-static int submit_chunks(fronta_runtime_t *rt, const map_plan *mp, map_rec *m)
+/* Out of memory part-way: take back what went (held chunks need their
+ * hold released to end). */
+static void take_back(map_rec *m, size_t n, int held)
+{
+    for (size_t j = 0; j < n; j++)
+        (void)fronta_future_cancel(m->chunk[j]);
+    if (held)
+        fronta__coexec_release_all(m->chunk, n);
+}
+
+static int submit_chunks(fronta_runtime_t *rt, const map_plan *mp, map_rec *m, int held)
 {
     uint64_t key0 = 0;
     for (size_t i = 0; i < mp->n; i++) {
         fronta_task_desc_t c;
         chunk_desc(mp, i, &c);
-        int rc = fronta__ktask_submit_desc(rt, &c, chunk_key(key0, i), &m->chunk[i]);
-        if (rc) { /* out of memory part-way: take back what went */
-            for (size_t j = 0; j < i; j++)
-                (void)fronta_future_cancel(m->chunk[j]);
+        int rc = fronta__ktask_submit_desc(rt, &c, chunk_key(key0, i),
+                                           held ? FRONTA__KT_HELD : 0, &m->chunk[i]);
+        if (rc) {
+            take_back(m, i, held);
             return rc;
         }
         if (i == 0)
             key0 = m->chunk[0]->key;
     }
     return 0;
+}
+
+/* Co-execute when the map may run anywhere, more than one device can run
+ * it, and there is more than one chunk; FRONTA_COEXEC=0 turns it off. */
+static uint64_t coexec_mask(fronta_runtime_t *rt, const map_plan *mp)
+{
+    if (mp->n < 2 || !rt->set.coexec)
+        return 0;
+    fronta_task_desc_t c;
+    chunk_desc(mp, 0, &c);
+    return fronta__coexec_devices(rt, &c);
 }
 
 int fronta_submit_map(fronta_runtime_t *rt, const fronta_task_desc_t *task,
@@ -223,9 +246,10 @@ int fronta_submit_map(fronta_runtime_t *rt, const fronta_task_desc_t *task,
     map_rec *m = NULL;
     if (!rc && !(m = fronta__mem_calloc(&rt->alloc, 1, sizeof *m + mp.n * sizeof m->chunk[0])))
         rc = FRONTA_ENOMEM;
+    uint64_t mask = rc ? 0 : coexec_mask(rt, &mp);
     if (!rc) {
         m->n = mp.n;
-        rc = submit_chunks(rt, &mp, m);
+        rc = submit_chunks(rt, &mp, m, mask != 0);
     }
     if (!rc) {
         fronta_kernel_t *k = fronta__kernel_internal(rt, "fronta.map", map_run);
@@ -233,8 +257,14 @@ int fronta_submit_map(fronta_runtime_t *rt, const fronta_task_desc_t *task,
                                                out)
                : FRONTA_ENOMEM;
         if (rc)
-            for (size_t j = 0; j < m->n; j++)
-                (void)fronta_future_cancel(m->chunk[j]);
+            take_back(m, m->n, mask != 0);
+    }
+    if (!rc && mask) {
+        /* The gather holds m (and so cx) from here on: it cannot be
+         * freed before every chunk, released by cx, has completed. */
+        m->cx = fronta__coexec_start(rt, m->chunk, m->n, mask);
+        if (!m->cx) /* no dispatcher: each chunk goes where it was placed */
+            fronta__coexec_release_all(m->chunk, m->n);
     }
     plan_free(rt, &mp);
     if (rc) {

@@ -111,6 +111,14 @@ static int load_sched(const fronta_config_t *cfg, fronta__settings *out, fronta_
         }
         out->wait_helps = v[0] == '1';
     }
+    out->coexec = cfg->coexec >= 0;
+    if (cfg->coexec == 0 && (v = getenv("FRONTA_COEXEC")) && *v) {
+        if (strcmp(v, "0") && strcmp(v, "1")) {
+            fronta__log(lvl, FRONTA_LOG_ERROR, "FRONTA_COEXEC='%s' is not 0 or 1", v);
+            return FRONTA_EENV;
+        }
+        out->coexec = v[0] == '1';
+    }
     if (cfg->progress_ms < 0)
         return FRONTA_EINVAL;
     out->progress = cfg->progress;

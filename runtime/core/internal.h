@@ -203,6 +203,7 @@ typedef struct fronta__settings {
     void (*progress)(void *ud, uint64_t completed, uint64_t submitted);
     void *progress_ud;
     int progress_ms;
+    int coexec;                     /* maps over chunks co-execute */
 } fronta__settings;
 
 struct fronta_runtime {

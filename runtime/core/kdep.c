@@ -83,12 +83,13 @@ void fronta__ktask_enqueued(fronta_future_t *t)
 }
 
 /* Chain on p's enqueue? Not on a task that may be retried: its first
- * attempt's output, which we would read, may be a failure's. */
+ * attempt's output, which we would read, may be a failure's. Not to or
+ * from a co-executed chunk: its device is picked when it is released. */
 static int same_device(const fronta__ktask *kt, const fronta_future_t *p)
 {
     const fronta__ktask *pk = fronta__ktask_of(p);
     int d = atomic_load_explicit(&kt->dev, memory_order_relaxed);
-    return pk && d > 0 && p->retries == 0 &&
+    return pk && d > 0 && p->retries == 0 && !kt->movable && !pk->movable &&
            atomic_load_explicit(&pk->dev, memory_order_acquire) == d;
 }
 

@@ -194,6 +194,10 @@ typedef struct fronta__ktask {
     struct fronta__ktask *qnext;      /* driver queues */
     void *drv;                        /* the driver's, while it holds the task */
     uint64_t key;                     /* random-stream key at submit; 0 automatic */
+    /* A co-executed map's chunk (sched/coexec.c): held (one more pending
+     * count) until the dispatcher picks its device, and movable until
+     * then, so nothing chains on it nor it on anything (kdep.c). */
+    uint8_t held, movable;
     /* During submit: futures it follows whatever their outcome. */
     fronta_future_t *const *extra;
     size_t nextra;
@@ -302,9 +306,25 @@ int fronta__ktask_submit_internal(fronta_runtime_t *rt, fronta_kernel_t *k,
 /* fronta_submit's checks, without submitting (FRONTA_E*, fronta_last_error). */
 int fronta__ktask_check(fronta_runtime_t *rt, const fronta_task_desc_t *d);
 /* fronta_submit of a checked, full-size descriptor, with a random-stream
- * key (0: automatic). */
+ * key (0: automatic); FRONTA__KT_HELD: a co-executed chunk (held and
+ * movable until fronta__coexec releases it). */
+#define FRONTA__KT_HELD 1u
 int fronta__ktask_submit_desc(fronta_runtime_t *rt, const fronta_task_desc_t *d, uint64_t key,
-                              fronta_future_t **out);
+                              unsigned kflags, fronta_future_t **out);
+
+/* ---- co-execution (sched/coexec.c) ---- */
+typedef struct fronta__coexec fronta__coexec;
+/* Would a map of d (chunk 0's descriptor) be co-executed: needs ANY and
+ * more than one device that can run it? 0 when not; else the mask. */
+uint64_t fronta__coexec_devices(fronta_runtime_t *rt, const fronta_task_desc_t *d);
+/* Take over the n held chunks (references stay the caller's, alive
+ * until the dispatcher is released) and start dispatching them over the
+ * devices in mask. NULL when out of memory (then the caller releases
+ * the chunks with fronta__coexec_release_all). */
+fronta__coexec *fronta__coexec_start(fronta_runtime_t *rt, fronta_future_t *const *chunks,
+                                     size_t n, uint64_t mask);
+void fronta__coexec_release_all(fronta_future_t *const *chunks, size_t n);
+void fronta__coexec_unref(fronta__coexec *cx);
 /* The internal task's priv, from inside its CPU implementation. */
 void *fronta__ktask_priv(const fronta_ctx_t *ctx);
 

@@ -459,7 +459,7 @@ int fronta__ktask_submit_locked(fronta_runtime_t *rt, const fronta__submitter *s
         refs += fronta__buffer_register(kb->b[i], kb->mode[i], t);
     atomic_fetch_add_explicit(&t->refs, refs, memory_order_relaxed);
     /* The dependencies, plus a gate held while fronta__kdep_publish() links them. */
-    atomic_init(&t->pending, 1 + (int)kt->ndeps);
+    atomic_init(&t->pending, 1 + (int)kt->ndeps + (kt->held ? 1 : 0));
     *out = t;
     return 0;
 }
@@ -487,7 +487,7 @@ static int submit_kt(fronta_runtime_t *rt, const fronta__submitter *sub,
 }
 
 int fronta__ktask_submit_desc(fronta_runtime_t *rt, const fronta_task_desc_t *d, uint64_t key,
-                              fronta_future_t **out)
+                              unsigned kflags, fronta_future_t **out)
 {
     size_t nargs;
     fronta__shape sh;
@@ -505,6 +505,7 @@ int fronta__ktask_submit_desc(fronta_runtime_t *rt, const fronta_task_desc_t *d,
         return FRONTA_ENOMEM;
     }
     kt->key = key;
+    kt->held = kt->movable = (kflags & FRONTA__KT_HELD) != 0;
     if ((rc = resolve_needs(rt, d, &kb, &kt->rn))) {
         fronta__ktask_discard(rt, &sub, kt);
         return rc;
@@ -521,7 +522,7 @@ int fronta_submit(fronta_runtime_t *rt, const fronta_task_desc_t *task, fronta_f
         fronta__desc_read(&d, sizeof d, task, offsetof(fronta_task_desc_t, kernel) +
                                                   sizeof d.kernel))
         return FRONTA_EINVAL;
-    return fronta__ktask_submit_desc(rt, &d, 0, out);
+    return fronta__ktask_submit_desc(rt, &d, 0, 0, out);
 }
 
 int fronta__ktask_check(fronta_runtime_t *rt, const fronta_task_desc_t *d)

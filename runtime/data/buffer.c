@@ -182,7 +182,9 @@ static int waits_for_itself(const fronta_buffer_t *b)
 static int acquire_stopped(fronta_buffer_t *b, void **host)
 {
     pthread_mutex_lock(&b->lock);
-    int rc = b->held ? FRONTA_EBUSY : 0;
+    int rc = fronta__buffer_usable(b);
+    if (!rc && b->held)
+        rc = FRONTA_EBUSY;
     if (!rc) {
         b->held = b->granted = 1;
         b->access_node = 0;
@@ -457,7 +459,8 @@ int fronta_buffer_destroy(fronta_buffer_t *b)
     if (rc)
         return rc;
     fronta_runtime_t *rt = b->rt;
-    /* The access below follows the unpartition, and so every chunk task. */
+    /* The access below follows the unpartition, and so every chunk task
+     * (after shutdown it retires the chunks, already brought home). */
     if (fronta_buffer_nchunks(b) && (rc = fronta_buffer_unpartition(b)))
         return rc;
     /* Read-locked: a shutdown either has not stopped the drivers (and

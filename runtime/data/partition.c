@@ -6,21 +6,27 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The automatic chunking (docs/arrays.md): enough chunks to keep every
- * worker busy with some to spare for balance, none so small that the
- * runtime's cost per task shows, none so large that a device cannot hold
- * a few at once. 256 KiB is ~25 us of memory traffic at 10 GB/s, 25x the
- * cost of a kernel task on the pool. */
-#define AUTO_PER_WORKER 4
-#define AUTO_MIN_BYTES ((size_t)256 << 10)
+/* The automatic chunking (docs/arrays.md), guided: chunk k takes a
+ * 1 / (2 W) share of what is left (W: the pool's threads plus the
+ * devices), so the first chunks are large and the last small, and
+ * workers that pull chunks as they finish end together. Never below
+ * AUTO_MIN elements (with 4-byte elements 256 KiB: ~25 us of memory
+ * traffic at 10 GB/s, 25x the cost of a kernel task on the pool; the
+ * last chunk takes up to twice that rather than leave a crumb), never
+ * above 1/8 of the smallest device's memory at 8 bytes an element (room
+ * for a few chunks in flight). Counts only, never bytes: buffers of
+ * different types partitioned automatically zip. */
+#define AUTO_MIN ((size_t)64 << 10)
 #define AUTO_DEVMEM_SHARE 8
+#define AUTO_MAX_CHUNKS 4096
 
 typedef struct layout {
     size_t n;
     int tiled;
     size_t q, r;                      /* balanced: n chunks of q, the first r one longer */
     size_t len;                       /* fixed length (the last shorter); 0 otherwise */
-    const size_t *lengths;            /* explicit */
+    const size_t *lengths;            /* explicit, or automatic */
+    size_t *auto_lengths;             /* owned: the automatic ones */
     size_t rows, cols, tr, tc, ntc;   /* tiles */
 } layout;
 
@@ -41,28 +47,48 @@ int fronta__buffer_usable(const fronta_buffer_t *b)
 
 /* ---- the layout ---- */
 
-static size_t auto_chunks(const fronta_buffer_t *b)
+static size_t auto_max(const fronta_runtime_t *rt)
 {
-    const fronta_runtime_t *rt = b->rt;
-    size_t workers = (size_t)rt->nworkers + (size_t)(rt->ndevices - 1);
-    size_t n = AUTO_PER_WORKER * (workers ? workers : 1);
-    size_t most = b->bytes / AUTO_MIN_BYTES;
-    size_t least = 1;
+    size_t most = SIZE_MAX;
     for (int d = 1; d < rt->ndevices; d++) {
         fronta_device_info_t info = {.size = sizeof info};
         if (fronta_device_info(rt, d, &info) || !info.global_mem)
             continue;
-        size_t share = (size_t)(info.global_mem / AUTO_DEVMEM_SHARE);
-        size_t need = share ? (b->bytes + share - 1) / share : 1;
-        least = need > least ? need : least;
+        size_t share = (size_t)(info.global_mem / AUTO_DEVMEM_SHARE / 8);
+        if (share && share < most)
+            most = share;
     }
-    if (n > most)
-        n = most;
-    if (n < least)
-        n = least;
-    if (n < 1)
-        n = 1;
-    return n > b->count ? b->count : n;
+    return most < AUTO_MIN ? AUTO_MIN : most;
+}
+
+/* The guided lengths of `count` elements into lens (room for
+ * AUTO_MAX_CHUNKS); returns how many. */
+static size_t auto_lengths(const fronta_runtime_t *rt, size_t count, size_t *lens)
+{
+    size_t w = (size_t)rt->nworkers + (size_t)(rt->ndevices - 1), most = auto_max(rt);
+    size_t n = 0, left = count;
+    /* Past the cap, chunks of equal size: a huge array never needs more. */
+    size_t floor_len = count / AUTO_MAX_CHUNKS + 1;
+    if (floor_len < AUTO_MIN)
+        floor_len = AUTO_MIN;
+    while (left) {
+        size_t len = left / (2 * (w ? w : 1));
+        if (len < floor_len)
+            len = floor_len;
+        if (len > most)
+            len = most;
+        if (left - (len < left ? len : left) < floor_len) /* no crumb at the end */
+            len = left;
+        if (len > left)
+            len = left;
+        lens[n++] = len;
+        left -= len;
+        if (n == AUTO_MAX_CHUNKS - 1 && left) { /* cannot happen with floor_len; a guard */
+            lens[n++] = left;
+            left = 0;
+        }
+    }
+    return n;
 }
 
 static int ways_set(const fronta_partition_t *p)
@@ -131,7 +157,15 @@ static int layout_of(const fronta_buffer_t *b, const fronta_partition_t *p, layo
     if (p->nchunks > b->count)
         return fronta__fail(FRONTA_ERANGE, "partition: %zu chunks of a buffer of %zu elements",
                             p->nchunks, b->count);
-    L->n = p->nchunks ? p->nchunks : auto_chunks(b);
+    if (!p->nchunks) {
+        size_t *lens = fronta__mem_alloc(&b->rt->alloc, AUTO_MAX_CHUNKS * sizeof *lens);
+        if (!lens)
+            return FRONTA_ENOMEM;
+        L->n = auto_lengths(b->rt, b->count, lens);
+        L->lengths = L->auto_lengths = lens;
+        return 0;
+    }
+    L->n = p->nchunks;
     L->q = b->count / L->n;
     L->r = b->count % L->n;
     return 0;
@@ -350,6 +384,8 @@ int fronta_buffer_partition(fronta_buffer_t *b, const fronta_partition_t *how)
     }
     fronta_runtime_t *rt = b->rt;
     fronta__part *part = part_new(b, &L);
+    if (L.auto_lengths)
+        fronta__mem_free(&rt->alloc, L.auto_lengths, AUTO_MAX_CHUNKS * sizeof *L.auto_lengths);
     fronta_kernel_t *k = fronta__kernel_internal(rt, "fronta.partition", partition_run);
     rc = part && k ? 0 : FRONTA_ENOMEM;
     fronta_arg_t arg = FRONTA_INOUT(b);
@@ -495,6 +531,25 @@ static void unretire(fronta__part *p)
     p->writers = NULL;
 }
 
+/* After shutdown no task runs and the chunks' contents are home already
+ * (fronta__buffers_unload): retiring them is all there is to do. */
+static void unpartition_stopped(fronta_buffer_t *b, fronta__part *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        pthread_mutex_lock(&p->chunks[i]->lock);
+        p->chunks[i]->chunk_retired = 1;
+        pthread_mutex_unlock(&p->chunks[i]->lock);
+    }
+    pthread_mutex_lock(&b->lock);
+    b->part = NULL;
+    p->next = b->retired;
+    b->retired = p;
+    b->part_busy = 0;
+    pthread_mutex_unlock(&b->lock);
+}
+
+static int unpartition_live(fronta_buffer_t *b);
+
 int fronta_buffer_unpartition(fronta_buffer_t *b)
 {
     if (!fronta__buffer_valid(b))
@@ -502,6 +557,19 @@ int fronta_buffer_unpartition(fronta_buffer_t *b)
     int rc = claim(b, 1);
     if (rc)
         return rc;
+    fronta_runtime_t *rt = b->rt;
+    pthread_rwlock_rdlock(&rt->stop_lock); /* the drivers stay up or stay gone */
+    if (rt->drivers_gone)
+        unpartition_stopped(b, b->part);
+    else
+        rc = unpartition_live(b);
+    pthread_rwlock_unlock(&rt->stop_lock);
+    return rc;
+}
+
+static int unpartition_live(fronta_buffer_t *b)
+{
+    int rc;
     fronta__part *p = b->part; /* claimed: stays */
     fronta_runtime_t *rt = b->rt;
     fronta_future_t **after = NULL;

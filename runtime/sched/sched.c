@@ -160,6 +160,28 @@ static int can_run(const fronta_runtime_t *rt, const fronta__ktask *kt, int id)
            dev->drv->can_run(dev->data, dev->local, kt->k);
 }
 
+uint64_t fronta__sched_candidates(const fronta_runtime_t *rt, const fronta__ktask *kt)
+{
+    uint64_t m = 0;
+    for (int id = 0; id < rt->ndevices; id++)
+        if (can_run(rt, kt, id) && fronta__res_fits(rt->res, &kt->rn, id, NULL, 0))
+            m |= 1ull << id;
+    return m;
+}
+
+uint64_t fronta__coexec_devices(fronta_runtime_t *rt, const fronta_task_desc_t *d)
+{
+    if (d->needs.device != FRONTA_NEED_ANY || !d->kernel)
+        return 0;
+    uint64_t m = 0;
+    for (int id = 0; id < rt->ndevices; id++) {
+        const fronta__device *dev = &rt->devices[id];
+        if (dev->drv->can_run && dev->drv->can_run(dev->data, dev->local, d->kernel))
+            m |= 1ull << id;
+    }
+    return m & (m - 1) ? m : 0;
+}
+
 int fronta__sched_pool_admits(const fronta_runtime_t *rt, const fronta__ktask *kt)
 {
     return can_run(rt, kt, 0) && fronta__res_fits(rt->res, &kt->rn, 0, NULL, 0);

@@ -109,6 +109,8 @@ static inline void fronta__sched_wake(fronta_runtime_t *rt, int after_plain_stor
  * message for fronta_last_error). */
 int fronta__sched_place(fronta_runtime_t *rt, struct fronta__ktask *kt,
                         const struct fronta__kbufs *kb);
+/* The devices that can run kt and have its resources. */
+uint64_t fronta__sched_candidates(const fronta_runtime_t *rt, const struct fronta__ktask *kt);
 /* Can the pool run kt (its needs admit it, it has a CPU implementation,
  * the pool declares its resources)? For a fallback. */
 int fronta__sched_pool_admits(const fronta_runtime_t *rt, const struct fronta__ktask *kt);
