@@ -319,8 +319,9 @@ typedef struct fronta__coexec fronta__coexec;
 uint64_t fronta__coexec_devices(fronta_runtime_t *rt, const fronta_task_desc_t *d);
 /* Take over the n held chunks (references stay the caller's, alive
  * until the dispatcher is released) and start dispatching them over the
- * devices in mask. NULL when out of memory (then the caller releases
- * the chunks with fronta__coexec_release_all). */
+ * devices in mask. NULL when out of memory or when fewer than two devices
+ * suit every chunk (then the caller releases the chunks, each where it
+ * was placed, with fronta__coexec_release_all). */
 fronta__coexec *fronta__coexec_start(fronta_runtime_t *rt, fronta_future_t *const *chunks,
                                      size_t n, uint64_t mask);
 void fronta__coexec_release_all(fronta_future_t *const *chunks, size_t n);

@@ -238,12 +238,15 @@ fronta__coexec *fronta__coexec_start(fronta_runtime_t *rt, fronta_future_t *cons
     cx->n = cx->tail = n;
     cx->nodes = nodes;
     pthread_mutex_init(&cx->lock, NULL);
-    /* The devices every chunk may go to: chunk 0's candidates (the
-     * chunks differ only in size) within the mask the map found. */
-    mask &= fronta__sched_candidates(rt, fronta__ktask_of(chunks[0]));
-    if (!mask) /* resources fit nowhere else: where it was placed */
-        mask = 1ull << atomic_load_explicit(&fronta__ktask_of(chunks[0])->dev,
-                                            memory_order_relaxed);
+    /* The devices every chunk may go to, within the mask the map found:
+     * the chunks differ only in size, and a large one may not fit where
+     * a small one does ("mem"). */
+    for (size_t i = 0; i < n; i++)
+        mask &= fronta__sched_candidates(rt, fronta__ktask_of(chunks[i]));
+    if (!(mask & (mask - 1))) { /* one device at most: each chunk where it was placed */
+        cx_free(cx);
+        return NULL;
+    }
     for (int id = 0; id < rt->ndevices; id++)
         if (mask >> id & 1)
             cx->dev[cx->ndev++] = (cx_dev){.id = id};
