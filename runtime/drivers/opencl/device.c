@@ -282,12 +282,16 @@ static void *waiter_main(void *arg)
                 fronta__cl_wb_apply(d, k->drv);
                 k->drv = NULL;
             }
+        /* The batch's uploads are done too (the queue is in order). Reported
+         * before the completions, which may be the runtime's last: shutdown
+         * closes the models once every task is complete, so a report after
+         * them raced models_close and could read the models freed. */
+        fronta__cl_xfer_drain(d, 0);
         while (head) {
             fronta__ktask *next = head->qnext; /* head may be freed by its completion */
             complete_kernel(d, head);
             head = next;
         }
-        fronta__cl_xfer_drain(d, 0); /* the batch's uploads are done too */
         pthread_mutex_lock(&d->fl_lock);
     }
     pthread_mutex_unlock(&d->fl_lock);
