@@ -182,8 +182,10 @@ FRONTA_API FRONTA_NODISCARD int fronta_runtime_create(const fronta_config_t *cfg
  * thread, or from a thread of a device driver. */
 FRONTA_API int fronta_runtime_shutdown(fronta_runtime_t *rt, fronta_shutdown_t how);
 /* Shut down (WAIT) if not done, then free everything, futures included:
- * every handle of this runtime is invalid afterwards. NULL is a no-op
- * (returns 0). FRONTA_EBUSY, doing nothing, where shutdown would. */
+ * every handle of this runtime is invalid afterwards; a wrapped array
+ * holds its buffer's last valid contents (as after fronta_buffer_destroy),
+ * chunks' included. NULL is a no-op (returns 0). FRONTA_EBUSY, doing
+ * nothing, where shutdown would. */
 FRONTA_API int fronta_runtime_destroy(fronta_runtime_t *rt);
 /* Block until every task submitted so far has completed (StarPU's
  * task_wait_for_all). timeout in seconds, < 0 forever. FRONTA_EBUSY where
@@ -903,7 +905,13 @@ FRONTA_API FRONTA_NODISCARD int fronta_submit(fronta_runtime_t *rt,
  * FRONTA_EARG otherwise), and the launch shape of its first partitioned
  * argument's chunk (1 x count, or a tile's rows x cols): global, rows and
  * cols must be 0. Every other field (needs, priority, resources, retries,
- * after, local sizes) applies to each chunk's task.
+ * after, local sizes) applies to each chunk's task. When no buffer
+ * argument is partitioned, the map cuts those of the first buffer
+ * argument's count itself, alike, by the automatic rule, and makes them
+ * whole again (both ordered among their accesses: the call does not
+ * wait); `chunks` must then be NULL. A map that may run anywhere (needs
+ * FRONTA_NEED_ANY) where more than one device can run it is co-executed
+ * (fronta_config_t.coexec, docs/arrays.md).
  * *out (required) is done when every chunk's task is; it fails with the
  * error of the failed or cancelled chunk of lowest index (its code,
  * FRONTA_ECANCELLED for a cancelled one, a message naming the chunk, and
@@ -913,10 +921,11 @@ FRONTA_API FRONTA_NODISCARD int fronta_submit(fronta_runtime_t *rt,
  * receives each chunk's future (the caller releases them). Chunk i's
  * random stream is keyed by chunk 0's key (fronta_future_key) and i. All
  * chunks are checked before any is submitted: a call that fails has
- * submitted nothing (but for FRONTA_ENOMEM part-way, which cancels the
- * chunks already submitted). Errors: those of fronta_submit
- * (for the chunk that fails, named by fronta_last_error), FRONTA_EINVAL
- * (no partitioned argument, a launch size given), FRONTA_ESIZE (chunk
+ * submitted no chunk (a map over whole buffers has cut them and made
+ * them whole again; FRONTA_ENOMEM part-way cancels the chunks already
+ * submitted). Errors: those of fronta_submit (for the chunk that fails,
+ * named by fronta_last_error), FRONTA_EINVAL (no buffer argument, a
+ * launch size given, `chunks` for whole buffers), FRONTA_ESIZE (chunk
  * counts differ). */
 FRONTA_API FRONTA_NODISCARD int fronta_submit_map(fronta_runtime_t *rt,
                                                   const fronta_task_desc_t *task,

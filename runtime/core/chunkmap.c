@@ -234,13 +234,9 @@ static uint64_t coexec_mask(fronta_runtime_t *rt, const map_plan *mp)
     return fronta__coexec_devices(rt, &c);
 }
 
-int fronta_submit_map(fronta_runtime_t *rt, const fronta_task_desc_t *task,
+static int map_submit(fronta_runtime_t *rt, const fronta_task_desc_t *task,
                       fronta_future_t **out, fronta_future_t **chunks)
 {
-    if (out)
-        *out = NULL;
-    if (!rt || !task || !out)
-        return fronta__fail(FRONTA_EINVAL, "map: NULL runtime, task or out");
     map_plan mp;
     int rc = plan(rt, task, &mp);
     map_rec *m = NULL;
@@ -279,4 +275,75 @@ int fronta_submit_map(fronta_runtime_t *rt, const fronta_task_desc_t *task,
         chunks[i] = m->chunk[i];
     }
     return 0;
+}
+
+/* ---- a map over whole buffers: partitioned for it ---- */
+
+typedef struct auto_set {
+    fronta_buffer_t *b[FRONTA_MAX_ARGS];
+    size_t n;
+} auto_set;
+
+/* The buffer arguments a map over whole buffers cuts: those of the first
+ * buffer argument's count (each once); 0 when one is partitioned
+ * already (the map then zips the user's partitions). */
+static int auto_pick(const fronta_task_desc_t *d, auto_set *s)
+{
+    size_t count = 0, nargs = desc_nargs(d);
+    s->n = 0;
+    for (size_t a = 0; a < nargs; a++) {
+        fronta_buffer_t *b = d->args[a].kind == FRONTA_ARG_BUFFER ? d->args[a].buffer : NULL;
+        if (!fronta__buffer_valid(b))
+            continue;
+        if (fronta_buffer_nchunks(b))
+            return 0;
+        if (!count)
+            count = b->count;
+        int seen = 0;
+        for (size_t j = 0; j < s->n; j++)
+            seen |= s->b[j] == b;
+        if (b->count == count && !seen)
+            s->b[s->n++] = b;
+    }
+    return s->n > 0;
+}
+
+static void auto_unpartition(fronta_runtime_t *rt, const auto_set *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = fronta_buffer_unpartition(s->b[i]);
+        if (rc) /* out of memory: the buffer stays cut, its chunks still usable */
+            FRONTA__LOG(rt, FRONTA_LOG_ERROR, "map: a buffer of %zu elements partitioned for "
+                        "the map stays partitioned: %s", s->b[i]->count, fronta_strerror(rc));
+    }
+}
+
+int fronta_submit_map(fronta_runtime_t *rt, const fronta_task_desc_t *task,
+                      fronta_future_t **out, fronta_future_t **chunks)
+{
+    if (out)
+        *out = NULL;
+    if (!rt || !task || !out)
+        return fronta__fail(FRONTA_EINVAL, "map: NULL runtime, task or out");
+    fronta_task_desc_t d;
+    if (fronta__desc_read(&d, sizeof d, task,
+                          offsetof(fronta_task_desc_t, kernel) + sizeof d.kernel))
+        return FRONTA_EINVAL;
+    auto_set s;
+    if (!auto_pick(&d, &s))
+        return map_submit(rt, task, out, chunks);
+    if (chunks)
+        return fronta__fail(FRONTA_EINVAL, "map: over whole buffers the chunk count is the "
+                            "map's choice: chunks must be NULL (partition first to get them)");
+    /* Cut alike (the automatic rule reads counts only), mapped, made whole
+     * again: every step ordered among the buffers' accesses, so the call
+     * still does not wait. */
+    int rc = 0;
+    size_t done = 0;
+    while (done < s.n && !(rc = fronta_buffer_partition(s.b[done], NULL)))
+        done++;
+    if (!rc)
+        rc = map_submit(rt, task, out, NULL);
+    auto_unpartition(rt, &s, done);
+    return rc;
 }
