@@ -158,6 +158,17 @@ typedef struct fronta_config {
                                  the devices by measured throughput
                                  (docs/arrays.md): 0 default (on), <0 off
                                  (each chunk placed at submit, as a task) */
+    int rollback;             /* FRONTA_ROLLBACK: what a kernel that a device
+                                 reports failed at completion leaves in the
+                                 buffers it wrote. 0 default ("full"): their
+                                 contents before it, always -- at the cost of
+                                 a device-side copy of each buffer a kernel
+                                 writes in place when that memory holds the
+                                 only copy (a chained kernel's INOUT, any
+                                 write with zero-copy); <0 ("host"): only
+                                 where another copy (the host's) holds them,
+                                 at no cost; elsewhere what the failed
+                                 kernel wrote (docs/devices.md, section 8) */
 } fronta_config_t;
 
 /* The largest fronta_config_t.spin_us: 100 ms. Spinning longer only burns
@@ -888,11 +899,15 @@ typedef struct fronta_task_desc {
  * FRONTA_EARG when the OpenCL function's signature does not match the
  * parameters, FRONTA_ENOMEM when the device thread runs out of host or
  * device memory for the task) and its buffers keep their last valid
- * contents -- except after a failure the device reports only when the
- * kernel completes (its status is an error): the buffers it writes then
- * hold what the failed kernel left (a known defect; retries rewrite them).
- * With retries (fronta_task_desc_t.retries) a failed attempt runs again
- * first; FRONTA_ERESOURCE: resources no admissible device declares. */
+ * contents -- also after a failure the device reports only when the
+ * kernel completes (its status is an error, FRONTA_EDEVICE): what it wrote
+ * is rolled back, as is what the kernels chained behind it on that device
+ * wrote (they fail with FRONTA_EDEPFAILED), so the buffers hold what
+ * they held before the first failed one (docs/devices.md, section 8; a
+ * device that is lost altogether may take with it contents that only it
+ * held). With retries (fronta_task_desc_t.retries) a failed attempt runs
+ * again first, on those contents; FRONTA_ERESOURCE: resources no
+ * admissible device declares. */
 FRONTA_API FRONTA_NODISCARD int fronta_submit(fronta_runtime_t *rt,
                                               const fronta_task_desc_t *task,
                                               fronta_future_t **out);

@@ -111,6 +111,14 @@ static int load_sched(const fronta_config_t *cfg, fronta__settings *out, fronta_
         }
         out->wait_helps = v[0] == '1';
     }
+    out->rollback_host = cfg->rollback < 0;
+    if (cfg->rollback == 0 && (v = getenv("FRONTA_ROLLBACK")) && *v) {
+        if (strcmp(v, "full") && strcmp(v, "host")) {
+            fronta__log(lvl, FRONTA_LOG_ERROR, "FRONTA_ROLLBACK='%s' is not full or host", v);
+            return FRONTA_EENV;
+        }
+        out->rollback_host = v[0] == 'h';
+    }
     out->coexec = cfg->coexec >= 0;
     if (cfg->coexec == 0 && (v = getenv("FRONTA_COEXEC")) && *v) {
         if (strcmp(v, "0") && strcmp(v, "1")) {

@@ -204,6 +204,7 @@ typedef struct fronta__settings {
     void *progress_ud;
     int progress_ms;
     int coexec;                     /* maps over chunks co-execute */
+    int rollback_host;              /* FRONTA_ROLLBACK=host */
 } fronta__settings;
 
 struct fronta_runtime {

@@ -223,6 +223,33 @@ static void hand(ocl_dev *d)
     pthread_mutex_unlock(&d->fl_lock);
 }
 
+void fronta__cl_undo_drain(ocl_dev *d)
+{
+    hand(d);
+    while (d->undo_head)
+        pthread_cond_wait(&d->undo_cond, &d->undo_lock);
+}
+
+void fronta__opencl_fault_skip(fronta_runtime_t *rt, int op, int skip)
+{
+    for (int id = 1; rt && op >= 1 && op <= 3 && id < rt->ndevices; id++)
+        if (rt->devices[id].drv == &fronta__driver_opencl) {
+            ocl_state *st = rt->devices[id].data;
+            atomic_store_explicit(&st->fault_skip[op], skip, memory_order_release);
+            return;
+        }
+}
+
+cl_int fronta__cl_fault_after(ocl_state *st, int op)
+{
+    int n = atomic_load_explicit(&st->fault_skip[op], memory_order_acquire);
+    while (n > 0)
+        if (atomic_compare_exchange_weak_explicit(&st->fault_skip[op], &n, n - 1,
+                                                  memory_order_acq_rel, memory_order_acquire))
+            return CL_SUCCESS;
+    return fronta__cl_fault(st, op);
+}
+
 static void complete_kernel(ocl_dev *d, fronta__ktask *kt)
 {
     if ((atomic_load_explicit(&kt->task->state, memory_order_acquire) & FRONTA__ST_MASK) ==
@@ -233,13 +260,15 @@ static void complete_kernel(ocl_dev *d, fronta__ktask *kt)
     cl_int status = CL_COMPLETE;
     cl_int err = clGetEventInfo((cl_event)kt->event, CL_EVENT_COMMAND_EXECUTION_STATUS,
                                 sizeof status, &status, NULL);
-    cl_int fault = fronta__cl_fault(d->st, FRONTA__CLFAULT_EVENT);
+    cl_int fault = fronta__cl_fault_after(d->st, FRONTA__CLFAULT_EVENT);
     if (fault)
         status = fault;
     else if (err)
         status = err;
     atomic_fetch_add_explicit(&d->tasks_run, 1, memory_order_relaxed);
     kernel_timed(d, kt, status >= 0);
+    /* Before anyone can see it complete (and read what it wrote). */
+    fronta__cl_undo_settle(d, kt, status >= 0);
     if (status >= 0) {
         fronta__ktask_finish(kt->task, 0, NULL);
         return;
@@ -532,6 +561,7 @@ int fronta__cl_dev_start(ocl_dev *d)
     if (create_queue(d))
         return -1;
     clock_init(d);
+    fronta__cl_undo_init(d);
     pthread_mutex_init(&d->xf_lock, NULL);
     pthread_mutex_init(&d->lock, NULL);
     pthread_cond_init(&d->cond, NULL);
@@ -555,6 +585,7 @@ int fronta__cl_dev_start(ocl_dev *d)
     pthread_mutex_destroy(&d->fl_lock);
     pthread_cond_destroy(&d->fl_cond);
     pthread_mutex_destroy(&d->xf_lock);
+    fronta__cl_undo_release(d);
     clReleaseCommandQueue(d->q);
     clReleaseContext(d->ctx);
     return -1;
@@ -577,6 +608,7 @@ void fronta__cl_dev_stop(ocl_dev *d)
     fronta__cl_wb_release(d);
     clFinish(d->q);
     fronta__cl_xfer_drain(d, 1);
+    fronta__cl_undo_release(d);
     while (d->first_head) /* none is left unless a launch broke its promise */
         clReleaseEvent(first_pop(d, d->first_head->kt));
     pthread_mutex_destroy(&d->xf_lock);

@@ -131,6 +131,7 @@ static int ocl_start(fronta_runtime_t *rt, fronta__devsel *sel, void **data)
         return FRONTA_ENOMEM;
     st->rt = rt;
     st->zero_copy = rt->set.zero_copy;
+    st->rollback_host = rt->set.rollback_host;
     cl_platform_id plats[MAX_PLATFORMS];
     cl_uint np = 0;
     /* No ICD, or no platform: no OpenCL device, which is only an error if

@@ -16,4 +16,10 @@ enum {
  * CL_OUT_OF_RESOURCES). count 0 clears. */
 void fronta__opencl_fault(fronta_runtime_t *rt, int op, int cl_err, int count);
 
+/* Let the next `skip` operations `op` on rt's OpenCL devices succeed
+ * before the failures armed for op apply: to fail the second kernel of a
+ * chain and not the first (FRONTA__CLFAULT_EVENT), or the second pass of
+ * a kernel (FRONTA__CLFAULT_ENQUEUE). 0 clears (device.c). */
+void fronta__opencl_fault_skip(fronta_runtime_t *rt, int op, int skip);
+
 #endif

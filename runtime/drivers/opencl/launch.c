@@ -267,7 +267,7 @@ static int enqueue(ocl_dev *d, fronta__ktask *kt, cl_kernel kobj, const ocl_rang
         if (passes > 1)
             err = clSetKernelArg(kobj, pass_arg, sizeof p, &p);
         if (!err)
-            err = fronta__cl_fault(d->st, FRONTA__CLFAULT_ENQUEUE);
+            err = fronta__cl_fault_after(d->st, FRONTA__CLFAULT_ENQUEUE);
         if (!err)
             err = clEnqueueNDRangeKernel(d->q, kobj, r->dims, NULL, r->global,
                                          r->has_local ? r->local : NULL, p ? 0 : nwait,
@@ -284,8 +284,7 @@ static int enqueue(ocl_dev *d, fronta__ktask *kt, cl_kernel kobj, const ocl_rang
         *msg = fronta__cl_msg_fmt(d, "kernel '%s': enqueue%s on OpenCL device '%s' failed (%s)%s",
                                   kt->k->name, passes > 1 ? " of a pass" : "", d->info.name,
                                   fronta__cl_err_name(err),
-                                  *ran ? "; its earlier passes ran: its outputs are undefined"
-                                       : "");
+                                  *ran ? "; its earlier passes ran and were rolled back" : "");
         return FRONTA_EDEVICE;
     }
     if (kt->event && kt->event_free) /* a retry's: the failed attempt's is done */
@@ -298,8 +297,9 @@ static int enqueue(ocl_dev *d, fronta__ktask *kt, cl_kernel kobj, const ocl_rang
 }
 
 /* In queue order the outputs are now the device's: later kernels on this
- * queue see them; anyone else waits for our completion. */
-static void outputs_written(ocl_dev *d, const fronta__ktask *kt, int node)
+ * queue see them; anyone else waits for our completion. u notes the
+ * versions they wrote (the waiter's roll-back compares them). */
+static void outputs_written(ocl_dev *d, const fronta__ktask *kt, int node, ocl_undo *u)
 {
     for (uint32_t i = 0; i < kt->nargs; i++) {
         fronta_buffer_t *b = kt->args[i].buffer;
@@ -307,10 +307,48 @@ static void outputs_written(ocl_dev *d, const fronta__ktask *kt, int node)
             continue;
         pthread_mutex_lock(&b->lock);
         fronta__coh_written(b, node);
+        fronta__cl_undo_written(d, u, b, node);
         if (((const ocl_rep *)b->rep[node])->zero_copy)
             fronta__cl_wb_note(d, b);
         pthread_mutex_unlock(&b->lock);
     }
+}
+
+/* From its inputs made valid to its outputs marked written, under
+ * undo_lock: a roll-back of an earlier kernel on these buffers (by the
+ * waiter) lands before or after, never between what this reads (their
+ * replicas and coherence state, for its transfers, pre-images and
+ * arguments) and what it marks. */
+static int launch_locked(ocl_dev *d, fronta__ktask *kt, int node, const ocl_kobj *ko,
+                         ocl_range *r, char **msg)
+{
+    cl_uint pass_arg = 0;
+    unsigned ran = 0;
+    ocl_undo *u = NULL;
+    int rc = prepare_buffers(d, kt, node, msg);
+    if (!rc)
+        rc = fronta__cl_undo_begin(d, kt, node, &u, msg);
+    if (!rc)
+        rc = set_args(d, kt, node, ko->obj, msg);
+    if (!rc && (kt->k->flags & FRONTA_KERNEL_CL_SHAPE_ARGS))
+        rc = set_shape_args(d, kt, ko->obj, &pass_arg, msg);
+    if (!rc)
+        rc = enqueue(d, kt, ko->obj, r, pass_arg, &ran, msg);
+    if (!rc || ran)
+        outputs_written(d, kt, node, u);
+    if (!rc) {
+        fronta__cl_undo_push(d, u);
+    } else if (ran) {
+        /* Passes ran and changed its outputs: once every kernel before
+         * it is settled, roll them back now (nothing is chained on it),
+         * so the task may still fall back on its inputs as they were. */
+        clFinish(d->q);
+        fronta__cl_undo_drain(d);
+        fronta__cl_undo_settle_now(d, u, 0);
+    } else {
+        fronta__cl_undo_discard(d, u);
+    }
+    return rc;
 }
 
 int fronta__cl_launch(ocl_dev *d, fronta_future_t *t, char **msg)
@@ -319,27 +357,13 @@ int fronta__cl_launch(ocl_dev *d, fronta_future_t *t, char **msg)
     int node = atomic_load_explicit(&kt->dev, memory_order_relaxed);
     const ocl_kobj *ko;
     ocl_range r;
-    cl_uint pass_arg = 0;
-    unsigned ran = 0;
     int rc = fronta__cl_kernel_object(d, kt, &ko, msg);
     if (!rc)
         rc = launch_range(d, kt, ko, &r, msg);
-    if (!rc)
-        rc = prepare_buffers(d, kt, node, msg);
-    if (!rc)
-        rc = set_args(d, kt, node, ko->obj, msg);
-    if (!rc && (kt->k->flags & FRONTA_KERNEL_CL_SHAPE_ARGS))
-        rc = set_shape_args(d, kt, ko->obj, &pass_arg, msg);
-    if (!rc)
-        rc = enqueue(d, kt, ko->obj, &r, pass_arg, &ran, msg);
-    if (rc && ran) {
-        /* Passes have changed the device's outputs and cannot be undone:
-         * the device copy is the newest, and the CPU implementation must
-         * not run over inputs they may have overwritten. The task fails. */
-        outputs_written(d, kt, node);
-        kt->can_fall_back = 0;
-    }
-    if (!rc)
-        outputs_written(d, kt, node);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&d->undo_lock);
+    rc = launch_locked(d, kt, node, ko, &r, msg);
+    pthread_mutex_unlock(&d->undo_lock);
     return rc;
 }

@@ -101,6 +101,18 @@ typedef struct ocl_dev {
      * under xf_lock. */
     pthread_mutex_t xf_lock;
     struct ocl_xfer *xf_head;
+    /* Pre-images (memory.c). undo_lock orders a launch's bookkeeping of
+     * what it writes (from its pre-images to its outputs marked written)
+     * against the waiter settling earlier kernels' outcomes: a roll-back
+     * never lands between the two. It guards the list of kernels whose
+     * outcome is pending (queue order), its free records, the spare
+     * device buffers and every replica's pending/held fields. Taken
+     * before any buffer's lock and before fl_lock. */
+    pthread_mutex_t undo_lock;
+    pthread_cond_t undo_cond;   /* the pending list became empty */
+    struct ocl_undo *undo_head, *undo_tail, *undo_free;
+    struct ocl_spare *spare;    /* device buffers kept for later pre-images */
+    size_t spare_bytes, spare_cap;
 } ocl_dev;
 
 struct ocl_state {
@@ -108,8 +120,10 @@ struct ocl_state {
     int n;
     fronta__clprog_cache *progs;
     int zero_copy;
+    int rollback_host;          /* FRONTA_ROLLBACK=host: no device-side pre-images */
     atomic_int fault_count[4];  /* fault.h: failures still to inject per op */
     cl_int fault_err[4];
+    atomic_int fault_skip[4];   /* per op, successes before the failures */
     ocl_dev dev[FRONTA__CL_MAX_DEVICES];
 };
 
@@ -117,11 +131,43 @@ struct ocl_state {
 typedef struct ocl_rep {
     cl_mem mem;
     int zero_copy;              /* CL_MEM_USE_HOST_PTR over the host array */
+    /* Under the device's undo_lock (memory.c): kernels enqueued that
+     * wrote it whose outcome is not known yet, and, once the latest of
+     * them failed, where the contents before that run of failures are:
+     * held_mem, or the host copy when held_mem is NULL. */
+    unsigned pending;
+    int held;
+    cl_mem held_mem;
 } ocl_rep;
 
+/* What a buffer a kernel writes held before it: the host copy (mem NULL:
+ * the copy path, where the kernel writes only the device's replica) or
+ * device memory: a copy taken just before the kernel on the queue, or
+ * (fresh) the replica's memory itself, the kernel writing a spare one. */
+typedef struct ocl_pre {
+    fronta_buffer_t *b;
+    cl_mem mem;
+    uint64_t version;           /* b's version the kernel's write made */
+    int fresh;                  /* mem was the replica's: the kernel writes a new one */
+} ocl_pre;
+
+/* A kernel's pre-images, in queue order until the waiter knows whether
+ * it succeeded: then each buffer it wrote keeps its output or gets the
+ * contents back. */
+typedef struct ocl_undo {
+    const fronta__ktask *kt;
+    int node;                   /* the device's memory node */
+    int n;
+    struct ocl_undo *next;
+    ocl_pre pre[FRONTA_MAX_ARGS];
+} ocl_undo;
+
 const char *fronta__cl_err_name(cl_int err);
-/* A failure the fault seam injects for op, else CL_SUCCESS. */
+/* A failure the fault seam injects for op, else CL_SUCCESS;
+ * fronta__cl_fault_after counts fronta__opencl_fault_skip's skips first
+ * (device.c), where a test needs them. */
 cl_int fronta__cl_fault(ocl_state *st, int op);
+cl_int fronta__cl_fault_after(ocl_state *st, int op);
 
 /* device.c */
 int fronta__cl_dev_start(ocl_dev *d);
@@ -215,5 +261,30 @@ int fronta__cl_copy_from_host(void *data, int i, fronta_buffer_t *b, void *rep, 
 /* Report the copies enqueued without waiting that have completed (all:
  * wait for every one); the waiter calls it after each batch. */
 void fronta__cl_xfer_drain(ocl_dev *d, int all);
+
+/* memory.c, pre-images. A launch, holding undo_lock, after its inputs
+ * are on the device and before its first pass: the record of what each
+ * buffer it writes held, device copies enqueued where needed (NULL
+ * record when it writes nothing); 0, or an error with *msg and nothing
+ * kept. Then, once its passes are enqueued (or some ran before a
+ * failure), fronta__cl_undo_written as its outputs are marked written,
+ * and fronta__cl_undo_push (the waiter settles it) or, on a failure
+ * found at launch, fronta__cl_undo_settle_now. */
+int fronta__cl_undo_begin(ocl_dev *d, const fronta__ktask *kt, int node, ocl_undo **out,
+                          char **msg);
+void fronta__cl_undo_written(ocl_dev *d, ocl_undo *u, fronta_buffer_t *b, int node);
+void fronta__cl_undo_push(ocl_dev *d, ocl_undo *u);
+void fronta__cl_undo_settle_now(ocl_dev *d, ocl_undo *u, int ok);
+/* A record begun but never run: its device copies freed. */
+void fronta__cl_undo_discard(ocl_dev *d, ocl_undo *u);
+/* Waiter, before kt completes: its outcome (status_ok: its event's
+ * status was not an error) applied to what it wrote. */
+void fronta__cl_undo_settle(ocl_dev *d, const fronta__ktask *kt, int status_ok);
+/* At start, and at stop (spare device buffers and records released). */
+void fronta__cl_undo_init(ocl_dev *d);
+void fronta__cl_undo_release(ocl_dev *d);
+/* device.c: the device thread, holding undo_lock: every kernel enqueued
+ * so far handed to the waiter and settled. */
+void fronta__cl_undo_drain(ocl_dev *d);
 
 #endif
