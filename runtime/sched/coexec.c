@@ -10,6 +10,7 @@
 #include "core/kernel.h"
 #include "sched/sched.h"
 
+#include <stdint.h>
 #include <string.h>
 
 /* Two in flight a device: one runs while the next one's data moves. */
@@ -17,6 +18,7 @@
 
 typedef struct cx_dev {
     int id;
+    int host_cores;                   /* computes on the host's cores (sidelined) */
     int inflight;
     size_t inflight_elems;
     uint64_t elems, busy_ns;          /* finished chunks: their elements and time */
@@ -97,10 +99,39 @@ static int worth(const fronta__coexec *cx, int i, size_t c_elems)
     return mine <= theirs;
 }
 
+/* Devices that compute on the host's cores (the pool, an OpenCL device of
+ * type CPU such as PoCL) are alternatives, not partners: running both
+ * only splits the same cores. Once measured, only the fastest of them
+ * keeps taking chunks (unless it is the only one with work in flight
+ * left to finish, which it is then). */
+static int sidelined(const fronta__coexec *cx, int i)
+{
+    if (!cx->dev[i].host_cores || rate(&cx->dev[i]) == 0)
+        return 0;
+    for (int j = 0; j < cx->ndev; j++)
+        if (j != i && cx->dev[j].host_cores && rate(&cx->dev[j]) > rate(&cx->dev[i]))
+            return 1;
+    return 0;
+}
+
 typedef struct pick {
     size_t chunk;
     int dev;
 } pick;
+
+/* Device i's next chunk: from the tail (the smallest, guided) while it is
+ * unmeasured -- a probe, one at a time -- or when it is the slowest of
+ * several; else from the head. SIZE_MAX: none for it now. */
+static size_t next_for(const fronta__coexec *cx, int i)
+{
+    const cx_dev *d = &cx->dev[i];
+    int probing = rate(d) == 0;
+    if (d->inflight >= (probing ? 1 : CX_INFLIGHT) || sidelined(cx, i))
+        return SIZE_MAX;
+    int from_tail = probing || (fastest(cx) >= 0 && i == slowest(cx) && cx->ndev > 1);
+    size_t c = from_tail ? cx->tail - 1 : cx->head;
+    return probing || worth(cx, i, elems_of(cx->chunk[c])) ? c : SIZE_MAX;
+}
 
 /* Under cx->lock: the chunks to release now, and to where. */
 static size_t choose(fronta__coexec *cx, pick *out, size_t room)
@@ -110,15 +141,12 @@ static size_t choose(fronta__coexec *cx, pick *out, size_t room)
     while (progress && cx->head < cx->tail && k < room) {
         progress = 0;
         for (int i = 0; i < cx->ndev && cx->head < cx->tail && k < room; i++) {
+            size_t c = next_for(cx, i);
+            if (c == SIZE_MAX)
+                continue;
             cx_dev *d = &cx->dev[i];
-            if (d->inflight >= CX_INFLIGHT)
-                continue;
-            int from_tail = cx->ndev > 1 && fastest(cx) >= 0 && i == slowest(cx);
-            size_t c = from_tail ? cx->tail - 1 : cx->head;
             size_t e = elems_of(cx->chunk[c]);
-            if (!worth(cx, i, e))
-                continue;
-            if (from_tail)
+            if (c == cx->tail - 1)
                 cx->tail--;
             else
                 cx->head++;
@@ -130,6 +158,22 @@ static size_t choose(fronta__coexec *cx, pick *out, size_t room)
             out[k++] = (pick){c, i};
             progress = 1;
         }
+    }
+    /* Nothing in flight anywhere and chunks left (every device sidelined
+     * or judged not worth it): the fastest takes the next, so the map
+     * always ends. */
+    int busy = 0;
+    for (int i = 0; i < cx->ndev; i++)
+        busy |= cx->dev[i].inflight > 0;
+    if (!busy && !k && cx->head < cx->tail && room) {
+        int f = fastest(cx) >= 0 ? fastest(cx) : 0;
+        size_t e = elems_of(cx->chunk[cx->head]);
+        cx->held_elems -= e;
+        cx->dev[f].inflight++;
+        cx->dev[f].inflight_elems += e;
+        if (!cx->dev[f].since)
+            cx->dev[f].since = fronta__now_ns();
+        out[k++] = (pick){cx->head++, f};
     }
     return k;
 }
@@ -249,7 +293,9 @@ fronta__coexec *fronta__coexec_start(fronta_runtime_t *rt, fronta_future_t *cons
     }
     for (int id = 0; id < rt->ndevices; id++)
         if (mask >> id & 1)
-            cx->dev[cx->ndev++] = (cx_dev){.id = id};
+            cx->dev[cx->ndev++] = (cx_dev){
+                .id = id, .host_cores = rt->devices[id].kind == FRONTA_DEVICE_CPU_POOL ||
+                                        rt->devices[id].type == FRONTA_DEVTYPE_CPU};
     atomic_init(&cx->refs, n + 1);
     for (size_t i = 0; i < n; i++) {
         cx->held_elems += elems_of(chunks[i]);
