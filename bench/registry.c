@@ -1,4 +1,6 @@
 /* registry.c — every (bench, case, impl) fronta-bench can run: a new benchmark is one line here. */
+#include "coexec.h"
+#include "divisible.h"
 #include "kernel_chain.h"
 #include "kernels_bench.h"
 #include "overhead.h"
@@ -63,6 +65,24 @@ const bench_impl_t bench_registry[] = {
      .reference = "opencl_raw"},
     {ROW(scale_chunked, "openmp",        BENCH_DEV_CPU,    scale_chunked_openmp)},
     IF_OPENCL({ROW(scale_chunked, "opencl_raw", BENCH_DEV_OPENCL, scale_chunked_opencl_raw)})
+    /* The talk's demo at its size and at a small one; ratios to the
+     * OpenMP loop (the fastest hand-written code on the CPU). */
+    {ROW(divisible_talk, "fronta_unfused", BENCH_DEV_CPU, divisible_fronta_unfused)},
+    {ROW(divisible_talk, "fronta_fused",   BENCH_DEV_CPU, divisible_fronta_fused)},
+    {ROW(divisible_talk, "serial",         BENCH_DEV_CPU, divisible_serial)},
+    {ROW(divisible_talk, "openmp",         BENCH_DEV_CPU, divisible_openmp)},
+    IF_OPENCL({ROW(divisible_talk, "opencl_raw", BENCH_DEV_OPENCL, divisible_opencl_raw)})
+    {ROW(divisible_small, "fronta_unfused", BENCH_DEV_CPU, divisible_fronta_unfused)},
+    {ROW(divisible_small, "fronta_fused",   BENCH_DEV_CPU, divisible_fronta_fused)},
+    {ROW(divisible_small, "serial",         BENCH_DEV_CPU, divisible_serial)},
+    {ROW(divisible_small, "openmp",         BENCH_DEV_CPU, divisible_openmp)},
+    IF_OPENCL({ROW(divisible_small, "opencl_raw", BENCH_DEV_OPENCL, divisible_opencl_raw)})
+    /* One map of a polynomial over the pool alone, OpenCL alone, and both
+     * (co-executed): ratios to fronta_cpu; the target is fronta_auto
+     * within 1/0.95 of the better single device. */
+    {ROW(coexec_map, "fronta_cpu",    BENCH_DEV_CPU,    coexec_map_fronta_cpu)},
+    {ROW(coexec_map, "fronta_opencl", BENCH_DEV_OPENCL, coexec_map_fronta_opencl)},
+    {ROW(coexec_map, "fronta_auto",   BENCH_DEV_ALL,    coexec_map_fronta_auto)},
     {ROW(kernel_chain_opencl, "fronta",  BENCH_DEV_OPENCL, kernel_chain_opencl_fronta),
      .extra = "host_wakeups"},
     IF_OPENCL({ROW(kernel_chain_opencl, "opencl_raw", BENCH_DEV_OPENCL, kernel_chain_opencl_raw)})

@@ -20,11 +20,15 @@ size_t scale_nchunks(size_t n)
 
 void scale_chunk(size_t n, size_t nchunks, size_t i, size_t *off, size_t *len)
 {
-    /* Boundaries at i * n / nchunks: sizes differ by at most one, and with
-     * n a multiple of 64 * 1024 (the default sizes) every chunk starts on a
-     * page, which zero-copy OpenCL paths want. */
-    *off = i * n / nchunks;
-    *len = (i + 1) * n / nchunks - *off;
+    /* fronta_partition_t's nchunks rule, so that every implementation
+     * scales the same slices: lengths differ by at most one, the first
+     * n % nchunks one longer. With n a multiple of 64 * 1024 (the default
+     * sizes) every chunk starts on a page, which zero-copy OpenCL paths
+     * want. */
+    size_t q = n / nchunks, r = n % nchunks;
+
+    *off = i * q + (i < r ? i : r);
+    *len = q + (i < r);
 }
 
 /* Small positive integers: times SCALE_A they stay exact, and none is 0,
@@ -61,20 +65,26 @@ bench_status_t scale_data_check(const float *x, size_t n)
     return BENCH_OK;
 }
 
-/* One buffer per chunk over a slice of the host array, one "scale" task
- * per chunk on the devices `need` admits, then each buffer destroyed,
- * which leaves its last contents in the host slice. The clock covers all
- * of it: from input in the host array to results in the host array. */
+/* One buffer over the host array, partitioned with the runtime's own
+ * choice of chunks (fronta_buffer_partition(b, NULL), docs/arrays.md:
+ * about four per worker, none under 256 KiB), one map of the "scale"
+ * kernel over them on the devices `need` admits, and the buffer
+ * destroyed, which unpartitions it, waits for the map and leaves the
+ * result in the host array. The clock covers all of it: from input in
+ * the host array to results in the host array. The baselines keep their
+ * 64 slices: a parallel for over them is what a user writes, whatever
+ * the count. 64 tasks, one per slice, is what this row had to submit
+ * before fronta could partition; at 2^16 their cost shows
+ * (docs/benchmarks.md has both figures). */
 static bench_status_t scale_fronta(const bench_env_t *env, size_t n, fronta_need_t need,
                                    double *value)
 {
     fronta_kernel_t *k = fronta_kernel_builtin(env->rt, "scale");
-    fronta_buffer_t *b[SCALE_CHUNKS] = {0};
-    fronta_future_t *f[SCALE_CHUNKS] = {0};
-    size_t nchunks = scale_nchunks(n), nb = 0, nf = 0;
+    fronta_buffer_t *b = NULL;
+    fronta_future_t *f = NULL;
     bench_status_t st = BENCH_OK;
     const char *failed = NULL;
-    int rc = 0;
+    int rc, drc;
     float *x;
 
     if (!k) {
@@ -84,43 +94,34 @@ static bench_status_t scale_fronta(const bench_env_t *env, size_t n, fronta_need
     if (!(x = scale_data_new(n)))
         return BENCH_ERROR;
     uint64_t t0 = bench_now_ns();
-    for (size_t i = 0; i < nchunks && rc == 0; i++) {
-        size_t off, len;
-
-        scale_chunk(n, nchunks, i, &off, &len);
-        if ((rc = fronta_buffer_wrap(env->rt, x + off, len, FRONTA_FLOAT, &b[nb])) != 0) {
-            failed = "fronta_buffer_wrap";
-            break;
-        }
-        nb++;
+    if ((rc = fronta_buffer_wrap(env->rt, x, n, FRONTA_FLOAT, &b)) != 0) {
+        failed = "fronta_buffer_wrap";
+    } else if ((rc = fronta_buffer_partition(b, NULL)) != 0) {
+        failed = "fronta_buffer_partition";
+    } else {
         fronta_task_desc_t t = {
             .size = sizeof t,
             .kernel = k,
-            .args = {FRONTA_INOUT(b[i]), FRONTA_F32(SCALE_A)},
+            .args = {FRONTA_INOUT(b), FRONTA_F32(SCALE_A)},
             .nargs = 2,
             .needs.device = need,
             .name = "scale chunk",
         };
-        if ((rc = fronta_submit(env->rt, &t, &f[nf])) != 0)
-            failed = "fronta_submit";
-        else
-            nf++;
+        if ((rc = fronta_submit_map(env->rt, &t, &f, NULL)) != 0)
+            failed = "fronta_submit_map";
     }
-    /* Destroy even after a failure: it waits for the chunk's task, so the
-     * host array may be freed afterwards. */
-    for (size_t i = 0; i < nb; i++) {
-        int drc = fronta_buffer_destroy(b[i]);
-        if (drc != 0 && rc == 0) {
-            rc = drc;
-            failed = "fronta_buffer_destroy";
-        }
+    /* Destroy even after a failure: it waits for the map, so the host
+     * array may be freed afterwards. */
+    if ((drc = fronta_buffer_destroy(b)) != 0 && rc == 0) {
+        rc = drc;
+        failed = "fronta_buffer_destroy";
     }
     uint64_t t1 = bench_now_ns();
 
     *value = (double)(t1 - t0) / (double)n;
     if (rc)
         st = bench_api_error(failed, rc);
-    if (bench_futures_check(f, nf, "scale chunk") != BENCH_OK)
+    if (f && bench_futures_check(&f, 1, "scale map") != BENCH_OK)
         st = BENCH_ERROR;
     if (st == BENCH_OK)
         st = scale_data_check(x, n);

@@ -6,7 +6,8 @@
 
 extern const bench_case_t scale_chunked;
 
-/* Chunks per run: each is one task (one kernel launch) over a slice. */
+/* Chunks per run: each is one task (one kernel launch) over a slice; for
+ * fronta, one chunk of the partitioned array (one task of the map). */
 #define SCALE_CHUNKS 64
 /* The factor: small integers times 3 stay exact in float, so the check
  * compares for equality. */
@@ -24,7 +25,8 @@ bench_status_t scale_chunked_opencl_raw(const bench_env_t *env, size_t n, double
 /* How many chunks n elements make (fewer than SCALE_CHUNKS when n is
  * smaller, so that no chunk is empty). */
 size_t scale_nchunks(size_t n);
-/* Chunk i of n elements in nchunks: [*off, *off + *len). */
+/* Chunk i of n elements in nchunks: [*off, *off + *len), as
+ * fronta_partition_t.nchunks cuts them. */
 void scale_chunk(size_t n, size_t nchunks, size_t i, size_t *off, size_t *len);
 /* A page-aligned array of n floats holding the input, every page touched;
  * NULL after saying so. Free with free(). */

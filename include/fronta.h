@@ -962,9 +962,15 @@ typedef enum fronta_reduce_op {
  * on the worker count, the devices chosen or timing. The value is the
  * result of *out (fronta_future_result, of the size of its type) and,
  * when `result` is not NULL, written to that one-element buffer of the
- * op's type. Does not wait. FRONTA_EINVAL (bad op, no x), FRONTA_EARG (x's
- * type does not suit op: COUNT, AND and OR take uint8 x; result's type or
- * count), FRONTA_ENOMEM. */
+ * op's type. The per-chunk partials of SUM, MIN and MAX come from the
+ * bundled sum_portable, min_portable and max_portable (docs/kernels.md),
+ * whose pool and OpenCL implementations compute the same tree; a NaN
+ * result's payload is unspecified. Does not wait. FRONTA_EINVAL (bad op,
+ * no x, both result and out NULL), FRONTA_EARG (x's type does not suit
+ * op: SUM, MIN and MAX take int32, int64, float, double; COUNT, AND and
+ * OR uint8; result's type), FRONTA_ESIZE (result has not one element),
+ * FRONTA_EPARTITION (result partitioned, a retired chunk), FRONTA_ENOMEM.
+ * out may be NULL when result is given. */
 FRONTA_API FRONTA_NODISCARD int fronta_reduce(fronta_runtime_t *rt, fronta_buffer_t *x,
                                               fronta_reduce_op_t op, fronta_buffer_t *result,
                                               fronta_future_t **out);
@@ -975,15 +981,20 @@ FRONTA_API FRONTA_NODISCARD int fronta_reduce(fronta_runtime_t *rt, fronta_buffe
  * out, a whole buffer of x's type. out[0 .. min(kept, count(out))) are
  * the x[i] with mask[i] != 0 in index order, the rest of out is zero;
  * *kept's result is the number kept, an int64 (never more than count(x)).
- * Does not wait. FRONTA_EINVAL, FRONTA_EARG (types), FRONTA_ESIZE
- * (chunkings differ), FRONTA_EPARTITION (out is partitioned). */
+ * Partitioned, the counting and scattering run on the pool (one task
+ * writes out); whole, the bundled `compact` runs on any device (out may
+ * then be x). Does not wait. FRONTA_EINVAL, FRONTA_EARG (types; out is
+ * the mask or a chunk of x or mask), FRONTA_ESIZE (chunkings differ),
+ * FRONTA_EPARTITION (out is partitioned), FRONTA_ENOTSUP (tiles not in
+ * index order). kept may be NULL. */
 FRONTA_API FRONTA_NODISCARD int fronta_compact(fronta_runtime_t *rt, fronta_buffer_t *x,
                                                fronta_buffer_t *mask, fronta_buffer_t *out,
                                                fronta_future_t **kept);
 
 /* Concatenate n whole buffers of one type into out, whose count is the
  * sum of theirs. Does not wait; *done (may be NULL) when it has. Errors:
- * FRONTA_EINVAL, FRONTA_EARG (types), FRONTA_ESIZE (counts). */
+ * FRONTA_EINVAL (NULLs, n 0), FRONTA_EARG (types; out among the inputs),
+ * FRONTA_ESIZE (counts), FRONTA_EPARTITION (an input or out partitioned). */
 FRONTA_API FRONTA_NODISCARD int fronta_concat(fronta_runtime_t *rt, fronta_buffer_t *const *bufs,
                                               size_t n, fronta_buffer_t *out,
                                               fronta_future_t **done);

@@ -10,6 +10,9 @@ void fronta__kernels_scan_inclusive_desc(fronta_kernel_desc_t *d);
 void fronta__kernels_scan_exclusive_desc(fronta_kernel_desc_t *d);
 void fronta__kernels_compact_desc(fronta_kernel_desc_t *d);
 void fronta__kernels_histogram_desc(fronta_kernel_desc_t *d);
+void fronta__kernels_sum_portable_desc(fronta_kernel_desc_t *d);
+void fronta__kernels_min_portable_desc(fronta_kernel_desc_t *d);
+void fronta__kernels_max_portable_desc(fronta_kernel_desc_t *d);
 
 #define LANES FRONTA__RED_LANES
 
@@ -408,5 +411,8 @@ const fronta__builtin fronta__builtins_reduce[] = {
     {"exclusive_scan", fronta__kernels_scan_exclusive_desc},
     {"compact", fronta__kernels_compact_desc},
     {"histogram", fronta__kernels_histogram_desc},
+    {"sum_portable", fronta__kernels_sum_portable_desc},
+    {"min_portable", fronta__kernels_min_portable_desc},
+    {"max_portable", fronta__kernels_max_portable_desc},
     {NULL, NULL},
 };

@@ -3,7 +3,9 @@
 #   1. the files: header, versioned libfronta.so with its SONAME, libfronta.a,
 #      the CMake package and fronta.pc; only fronta_* symbols exported;
 #   2. every example (*.c here) built with CMake (find_package(fronta),
-#      CMAKE_PREFIX_PATH), shared and static;
+#      CMAKE_PREFIX_PATH), shared and static, and run (each exits 0 only
+#      when its results are right, in a few seconds at most: divisibility's
+#      demo takes about half a second);
 #   3. hello.c built with pkg-config (`cc hello.c $(pkg-config ...)`),
 #      shared (run with LD_LIBRARY_PATH) and static (Libs.private);
 # and runs every hello. Exits non-zero on the first failure.
@@ -20,6 +22,10 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/fronta-check.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 step() { printf -- '-- %s\n' "$*"; }
+# An example that hangs must fail the check, not the CI job's clock.
+run_example() {
+    if command -v timeout >/dev/null 2>&1; then timeout 300 "$@"; else "$@"; fi
+}
 fail() { printf 'check-install: FAILED: %s\n' "$*" >&2; exit 1; }
 
 # ---- 1. the files -----------------------------------------------------------
@@ -73,7 +79,7 @@ for kind in shared static; do
     for src in "$here"/*.c; do
         name=$(basename "$src" .c)
         step "  run $name ($kind)"
-        "$work/cmake-$kind/$name" || fail "$name (CMake, $kind) exited $?"
+        run_example "$work/cmake-$kind/$name" || fail "$name (CMake, $kind) exited $?"
     done
 done
 if command -v readelf >/dev/null 2>&1; then

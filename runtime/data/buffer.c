@@ -522,7 +522,8 @@ int fronta__buffer_destroy_async(fronta_buffer_t *b)
     if (fs) {
         b->dying = 1; /* no task joins b's order from now on */
         fs[0] = b->last_writer;
-        memcpy(fs + 1, b->readers, b->nreaders * sizeof *fs);
+        if (b->nreaders) /* readers is NULL until the first one */
+            memcpy(fs + 1, b->readers, b->nreaders * sizeof *fs);
     }
     pthread_mutex_unlock(&b->lock);
     if (!fs)
