@@ -163,6 +163,10 @@ typedef struct ocl_undo {
 } ocl_undo;
 
 const char *fronta__cl_err_name(cl_int err);
+/* A failed operation on b's replica described in msg; FRONTA_ENOMEM for an
+ * allocation failure, else FRONTA_EDEVICE (memory.c). */
+int fronta__cl_buf_fail(char *msg, size_t msz, const char *what, const ocl_dev *d,
+                        const fronta_buffer_t *b, cl_int err);
 /* A failure the fault seam injects for op, else CL_SUCCESS;
  * fronta__cl_fault_after counts fronta__opencl_fault_skip's skips first
  * (device.c), where a test needs them. */
