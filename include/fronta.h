@@ -628,7 +628,9 @@ FRONTA_API FRONTA_NODISCARD int fronta_buffer_partition(fronta_buffer_t *b,
 /* Make b whole again. Does not wait: the next access to b follows every
  * task submitted on its chunks, and b's contents are then the chunks'
  * (a failure of the task that last wrote a chunk is b's, naming the
- * chunk). The chunk handles are retired: tasks and acquires on them fail
+ * chunk). A partition that failed (b's last writer had failed) gave the
+ * chunks nothing: the unpartition then leaves b as it was, with that
+ * failure, and drops what the chunks hold. The chunk handles are retired: tasks and acquires on them fail
  * with FRONTA_EPARTITION until b is destroyed or partitioned again, when
  * they are freed. FRONTA_EINVAL when b is not partitioned. */
 FRONTA_API int fronta_buffer_unpartition(fronta_buffer_t *b);
@@ -941,7 +943,9 @@ FRONTA_API FRONTA_NODISCARD int fronta_submit(fronta_runtime_t *rt,
  * submitted). Errors: those of fronta_submit (for the chunk that fails,
  * named by fronta_last_error), FRONTA_EINVAL (no buffer argument, a
  * launch size given, `chunks` for whole buffers), FRONTA_ESIZE (chunk
- * counts differ). */
+ * counts differ), FRONTA_ENOTSUP (over whole buffers, one is a chunk: it
+ * cannot be cut). A map over whole buffers keeps their retired chunks
+ * (only a partition by the caller frees them). */
 FRONTA_API FRONTA_NODISCARD int fronta_submit_map(fronta_runtime_t *rt,
                                                   const fronta_task_desc_t *task,
                                                   fronta_future_t **out,
@@ -993,8 +997,11 @@ FRONTA_API FRONTA_NODISCARD int fronta_compact(fronta_runtime_t *rt, fronta_buff
 
 /* Concatenate n whole buffers of one type into out, whose count is the
  * sum of theirs. Does not wait; *done (may be NULL) when it has. Errors:
- * FRONTA_EINVAL (NULLs, n 0), FRONTA_EARG (types; out among the inputs),
- * FRONTA_ESIZE (counts), FRONTA_EPARTITION (an input or out partitioned). */
+ * Several buffers go through a partition of out (so out's failed last
+ * writer fails the concatenation). Errors: FRONTA_EINVAL (NULLs, n 0),
+ * FRONTA_EARG (types; out among the inputs), FRONTA_ESIZE (counts),
+ * FRONTA_EPARTITION (an input or out partitioned), FRONTA_ENOTSUP
+ * (several buffers into a chunk, which cannot be partitioned). */
 FRONTA_API FRONTA_NODISCARD int fronta_concat(fronta_runtime_t *rt, fronta_buffer_t *const *bufs,
                                               size_t n, fronta_buffer_t *out,
                                               fronta_future_t **done);

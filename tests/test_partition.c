@@ -213,7 +213,7 @@ static void errors(void **state)
     FT_EXPECT_RC(fronta_buffer_partition(b, &p), FRONTA_EPARTITION);
     fronta_buffer_t *c0 = fronta_buffer_chunk(b, 0);
     FT_EXPECT_RC(fronta_buffer_partition(c0, &p), FRONTA_ENOTSUP);
-    FT_EXPECT_RC(fronta_buffer_unpartition(c0), FRONTA_ENOTSUP);
+    FT_EXPECT_RC(fronta_buffer_unpartition(c0), FRONTA_EINVAL); /* not partitioned */
     FT_EXPECT_RC(fronta_buffer_destroy(c0), FRONTA_EPARTITION);
     FT_EXPECT_RC(fronta_buffer_acquire(b, FRONTA_ACCESS_IN, 0, NULL), FRONTA_EPARTITION);
     FT_EXPECT_RC(fronta_buffer_acquire(b, FRONTA_ACCESS_OUT, 0, NULL), FRONTA_EPARTITION);

@@ -175,6 +175,9 @@ static int plan(fronta_runtime_t *rt, const fronta_task_desc_t *task, map_plan *
     if (mp->d.global || mp->d.rows || mp->d.cols)
         return fronta__fail(FRONTA_EINVAL, "map: the launch size is each chunk's: global, "
                             "rows and cols must be 0");
+    if (mp->d.nargs > FRONTA_MAX_ARGS) /* as fronta_submit: not the kernel's count */
+        return fronta__fail(FRONTA_EARG, "map: %zu arguments, at most %d", mp->d.nargs,
+                            FRONTA_MAX_ARGS);
     mp->nargs = desc_nargs(&mp->d);
     mp->d.nargs = mp->nargs;
     int rc = plan_chunks(rt, mp);
@@ -340,7 +343,7 @@ int fronta_submit_map(fronta_runtime_t *rt, const fronta_task_desc_t *task,
      * still does not wait. */
     int rc = 0;
     size_t done = 0;
-    while (done < s.n && !(rc = fronta_buffer_partition(s.b[done], NULL)))
+    while (done < s.n && !(rc = fronta__buffer_partition_keep(s.b[done], NULL)))
         done++;
     if (!rc)
         rc = map_submit(rt, task, out, NULL);

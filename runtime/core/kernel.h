@@ -105,6 +105,9 @@ typedef struct fronta__part {
     struct fronta__part *next;        /* the parent's retired list */
     fronta_buffer_t *chunks[];
 } fronta__part;
+/* fronta_buffer_partition without freeing b's retired chunks (a map over
+ * whole buffers partitions for itself). */
+int fronta__buffer_partition_keep(fronta_buffer_t *b, const fronta_partition_t *how);
 /* With b->lock held, for unload at shutdown and destroy: the chunks'
  * contents back in b's host array. */
 int fronta__part_unload(fronta_buffer_t *b, int stopping, char *msg, size_t msz);

@@ -263,6 +263,13 @@ static int acquire_live(fronta_buffer_t *b, int node, fronta_access_t mode, doub
     if (node < 0 || node >= b->rt->ndevices)
         return FRONTA_ENODEV;
     pthread_mutex_lock(&b->lock);
+    /* Before adopting a timed-out access: a retired chunk or a
+     * partitioned parent takes no access at all. */
+    int unusable = fronta__buffer_usable(b);
+    if (unusable) {
+        pthread_mutex_unlock(&b->lock);
+        return unusable;
+    }
     int busy = b->held;
     fronta_future_t *h = NULL;
     if (!busy) { /* else the holder's b->access is left alone */

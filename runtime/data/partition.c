@@ -160,7 +160,9 @@ static int claim(fronta_buffer_t *b, int want_part)
 {
     pthread_mutex_lock(&b->lock);
     int rc = 0;
-    if (b->parent)
+    if (want_part && !b->part) /* a chunk, too, is not partitioned */
+        rc = fronta__fail(FRONTA_EINVAL, "unpartition: the buffer is not partitioned");
+    else if (b->parent)
         rc = fronta__fail(FRONTA_ENOTSUP, "partition: a chunk cannot be partitioned (nested "
                           "partitions are not supported): unpartition its parent instead");
     else if (b->dying || b->part_busy)
@@ -168,13 +170,8 @@ static int claim(fronta_buffer_t *b, int want_part)
                           "of the buffer is under way");
     else if (!want_part && b->part)
         rc = fronta__fail(FRONTA_EPARTITION, "partition: the buffer is partitioned already");
-    else if (want_part && !b->part)
-        rc = fronta__fail(FRONTA_EINVAL, "unpartition: the buffer is not partitioned");
-    if (!rc) {
+    if (!rc)
         b->part_busy = 1; /* tasks on b are still accepted: they come before */
-        if (!want_part)
-            reap_retired(b);
-    }
     pthread_mutex_unlock(&b->lock);
     return rc;
 }
@@ -186,7 +183,11 @@ static void unclaim(fronta_buffer_t *b)
     pthread_mutex_unlock(&b->lock);
 }
 
-int fronta_buffer_partition(fronta_buffer_t *b, const fronta_partition_t *how)
+/* reap: free the chunks retired by earlier partitions of b whose
+ * unpartition is done -- a user's partition does; the one a map over
+ * whole buffers makes for itself does not (the user's retired handles
+ * stay valid, as documented, until the user partitions again). */
+static int partition(fronta_buffer_t *b, const fronta_partition_t *how, int reap)
 {
     fronta_partition_t p;
     memset(&p, 0, sizeof p);
@@ -227,8 +228,20 @@ int fronta_buffer_partition(fronta_buffer_t *b, const fronta_partition_t *how)
     pthread_mutex_lock(&b->lock);
     b->part = part;
     b->part_busy = 0;
+    if (reap) /* only now: a refused partition frees nothing */
+        reap_retired(b);
     pthread_mutex_unlock(&b->lock);
     return 0;
+}
+
+int fronta_buffer_partition(fronta_buffer_t *b, const fronta_partition_t *how)
+{
+    return partition(b, how, 1);
+}
+
+int fronta__buffer_partition_keep(fronta_buffer_t *b, const fronta_partition_t *how)
+{
+    return partition(b, how, 0);
 }
 
 /* ---- the unpartition task: every chunk's contents back into b ---- */

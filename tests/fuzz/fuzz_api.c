@@ -10,6 +10,18 @@
  * creates a runtime from a random fronta_config_t, which is slow (PoCL
  * start-up), so the fuzzer rarely takes that branch.
  *
+ * Partitions (docs/arrays.md) are the operation bytes 252..255 (the others
+ * keep the meaning they had before, and so the corpus does): 252 cuts a
+ * buffer (every way, NULL and cut-short descriptors, bad lengths and
+ * tiles; chunks and partitioned parents too), 253 unpartitions or asks
+ * the chunk accessors, 254 maps a kernel over partitioned arguments
+ * (fronta_submit_map), 255 reduces, compacts or concatenates. The chunks
+ * of a partition into at most FZ_TRACK_CHUNKS are buffer slots of their
+ * own, which every other operation then uses too: their shadows are
+ * views of the parent's (tiles packed copies) brought home at the
+ * unpartition, a map's chunk tasks are replayed as kernel tasks, and its
+ * whole future is checked against theirs.
+ *
  * Every call's code must be 0 or a documented FRONTA_E* code. What
  * validation accepts really runs: the iteration waits for each future
  * (bounded), checks its outcome against what the task was made to do, and
@@ -45,11 +57,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FZ_SEED 0x66757a7a5eedull
-#define FZ_MAX_BUFS 6
-#define FZ_MAX_TASKS 32
+#define FZ_MAX_BUFS 6     /* made by op_buf_new */
+#define FZ_MAX_SLOTS 48   /* those and the chunks the harness follows */
+#define FZ_MAX_TASKS 64
 #define FZ_MAX_KERNELS 6
 #define FZ_MAX_OPS 24
-#define FZ_MAX_EVENTS 96
+#define FZ_MAX_EVENTS 1024
 #define FZ_MAP_MAX 8
 /* Kernels cannot be unregistered: the long-lived runtime is replaced
  * after this many, so that memory and name look-ups stay bounded. */
@@ -618,8 +631,32 @@ typedef struct fz_buf {
     unsigned char *shadow;
     double *err;            /* per element bound (float, double); 0: exact */
     int known;              /* shadow holds the contents */
-    int poison;             /* 0 clean, <0 the failing writer's code, 1 unknown */
+    int poison;             /* 0 clean, <0 the failing writer's code, FZ_PZ_* */
+    /* partitions */
+    int part;               /* its live partition (index in it->parts), or -1 */
+    int chunk_of;           /* the partition it is a chunk of, or -1 */
+    size_t cidx;            /* its index there */
+    int retired;            /* that partition was undone: a stale handle */
+    void *host_seen;        /* an owned buffer's host array, once acquired */
+    int view;               /* replay: shadow and err point into the parent's */
 } fz_buf;
+
+/* Poison besides a code: the outcome of the last writer is unknown, or it
+ * failed because of its own inputs (FRONTA_EDEPFAILED, or
+ * FRONTA_ECANCELLED when the failure started at a cancelled task). */
+#define FZ_PZ_UNKNOWN 1
+#define FZ_PZ_DEP 2
+
+static int pz_failed(int poison)
+{
+    return poison < 0 || poison == FZ_PZ_DEP;
+}
+
+/* The poison of what reads a buffer of poison p and writes another. */
+static int pz_through(int p)
+{
+    return pz_failed(p) ? FZ_PZ_DEP : p;
+}
 
 enum {
     FZ_EV_INIT,    /* data: initial contents */
@@ -630,6 +667,8 @@ enum {
     FZ_EV_ACQOUT,  /* an OUT acquire that succeeded: clears a failure */
     FZ_EV_DESTROY, /* data: the wrapped array after destroy; buffer gone */
     FZ_EV_FINAL,   /* data: contents at the end */
+    FZ_EV_PART,    /* task: the partition (it->parts) of buffer slot */
+    FZ_EV_UNPART,  /* task: the partition undone */
 };
 
 typedef struct fz_ev {
@@ -641,7 +680,16 @@ typedef struct fz_ev {
 } fz_ev;
 
 /* A future of this iteration. */
-enum { FZ_T_KERNEL, FZ_T_FN, FZ_T_NOARG };
+enum {
+    FZ_T_KERNEL,
+    FZ_T_FN,
+    FZ_T_NOARG,
+    FZ_T_MAPALL,  /* fronta_submit_map's whole-map future */
+    FZ_T_REDUCE,  /* fronta_reduce: x, result */
+    FZ_T_COMPACT, /* fronta_compact: x, mask, out */
+    FZ_T_CONCAT,  /* fronta_concat: bufs, out */
+};
+#define FZ_CONCAT_MAX 8
 
 typedef struct fz_task {
     fronta_future_t *f;      /* NULL once released or detached by an op */
@@ -664,14 +712,45 @@ typedef struct fz_task {
     unsigned retries;
     int key_given;
     uint64_t key;
+    /* a chunk's task of a map (the map's task index), or -1 */
+    int map;
+    /* FZ_T_MAPALL: its chunks' tasks, first .. first + nchunks - 1 */
+    int first, nchunks;
+    /* FZ_T_REDUCE, _COMPACT, _CONCAT: slots (-1: none), the reduction */
+    int sx, smask, sout;
+    int sbufs[FZ_CONCAT_MAX];
+    int nsbufs;
+    int rop;
+    int px, pm;              /* the partitions x and mask were cut into, or -1 */
+    int nofuture;            /* called without one: it runs all the same */
     /* at the end */
     int status;
     int code;
 } fz_task;
 
+/* A partition as the harness sees it. Chunks are followed (slots of
+ * their own: tasks, acquires, maps on them) when there are few enough;
+ * otherwise nothing of the harness touches them but the accessors and the
+ * calls that read them (reduce, compact), and their contents stay the
+ * parent's. */
+#define FZ_MAX_PARTS 24
+#define FZ_TRACK_CHUNKS 16
+typedef struct fz_part {
+    int parent;               /* slot */
+    size_t n;
+    int tiled;
+    size_t rows, cols, tr, tc, ntc;
+    size_t *off, *len;        /* each chunk's first element (1-D) and count */
+    int first;                /* followed: chunk i is slot first + i; -1: not */
+    int live;                 /* not unpartitioned yet */
+} fz_part;
+
 typedef struct fz_iter {
-    fz_buf bufs[FZ_MAX_BUFS];
-    int nbufs;
+    fz_buf bufs[FZ_MAX_SLOTS];
+    int nbufs;                /* slots in use: buffers and followed chunks */
+    int nowned;               /* made by op_buf_new */
+    fz_part parts[FZ_MAX_PARTS];
+    int nparts;
     fz_task tasks[FZ_MAX_TASKS];
     int ntasks;
     fz_kern kerns[FZ_MAX_KERNELS];
@@ -962,7 +1041,7 @@ static void apply_op(fz_iter *it, const fz_task *t)
 
 static int live_buf(const fz_iter *it, unsigned pick)
 {
-    int live[FZ_MAX_BUFS], n = 0;
+    int live[FZ_MAX_SLOTS], n = 0;
     for (int i = 0; i < it->nbufs; i++)
         if (it->bufs[i].b)
             live[n++] = i;
@@ -976,6 +1055,13 @@ static int live_task(const fz_iter *it, unsigned pick)
         if (it->tasks[i].f)
             live[n++] = i;
     return n ? live[pick % (unsigned)n] : -1;
+}
+
+/* Tasks and acquires refuse it (FRONTA_EPARTITION): a partitioned
+ * parent, or a chunk of a partition undone since. */
+static int buf_blocked(const fz_buf *b)
+{
+    return b->part >= 0 || b->retired;
 }
 
 static void release_held(fz_iter *it)
@@ -1028,7 +1114,7 @@ static const size_t fz_counts[] = {1, 2, 3, 7, 16, 33, 64, 100, 256, 1000, 4096,
 
 static void op_buf_new(fz_iter *it, fz_in *in)
 {
-    if (it->nbufs == FZ_MAX_BUFS)
+    if (it->nowned == FZ_MAX_BUFS || it->nbufs == FZ_MAX_SLOTS)
         return;
     uint8_t how = in_u8(in);
     fronta_dtype_t t = (fronta_dtype_t)(1 + (how & 7) % 5);
@@ -1042,6 +1128,7 @@ static void op_buf_new(fz_iter *it, fz_in *in)
     uint32_t seed = in_u16(in);
     fz_buf *b = &it->bufs[it->nbufs];
     memset(b, 0, sizeof *b);
+    b->part = b->chunk_of = -1;
     b->type = t;
     b->count = count;
     b->bytes = count * dsize(t);
@@ -1066,6 +1153,7 @@ static void op_buf_new(fz_iter *it, fz_in *in)
         fz_fail("buffer reports count %zu dtype %d, made with %zu, %d", fronta_buffer_count(b->b),
                 (int)fronta_buffer_dtype(b->b), count, (int)t);
     int slot = it->nbufs++;
+    it->nowned++;
     ev_add(it, FZ_EV_INIT, slot)->data = init;
     /* An owned buffer starts zero-filled; check it now and then. */
     if (!wrap && (how & 0x80)) {
@@ -1182,20 +1270,61 @@ static void op_buf_huge(fz_iter *it, fz_in *in)
     check_rc("fronta_buffer_destroy", fronta_buffer_destroy(b), FZ_OK);
 }
 
+static void unpartition_model(fz_iter *it, int s);
+static void chunks_gone(fz_iter *it, int parent);
+
+/* A chunk belongs to its parent (FRONTA_EPARTITION); a partitioned parent
+ * is unpartitioned first, and its chunks' handles go with it. */
+static void destroy_slot(fz_iter *it, int s)
+{
+    fz_buf *b = &it->bufs[s];
+    int rc = fronta_buffer_destroy(b->b);
+    FZ_TRACE("destroy buffer %d%s: %s\n", s,
+             b->chunk_of >= 0 ? " (a chunk)" : b->part >= 0 ? " (partitioned)" : "",
+             fronta_err_name(rc));
+    if (b->chunk_of >= 0) {
+        check_rc("fronta_buffer_destroy of a chunk", rc, FZ_B(EPARTITION));
+        return;
+    }
+    check_rc("fronta_buffer_destroy", rc, FZ_OK);
+    if (b->part >= 0)
+        unpartition_model(it, s);
+    chunks_gone(it, s);
+    b->b = NULL;
+    if (b->user)
+        ev_add(it, FZ_EV_DESTROY, s)->data = dup_bytes(b->user, b->bytes);
+}
+
 static void op_buf_destroy(fz_iter *it, fz_in *in)
 {
     int s = live_buf(it, in_u8(in));
     if (s < 0)
         return;
-    fz_buf *b = &it->bufs[s];
     release_held(it); /* destroy waits for the buffer's tasks: none may wait for us */
-    check_rc("fronta_buffer_destroy", fronta_buffer_destroy(b->b), FZ_OK);
-    b->b = NULL;
-    if (b->user) {
-        fz_ev *e = ev_add(it, FZ_EV_DESTROY, s);
-        if (e)
-            e->data = dup_bytes(b->user, b->bytes);
+    destroy_slot(it, s);
+}
+
+/* docs/arrays.md "Views and tiles": on the host a 1-D chunk's array is
+ * its parent's, at its offset; a tile's is its own. */
+static void check_host(fz_iter *it, int s, void *host)
+{
+    fz_buf *b = &it->bufs[s];
+    if (b->chunk_of < 0) {
+        if (!b->user)
+            b->host_seen = host;
+        return;
     }
+    const fz_part *P = &it->parts[b->chunk_of];
+    const fz_buf *pb = &it->bufs[P->parent];
+    const unsigned char *base = pb->user ? pb->user : pb->host_seen;
+    if (!base)
+        return;
+    const unsigned char *h = host, *at = base + P->off[b->cidx] * dsize(b->type);
+    if (!P->tiled && h != at)
+        fz_fail("chunk %zu (1-D, offset %zu): host array %p, its parent's at the offset is %p",
+                b->cidx, P->off[b->cidx], host, (const void *)at);
+    if (P->tiled && h >= base && h < base + pb->bytes)
+        fz_fail("tile %zu: its host array is inside its parent's (tiles are packed)", b->cidx);
 }
 
 static void op_acquire(fz_iter *it, fz_in *in)
@@ -1231,6 +1360,13 @@ static void op_acquire(fz_iter *it, fz_in *in)
                     fronta_err_name(rc));
         return;
     }
+    if (buf_blocked(b)) {
+        if (rc != FRONTA_EPARTITION)
+            fz_fail("fronta_buffer_acquire of %s returned %s, not FRONTA_EPARTITION",
+                    b->part >= 0 ? "a partitioned buffer" : "a retired chunk",
+                    fronta_err_name(rc));
+        return;
+    }
     if (rc) {
         if (host)
             fz_fail("fronta_buffer_acquire failed (%s) and left *host set", fronta_err_name(rc));
@@ -1248,6 +1384,7 @@ static void op_acquire(fz_iter *it, fz_in *in)
     if (b->user && host != b->user)
         fz_fail("fronta_buffer_acquire of a wrapped buffer gave %p, not the user's %p", host,
                 b->user);
+    check_host(it, s, host);
     if (mode & FRONTA_ACCESS_IN) {
         fz_ev *e = ev_add(it, FZ_EV_SNAP, s);
         if (e)
@@ -1956,9 +2093,26 @@ static int model_check(const fz_iter *it, const fronta_task_desc_t *d, size_t n,
  * argument in order, the kernel's check, the placement), with a reason.
  * The harness holds fronta to both: the code, and accepting exactly
  * what this accepts. */
-static int task_expect(const fz_iter *it, const fronta_task_desc_t *d, size_t sz,
-                       const fz_kview *kv, const int *slot, size_t *nargs_out, fz_shape *sh,
-                       const char **why)
+/* The placement's rules (the scheduler's, when the task is built). */
+static int place_expect(const fronta_task_desc_t *d, const fz_kview *kv, const char **why)
+{
+    if (d->needs.device == FRONTA_NEED_DEVICE &&
+        (d->needs.device_id < 0 || d->needs.device_id >= g_ndev))
+        return refuse(why, "no such device", FRONTA_ENODEV);
+    if ((unsigned)d->needs.device > FRONTA_NEED_DEVICE)
+        return refuse(why, "needs.device", FRONTA_EINVAL);
+    int any = 0;
+    for (int id = 0; id < g_ndev && !any; id++)
+        if (admits(&d->needs, id) && (id == 0 ? kv->has_cpu : kv->has_cl))
+            any = 1;
+    if (!any)
+        return refuse(why, "no implementation for an admissible device", FRONTA_ENOIMPL);
+    return 0;
+}
+
+static int task_expect_ex(const fz_iter *it, const fronta_task_desc_t *d, size_t sz,
+                          const fz_kview *kv, const int *slot, size_t *nargs_out,
+                          fz_shape *sh, const char **why, int place)
 {
     *why = NULL;
     memset(sh, 0, sizeof *sh);
@@ -1986,19 +2140,21 @@ static int task_expect(const fz_iter *it, const fronta_task_desc_t *d, size_t sz
             return rc;
     if (kv->check && (rc = model_check(it, d, n, slot, sh)))
         return refuse(why, "the kernel's check", rc);
-    if (d->needs.device == FRONTA_NEED_DEVICE &&
-        (d->needs.device_id < 0 || d->needs.device_id >= g_ndev))
-        return refuse(why, "no such device", FRONTA_ENODEV);
-    if ((unsigned)d->needs.device > FRONTA_NEED_DEVICE)
-        return refuse(why, "needs.device", FRONTA_EINVAL);
-    int any = 0;
-    for (int id = 0; id < g_ndev && !any; id++)
-        if (admits(&d->needs, id) && (id == 0 ? kv->has_cpu : kv->has_cl))
-            any = 1;
-    if (!any)
-        return refuse(why, "no implementation for an admissible device", FRONTA_ENOIMPL);
+    /* ktask.c checks the buffers' partition state before it places the
+     * task: either code is a broken rule. */
+    for (size_t i = 0; i < n; i++)
+        if (d->args[i].kind == FRONTA_ARG_BUFFER && slot[i] >= 0 &&
+            buf_blocked(&it->bufs[slot[i]]))
+            return refuse(why, "a partitioned buffer or a retired chunk", FRONTA_EPARTITION);
     *nargs_out = n;
-    return 0;
+    return place ? place_expect(d, kv, why) : 0;
+}
+
+static int task_expect(const fz_iter *it, const fronta_task_desc_t *d, size_t sz,
+                       const fz_kview *kv, const int *slot, size_t *nargs_out, fz_shape *sh,
+                       const char **why)
+{
+    return task_expect_ex(it, d, sz, kv, slot, nargs_out, sh, why, 1);
 }
 
 /* A heap copy of exactly n (>= 1) future pointers, for calls with a count
@@ -2191,7 +2347,7 @@ static const fz_buf *like_buf(const fz_iter *it, const fz_task *t, const fronta_
 static int pick_buffer(const fz_iter *it, fz_in *in, const fronta_param_t *p, const fz_buf *like,
                        const fz_launch *L, int perturb)
 {
-    int cand[FZ_MAX_BUFS], nc = 0;
+    int cand[FZ_MAX_SLOTS], nc = 0;
     size_t want = count_wanted(p, &L->sh);
     for (int s = 0; s < it->nbufs; s++) {
         const fz_buf *b = &it->bufs[s];
@@ -2298,6 +2454,7 @@ static void op_submit(fz_iter *it, fz_in *in)
     memset(t, 0, sizeof *t);
     t->kind = FZ_T_KERNEL;
     t->cancel_rc = 1;
+    t->map = t->sx = t->smask = t->sout = -1;
     for (int i = 0; i < FRONTA_MAX_ARGS; i++)
         t->slot[i] = -1;
     fz_kview kv;
@@ -2436,6 +2593,7 @@ static fz_task *new_fn_task(fz_iter *it, fronta_future_t *f, int kind, const fz_
     t->f = f;
     t->kind = kind;
     t->cancel_rc = 1;
+    t->map = t->sx = t->smask = t->sout = -1;
     t->kern = -4;
     if (a)
         t->targ = *a;
@@ -2636,6 +2794,1401 @@ static void op_call(fz_iter *it, fz_in *in)
     memcpy(t->preds, preds, (size_t)na * sizeof preds[0]);
     t->key_given = eff.key != 0;
     t->key = eff.key;
+}
+
+/* ---- ops: partitions ---------------------------------------------------- */
+
+/* Tile i of P: its first row and column, and its shape. */
+static void tile_of(const fz_part *P, size_t i, size_t *r0, size_t *c0, size_t *nr, size_t *nc)
+{
+    *r0 = (i / P->ntc) * P->tr;
+    *c0 = (i % P->ntc) * P->tc;
+    *nr = P->rows - *r0 < P->tr ? P->rows - *r0 : P->tr;
+    *nc = P->cols - *c0 < P->tc ? P->cols - *c0 : P->tc;
+}
+
+static void part_alloc(fz_part *P, size_t n)
+{
+    P->n = n;
+    P->off = calloc(n ? n : 1, sizeof *P->off);
+    P->len = calloc(n ? n : 1, sizeof *P->len);
+    if (!P->off || !P->len)
+        fz_fail("out of memory in the harness");
+}
+
+/* The chunks a valid descriptor asks for (docs/arrays.md "The ways to
+ * cut"); 0 for the automatic choice, whose chunks are read back. */
+static int layout_expect(fz_part *P, const fronta_partition_t *e, size_t count)
+{
+    if (e->lengths) {
+        part_alloc(P, e->nlengths);
+        for (size_t i = 0, off = 0; i < P->n; off += e->lengths[i++]) {
+            P->off[i] = off;
+            P->len[i] = e->lengths[i];
+        }
+        return 1;
+    }
+    if (e->rows) {
+        P->tiled = 1;
+        P->rows = e->rows;
+        P->cols = e->cols;
+        P->tr = e->tile_rows < e->rows ? e->tile_rows : e->rows;
+        P->tc = e->tile_cols < e->cols ? e->tile_cols : e->cols;
+        P->ntc = (P->cols + P->tc - 1) / P->tc;
+        part_alloc(P, ((P->rows + P->tr - 1) / P->tr) * P->ntc);
+        for (size_t i = 0; i < P->n; i++) {
+            size_t r0, c0, nr, nc;
+            tile_of(P, i, &r0, &c0, &nr, &nc);
+            P->off[i] = r0 * P->cols + c0;
+            P->len[i] = nr * nc;
+        }
+        return 1;
+    }
+    if (e->chunk_len) {
+        part_alloc(P, count / e->chunk_len + (count % e->chunk_len != 0));
+        for (size_t i = 0; i < P->n; i++) {
+            P->off[i] = i * e->chunk_len;
+            P->len[i] = count - P->off[i] < e->chunk_len ? count - P->off[i] : e->chunk_len;
+        }
+        return 1;
+    }
+    if (e->nchunks) {
+        size_t q = count / e->nchunks, r = count % e->nchunks;
+        part_alloc(P, e->nchunks);
+        for (size_t i = 0; i < P->n; i++) {
+            P->off[i] = i * q + (i < r ? i : r);
+            P->len[i] = q + (i < r);
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* The codes fronta_buffer_partition may answer (fronta.h: every rule the
+ * call breaks, in any order); 0: it must succeed. */
+static unsigned partition_expect(const fz_buf *b, int null_desc, size_t sz,
+                                 const fronta_partition_t *e)
+{
+    unsigned exp = 0;
+    if (!b)
+        exp |= FZ_B(EINVAL);
+    if (!null_desc && sz && sz < offsetof(fronta_partition_t, nchunks) + sizeof(size_t))
+        return exp | FZ_B(EINVAL);
+    if (b && b->chunk_of >= 0)
+        exp |= FZ_B(ENOTSUP);
+    if (b && b->part >= 0)
+        exp |= FZ_B(EPARTITION);
+    int tiles = e->rows || e->cols || e->tile_rows || e->tile_cols;
+    int ways = (e->nchunks != 0) + (e->chunk_len != 0) + (e->lengths || e->nlengths) + tiles;
+    size_t count = b ? b->count : 0;
+    if (ways > 1)
+        return exp | FZ_B(EINVAL);
+    if (!b)
+        return exp;
+    if (e->lengths || e->nlengths) {
+        if (!e->lengths || !e->nlengths)
+            return exp | FZ_B(EINVAL);
+        if (e->nlengths > count)
+            return exp | FZ_B(ERANGE); /* more chunks than elements: not read further */
+        size_t sum = 0;
+        int over = 0;
+        for (size_t i = 0; i < e->nlengths; i++) {
+            if (!e->lengths[i])
+                exp |= FZ_B(EINVAL);
+            over |= e->lengths[i] > SIZE_MAX - sum;
+            sum += e->lengths[i];
+        }
+        if (over || sum != count)
+            exp |= FZ_B(ERANGE);
+        return exp;
+    }
+    if (tiles) {
+        if (!e->rows || !e->cols || !e->tile_rows || !e->tile_cols ||
+            e->rows > SIZE_MAX / e->cols || e->rows * e->cols != count)
+            exp |= FZ_B(EINVAL);
+        return exp;
+    }
+    if (e->nchunks > count)
+        exp |= FZ_B(ERANGE);
+    return exp;
+}
+
+/* Lengths that sum to count (k of them, k <= 8), then now and then a rule
+ * broken. *nl is what the descriptor says; the array holds exactly the
+ * entries a valid call would read (heap, so that ASan sees a read past). */
+static size_t *random_lengths(fz_in *in, size_t count, size_t *nl)
+{
+    size_t k = 1 + in_pick(in, 8);
+    if (k > count)
+        k = count;
+    size_t *l = malloc(k * sizeof *l);
+    if (!l)
+        fz_fail("out of memory in the harness");
+    size_t left = count;
+    for (size_t i = 0; i < k; i++) {
+        size_t room = left - (k - 1 - i); /* each later one needs 1 */
+        size_t v = i + 1 == k ? left : 1 + (room > 1 ? in_u16(in) % room : 0);
+        if (v > room)
+            v = room;
+        l[i] = v;
+        left -= v;
+    }
+    *nl = k;
+    size_t j = in_pick(in, (unsigned)k);
+    switch (in_pick(in, 12)) {
+    case 0:
+        l[j] = 0;
+        break;
+    case 1:
+        l[j] += 1;
+        break;
+    case 2:
+        if (l[j] > 1)
+            l[j] -= 1;
+        break;
+    case 3:
+        l[j] = SIZE_MAX;
+        break;
+    case 4:
+        l[j] = SIZE_MAX / 2 + 1; /* with another such: a sum that wraps to small */
+        l[(j + 1) % k] = SIZE_MAX / 2 + 1;
+        break;
+    case 5:
+        *nl = count + 1 + in_u8(in); /* more than elements: refused unread */
+        break;
+    case 6:
+        *nl = SIZE_MAX;
+        break;
+    default:
+        break;
+    }
+    return l;
+}
+
+static const size_t fz_sides[] = {1, 2, 3, 4, 7, 8, 16, 64, 0, SIZE_MAX, 5, 1000};
+
+static void random_tiles(fz_in *in, size_t count, fronta_partition_t *p)
+{
+    size_t rows = pick_divisor(in, count, count);
+    size_t cols = count / rows;
+    switch (in_pick(in, 10)) {
+    case 0:
+        rows += 1; /* rows x cols != count */
+        break;
+    case 1:
+        rows = SIZE_MAX / 2 + 1; /* the product wraps */
+        cols = 2;
+        break;
+    case 2:
+        cols = 0;
+        break;
+    default:
+        break;
+    }
+    p->rows = rows;
+    p->cols = cols;
+    unsigned a = in_pick(in, 14), c = in_pick(in, 14);
+    p->tile_rows = a < 12 ? fz_sides[a] : a == 12 ? rows : rows + 1;
+    p->tile_cols = c < 12 ? fz_sides[c] : c == 12 ? cols : cols + 1;
+    if (p->tile_rows == 0 && (a & 1))
+        p->tile_rows = 1;
+}
+
+static size_t pick_nchunks(fz_in *in, size_t count)
+{
+    static const size_t v[] = {1, 2, 3, 4, 5, 7, 8, 16, 13, SIZE_MAX, (size_t)1 << 32, 6};
+    unsigned k = in_pick(in, 15);
+    if (k < 12)
+        return v[k];
+    return k == 12 ? count : k == 13 ? count + 1 : 1 + (size_t)in_u16(in);
+}
+
+static size_t pick_chunk_len(fz_in *in, size_t count)
+{
+    static const size_t v[] = {1, 2, 3, 7, 16, 64, 100, 1000, SIZE_MAX, 33, 256, 5};
+    unsigned k = in_pick(in, 15);
+    if (k < 12)
+        return v[k];
+    return k == 12 ? count : k == 13 ? count + 1 : 1 + (size_t)in_u16(in);
+}
+
+/* Sizes at the descriptor's field boundaries. */
+static size_t psize(unsigned k)
+{
+    static const size_t s[] = {0,
+                               0,
+                               sizeof(fronta_partition_t),
+                               sizeof(fronta_partition_t) + 16,
+                               4,
+                               offsetof(fronta_partition_t, nchunks),
+                               offsetof(fronta_partition_t, chunk_len),
+                               offsetof(fronta_partition_t, lengths),
+                               offsetof(fronta_partition_t, nlengths),
+                               offsetof(fronta_partition_t, rows),
+                               offsetof(fronta_partition_t, tile_rows),
+                               0};
+    return s[k % 12];
+}
+
+/* Slots of whole buffers that are not chunks: what a partition mostly cuts. */
+static int live_whole(const fz_iter *it, unsigned pick)
+{
+    int c[FZ_MAX_SLOTS], n = 0;
+    for (int i = 0; i < it->nbufs; i++)
+        if (it->bufs[i].b && it->bufs[i].chunk_of < 0 && it->bufs[i].part < 0)
+            c[n++] = i;
+    return n ? c[pick % (unsigned)n] : live_buf(it, pick);
+}
+
+static int live_parent(const fz_iter *it, unsigned pick)
+{
+    int c[FZ_MAX_SLOTS], n = 0;
+    for (int i = 0; i < it->nbufs; i++)
+        if (it->bufs[i].b && it->bufs[i].part >= 0)
+            c[n++] = i;
+    return n ? c[pick % (unsigned)n] : live_buf(it, pick);
+}
+
+/* The chunks of a partition that is no more, or of a buffer destroyed:
+ * after a partition or destroy of the parent their handles are freed. */
+static void chunks_gone(fz_iter *it, int parent)
+{
+    for (int s = 0; s < it->nbufs; s++) {
+        fz_buf *c = &it->bufs[s];
+        if (!c->b || c->chunk_of < 0 || it->parts[c->chunk_of].parent != parent ||
+            it->parts[c->chunk_of].live)
+            continue;
+        /* Held, it is not freed yet: its partition's undoing waits for it. */
+        if (c->held)
+            check_rc("fronta_buffer_release of a retired chunk", fronta_buffer_release(c->b),
+                     FZ_OK);
+        c->held = 0;
+        c->b = NULL;
+    }
+}
+
+/* Retired chunks stay valid handles until their parent is destroyed or
+ * partitioned again: a call that failed did neither. */
+static void check_retired(const fz_iter *it, int parent)
+{
+    for (int s = 0; s < it->nbufs; s++) {
+        const fz_buf *c = &it->bufs[s];
+        if (!c->b || !c->retired || it->parts[c->chunk_of].parent != parent)
+            continue;
+        fronta_chunk_info_t ci;
+        memset(&ci, 0, sizeof ci);
+        ci.size = sizeof ci;
+        int rc = fronta_buffer_chunk_info(c->b, &ci);
+        if (rc || !ci.retired || ci.index != c->cidx || ci.parent != it->bufs[parent].b)
+            fz_fail("retired chunk %zu (slot %d): fronta_buffer_chunk_info %s, retired %d, "
+                    "index %zu",
+                    c->cidx, s, fronta_err_name(rc), ci.retired, ci.index);
+    }
+}
+
+/* Chunk i of P as fronta reports it, against the layout. */
+static void check_chunk(const fz_iter *it, const fz_part *P, size_t i, fronta_buffer_t *c,
+                        int explicit_layout)
+{
+    const fz_buf *pb = &it->bufs[P->parent];
+    if (!c)
+        fz_fail("fronta_buffer_chunk(%zu) of %zu is NULL", i, P->n);
+    fronta_chunk_info_t ci;
+    memset(&ci, 0, sizeof ci);
+    ci.size = sizeof ci;
+    int rc = fronta_buffer_chunk_info(c, &ci);
+    if (rc)
+        fz_fail("fronta_buffer_chunk_info of chunk %zu: %s", i, fronta_err_name(rc));
+    if (!explicit_layout) { /* automatic: 1-D, consecutive, each >= 1 */
+        P->off[i] = i ? P->off[i - 1] + P->len[i - 1] : 0;
+        P->len[i] = fronta_buffer_count(c);
+        if (!P->len[i])
+            fz_fail("automatic partition: chunk %zu is empty", i);
+    }
+    size_t r0 = 0, c0 = 0, nr = 1, nc = P->len[i];
+    if (P->tiled)
+        tile_of(P, i, &r0, &c0, &nr, &nc);
+    if (fronta_buffer_count(c) != P->len[i] || fronta_buffer_dtype(c) != pb->type ||
+        ci.parent != pb->b || ci.index != i || ci.retired || ci.rows != nr || ci.cols != nc ||
+        (P->tiled ? ci.row != r0 || ci.col != c0 : ci.offset != P->off[i]))
+        fz_fail("chunk %zu of %zu (%s): count %zu dtype %d, info parent %s index %zu offset %zu "
+                "row %zu col %zu shape %zu x %zu retired %d; expected count %zu offset %zu "
+                "row %zu col %zu shape %zu x %zu",
+                i, P->n, P->tiled ? "tile" : "1-D", fronta_buffer_count(c),
+                (int)fronta_buffer_dtype(c), ci.parent == pb->b ? "right" : "WRONG", ci.index,
+                ci.offset, ci.row, ci.col, ci.rows, ci.cols, ci.retired, P->len[i], P->off[i], r0,
+                c0, nr, nc);
+}
+
+/* A successful partition: its chunks read back and checked, followed when
+ * few enough, the event for the replay. */
+static void partition_model(fz_iter *it, int s, const fronta_partition_t *e)
+{
+    fz_buf *b = &it->bufs[s];
+    int pi = it->nparts++;
+    fz_part *P = &it->parts[pi];
+    memset(P, 0, sizeof *P);
+    P->parent = s;
+    P->first = -1;
+    P->live = 1;
+    size_t n = fronta_buffer_nchunks(b->b);
+    int explicit_layout = layout_expect(P, e, b->count);
+    if (!explicit_layout)
+        part_alloc(P, n);
+    if (n != P->n || !n || n > b->count)
+        fz_fail("partition of %zu elements: fronta_buffer_nchunks %zu, the descriptor asks %zu",
+                b->count, n, P->n);
+    fronta_buffer_t *prev = NULL;
+    for (size_t i = 0; i < n; i++) {
+        fronta_buffer_t *c = fronta_buffer_chunk(b->b, i);
+        check_chunk(it, P, i, c, explicit_layout);
+        if (c == prev || c == b->b)
+            fz_fail("chunk %zu is the same handle as its neighbour or its parent", i);
+        prev = c;
+    }
+    if (!explicit_layout && P->off[n - 1] + P->len[n - 1] != b->count)
+        fz_fail("automatic partition: the chunks cover %zu of %zu elements",
+                P->off[n - 1] + P->len[n - 1], b->count);
+    if (fronta_buffer_chunk(b->b, n) || fronta_buffer_chunk(b->b, SIZE_MAX))
+        fz_fail("fronta_buffer_chunk past the last chunk is not NULL");
+    chunks_gone(it, s);
+    b->part = pi;
+    if (n <= FZ_TRACK_CHUNKS && it->nbufs + (int)n <= FZ_MAX_SLOTS) {
+        P->first = it->nbufs;
+        for (size_t i = 0; i < n; i++) {
+            fz_buf *c = &it->bufs[it->nbufs++];
+            memset(c, 0, sizeof *c);
+            c->b = fronta_buffer_chunk(b->b, i);
+            c->type = b->type;
+            c->count = P->len[i];
+            c->bytes = c->count * dsize(b->type);
+            c->part = -1;
+            c->chunk_of = pi;
+            c->cidx = i;
+        }
+    }
+    ev_add(it, FZ_EV_PART, s)->task = pi;
+}
+
+static void op_partition(fz_iter *it, fz_in *in)
+{
+    if (it->nparts == FZ_MAX_PARTS)
+        return;
+    uint8_t how = in_u8(in), how2 = in_u8(in);
+    int s;
+    switch (how2 >> 6) {
+    case 2:
+        s = live_buf(it, in_u8(in)); /* a chunk (ENOTSUP), a parent (EPARTITION) */
+        break;
+    case 3:
+        s = (how2 & 0x20) ? -1 : live_whole(it, in_u8(in));
+        break;
+    default:
+        s = live_whole(it, in_u8(in));
+        break;
+    }
+    if (s < 0 && !(how2 & 0x20))
+        return;
+    fz_buf *b = s >= 0 ? &it->bufs[s] : NULL;
+    size_t count = b ? b->count : 16;
+    union {
+        fronta_partition_t p;
+        unsigned char raw[sizeof(fronta_partition_t) + 32];
+    } u;
+    memset(&u, 0, sizeof u);
+    fronta_partition_t *p = &u.p;
+    size_t *lens = NULL;
+    int null_desc = 0;
+    switch (how % 8) {
+    case 0:
+        null_desc = 1; /* automatic */
+        break;
+    case 1:
+        break; /* no way set: automatic */
+    case 2:
+        p->nchunks = pick_nchunks(in, count);
+        break;
+    case 3:
+        p->chunk_len = pick_chunk_len(in, count);
+        break;
+    case 4:
+        p->lengths = lens = random_lengths(in, count, &p->nlengths);
+        break;
+    case 5:
+        random_tiles(in, count, p);
+        break;
+    case 6: /* two ways */
+        p->nchunks = 1 + in_pick(in, 4);
+        if (how & 0x08)
+            p->chunk_len = 1 + in_pick(in, 4);
+        else
+            random_tiles(in, count, p);
+        break;
+    default: /* one half of a way */
+        if (how & 0x08)
+            p->lengths = lens = random_lengths(in, count, &p->nlengths);
+        else
+            random_tiles(in, count, p);
+        if (how & 0x10)
+            p->nlengths = 0, p->tile_rows = 0;
+        else
+            p->lengths = NULL, p->rows = 0;
+        break;
+    }
+    p->size = psize(in_u8(in));
+    size_t sz = p->size;
+    fronta_partition_t eff = *p;
+    if (null_desc)
+        memset(&eff, 0, sizeof eff);
+    else if (sz && sz < sizeof eff)
+        memset((unsigned char *)&eff + sz, 0, sizeof eff - sz);
+    unsigned exp = partition_expect(b, null_desc, sz, &eff);
+    size_t before = b ? fronta_buffer_nchunks(b->b) : 0;
+    int rc = fronta_buffer_partition(b ? b->b : NULL, null_desc ? NULL : p);
+    FZ_TRACE("partition buffer %d (%s): %s, size %zu, nchunks %zu, chunk_len %zu, nlengths "
+             "%zu, tiles %zu x %zu by %zu x %zu: %s (expected %#x)\n",
+             s, !b ? "NULL" : b->chunk_of >= 0 ? "a chunk" : b->part >= 0 ? "partitioned"
+                                                                          : "whole",
+             null_desc ? "NULL descriptor" : "descriptor", sz, eff.nchunks, eff.chunk_len,
+             eff.nlengths, eff.rows, eff.cols, eff.tile_rows, eff.tile_cols, fronta_err_name(rc),
+             exp);
+    check_rc("fronta_buffer_partition", rc, exp ? exp : FZ_OK);
+    if (rc) {
+        free(lens);
+        if (b && fronta_buffer_nchunks(b->b) != before)
+            fz_fail("fronta_buffer_partition failed (%s), yet the chunk count changed from %zu "
+                    "to %zu",
+                    fronta_err_name(rc), before, fronta_buffer_nchunks(b->b));
+        if (b)
+            check_retired(it, s);
+        return;
+    }
+    partition_model(it, s, &eff);
+    free(lens);
+}
+
+/* A successful unpartition (by the call, or by destroy): the chunks
+ * retire, and the replay brings their contents home. */
+static void unpartition_model(fz_iter *it, int s)
+{
+    fz_buf *b = &it->bufs[s];
+    fz_part *P = &it->parts[b->part];
+    P->live = 0;
+    for (int i = 0; i < it->nbufs; i++)
+        if (it->bufs[i].chunk_of == b->part)
+            it->bufs[i].retired = 1;
+    ev_add(it, FZ_EV_UNPART, s)->task = b->part;
+    b->part = -1;
+}
+
+/* fronta_buffer_chunk_info into a descriptor of size sz (others' bytes
+ * must stay as they were), of slot s's handle or of chunk i of it. */
+static void chunk_info_call(const fz_iter *it, fz_in *in, int s)
+{
+    const fz_buf *b = &it->bufs[s];
+    static const size_t sizes[] = {0,
+                                   sizeof(fronta_chunk_info_t),
+                                   sizeof(fronta_chunk_info_t) + 16,
+                                   4,
+                                   offsetof(fronta_chunk_info_t, parent),
+                                   offsetof(fronta_chunk_info_t, index),
+                                   offsetof(fronta_chunk_info_t, offset),
+                                   offsetof(fronta_chunk_info_t, rows),
+                                   offsetof(fronta_chunk_info_t, retired)};
+    uint8_t how = in_u8(in);
+    size_t sz = sizes[how % 9];
+    union {
+        fronta_chunk_info_t ci;
+        unsigned char raw[sizeof(fronta_chunk_info_t) + 32];
+    } u;
+    memset(&u, 0xa5, sizeof u);
+    u.ci.size = sz;
+    /* The handle: the slot's own, chunk i of a parent, or NULL. */
+    const fronta_buffer_t *h = b->b;
+    const fz_part *P = b->chunk_of >= 0 ? &it->parts[b->chunk_of] : NULL;
+    size_t idx = b->cidx;
+    if ((how & 0x30) == 0x10 && b->part >= 0) {
+        P = &it->parts[b->part];
+        idx = in_u16(in) % P->n;
+        h = fronta_buffer_chunk(b->b, idx);
+    } else if ((how & 0x30) == 0x20) {
+        h = NULL;
+    }
+    int null_out = (how & 0xc0) == 0xc0;
+    int rc = fronta_buffer_chunk_info(h, null_out ? NULL : &u.ci);
+    int is_chunk = h && P && (h != b->b || b->chunk_of >= 0);
+    check_rc("fronta_buffer_chunk_info", rc, 0);
+    if (!is_chunk || null_out) {
+        if (rc != FRONTA_EINVAL)
+            fz_fail("fronta_buffer_chunk_info(%s, %s) returned %s, not FRONTA_EINVAL",
+                    !h ? "NULL" : "a buffer that is not a chunk", null_out ? "NULL" : "out",
+                    fronta_err_name(rc));
+        return;
+    }
+    if (rc && !(sz && sz < sizeof(size_t) && rc == FRONTA_EINVAL))
+        fz_fail("fronta_buffer_chunk_info (size %zu) of a chunk: %s", sz, fronta_err_name(rc));
+    if (rc)
+        return;
+    size_t want = sz && sz < sizeof u.ci ? sz : sizeof u.ci;
+    for (size_t i = want; i < sizeof u.raw; i++)
+        if (u.raw[i] != 0xa5)
+            fz_fail("fronta_buffer_chunk_info (size %zu) wrote byte %zu", sz, i);
+#define FZ_HAS(f) (offsetof(fronta_chunk_info_t, f) + sizeof u.ci.f <= want)
+    size_t r0 = 0, c0 = 0, nr = 1, nc = P->len[idx];
+    if (P->tiled)
+        tile_of(P, idx, &r0, &c0, &nr, &nc);
+    int retired = !P->live;
+    if ((FZ_HAS(parent) && u.ci.parent != it->bufs[P->parent].b) ||
+        (FZ_HAS(index) && u.ci.index != idx) ||
+        (FZ_HAS(offset) && !P->tiled && u.ci.offset != P->off[idx]) ||
+        (FZ_HAS(rows) && u.ci.rows != nr) || (FZ_HAS(cols) && u.ci.cols != nc) ||
+        (FZ_HAS(retired) && u.ci.retired != retired))
+        fz_fail("fronta_buffer_chunk_info (size %zu) of chunk %zu of %zu: index %zu offset %zu "
+                "shape %zu x %zu retired %d, expected offset %zu shape %zu x %zu retired %d",
+                sz, idx, P->n, u.ci.index, u.ci.offset, u.ci.rows, u.ci.cols, u.ci.retired,
+                P->off[idx], nr, nc, retired);
+#undef FZ_HAS
+}
+
+static void chunk_queries(fz_iter *it, fz_in *in)
+{
+    if (fronta_buffer_nchunks(NULL) != 0 || fronta_buffer_chunk(NULL, 0))
+        fz_fail("fronta_buffer_nchunks/chunk of NULL");
+    int s = live_buf(it, in_u8(in));
+    if (s < 0)
+        return;
+    fz_buf *b = &it->bufs[s];
+    size_t n = fronta_buffer_nchunks(b->b), want = b->part >= 0 ? it->parts[b->part].n : 0;
+    if (n != want)
+        fz_fail("fronta_buffer_nchunks of buffer %d: %zu, expected %zu", s, n, want);
+    size_t idx[] = {0, 1, want - 1, want, want + 1, SIZE_MAX, in_u16(in), SIZE_MAX / 2 + 1};
+    size_t i = idx[in_pick(in, 8)];
+    fronta_buffer_t *c = fronta_buffer_chunk(b->b, i);
+    if ((i < want) != (c != NULL))
+        fz_fail("fronta_buffer_chunk(%zu) of %zu chunks is %s", i, want, c ? "set" : "NULL");
+    FZ_TRACE("chunks of buffer %d: %zu, chunk %zu %s\n", s, n, i, c ? "set" : "NULL");
+    const fz_part *P = b->part >= 0 ? &it->parts[b->part] : NULL;
+    if (c && P->first >= 0 && c != it->bufs[P->first + (int)i].b)
+        fz_fail("fronta_buffer_chunk(%zu) is not the handle it gave at the partition", i);
+    chunk_info_call(it, in, s);
+}
+
+static void op_unpartition(fz_iter *it, fz_in *in)
+{
+    uint8_t how = in_u8(in);
+    if (how & 1) {
+        chunk_queries(it, in);
+        return;
+    }
+    int s;
+    switch ((how >> 1) & 3) {
+    case 2:
+        s = live_buf(it, in_u8(in));
+        break;
+    case 3:
+        s = -1;
+        break;
+    default:
+        s = live_parent(it, in_u8(in));
+        break;
+    }
+    if (s < 0 && ((how >> 1) & 3) != 3)
+        return;
+    fz_buf *b = s >= 0 ? &it->bufs[s] : NULL;
+    int rc = fronta_buffer_unpartition(b ? b->b : NULL);
+    FZ_TRACE("unpartition buffer %d: %s\n", s, fronta_err_name(rc));
+    unsigned ok = b && b->part >= 0 ? FZ_OK : FZ_B(EINVAL);
+    check_rc(b && b->chunk_of >= 0 ? "fronta_buffer_unpartition of a chunk (fronta.h: "
+                                     "FRONTA_EINVAL when b is not partitioned)"
+                                   : "fronta_buffer_unpartition",
+             rc, ok);
+    if (rc)
+        return;
+    unpartition_model(it, s);
+    if (fronta_buffer_nchunks(b->b) != 0 || fronta_buffer_chunk(b->b, 0))
+        fz_fail("an unpartitioned buffer still has chunks");
+    check_retired(it, s);
+}
+
+/* ---- ops: maps over chunks ---------------------------------------------- */
+
+/* Partitions the harness follows: a map's zipped arguments. */
+static int followed_parent(const fz_iter *it, int s)
+{
+    return s >= 0 && it->bufs[s].b && it->bufs[s].part >= 0 &&
+           it->parts[it->bufs[s].part].first >= 0;
+}
+
+static int same_lengths(const fz_part *a, const fz_part *b)
+{
+    return a->n == b->n && !memcmp(a->len, b->len, a->n * sizeof a->len[0]);
+}
+
+/* A buffer suits parameter p's type rules (and like's). */
+static int type_fits(const fz_buf *b, const fronta_param_t *p, const fz_buf *like)
+{
+    return !((p->dtype && b->type != p->dtype) ||
+             (!p->dtype && p->dtypes && !(p->dtypes & FRONTA_DTYPE_BIT(b->type))) ||
+             (like && b->type != like->type));
+}
+
+/* A followed parent for parameter p, zipped with lead's (same lengths). */
+static int pick_parent_for(const fz_iter *it, fz_in *in, const fronta_param_t *p,
+                           const fz_buf *like, int lead)
+{
+    int c[FZ_MAX_SLOTS], n = 0;
+    for (int s = 0; s < it->nbufs; s++)
+        if (followed_parent(it, s) && type_fits(&it->bufs[s], p, like) &&
+            (lead < 0 ||
+             same_lengths(&it->parts[it->bufs[s].part], &it->parts[it->bufs[lead].part])))
+            c[n++] = s;
+    return n ? c[in_pick(in, (unsigned)n)] : -1;
+}
+
+/* A whole buffer read by every chunk's task: its count as chunk 0's
+ * launch wants (COUNT_ANY: any). */
+static int pick_whole_for(const fz_iter *it, fz_in *in, const fronta_param_t *p,
+                          const fz_buf *like, int lead)
+{
+    const fz_part *P = &it->parts[it->bufs[lead].part];
+    fz_shape sh = {1, P->len[0], P->len[0]};
+    if (P->tiled) {
+        size_t r0, c0;
+        tile_of(P, 0, &r0, &c0, &sh.rows, &sh.cols);
+    }
+    size_t want = count_wanted(p, &sh);
+    int c[FZ_MAX_SLOTS], n = 0;
+    for (int s = 0; s < it->nbufs; s++) {
+        const fz_buf *b = &it->bufs[s];
+        if (b->b && !buf_blocked(b) && type_fits(b, p, like) &&
+            (p->count == FRONTA_COUNT_ANY || b->count == want))
+            c[n++] = s;
+    }
+    return n ? c[in_pick(in, (unsigned)n)] : -1;
+}
+
+/* Any slot a map may be handed, but partitions the harness does not
+ * follow (their chunks have no slots to model). */
+static int pick_map_any(const fz_iter *it, fz_in *in)
+{
+    int c[FZ_MAX_SLOTS], n = 0;
+    for (int s = 0; s < it->nbufs; s++)
+        if (it->bufs[s].b && (it->bufs[s].part < 0 || followed_parent(it, s)))
+            c[n++] = s;
+    return n ? c[in_pick(in, (unsigned)n)] : -1;
+}
+
+static void map_args(fz_iter *it, fz_in *in, fz_task *t, fronta_task_desc_t *d,
+                     const fz_kview *kv, int smart, uint8_t how2, size_t nfill)
+{
+    static const int accesses[] = {FRONTA_ACCESS_IN, FRONTA_ACCESS_OUT, FRONTA_ACCESS_INOUT,
+                                   0, 4, -1};
+    int lead = -1;
+    for (size_t i = 0; i < nfill; i++) {
+        fronta_arg_t *a = &d->args[i];
+        uint8_t ab = in_u8(in);
+        int perturb = !smart || (ab & 0xe0) == 0xe0;
+        fronta_param_t p =
+            i < kv->nparams ? kv->params[i] : (fronta_param_t){.kind = FRONTA_ARG_I32};
+        const fz_buf *like = like_buf(it, t, d, &p, i);
+        if (perturb)
+            a->kind = (ab & 1) ? FRONTA_ARG_BUFFER : (fronta_arg_kind_t)(1 + ab % 5);
+        else if (p.kind == FRONTA_ARG_SCALAR)
+            a->kind = like ? scalar_kind(like->type) : FRONTA_ARG_I32;
+        else
+            a->kind = p.kind;
+        if (a->kind != FRONTA_ARG_BUFFER) {
+            scalar_value(in, a);
+            continue;
+        }
+        int s;
+        if (perturb)
+            s = pick_map_any(it, in);
+        else if (lead < 0 || (p.access & FRONTA_ACCESS_OUT) || !(ab & 0x10))
+            s = pick_parent_for(it, in, &p, like, lead);
+        else
+            s = pick_whole_for(it, in, &p, like, lead);
+        if (s < 0 && !perturb)
+            s = pick_map_any(it, in);
+        if ((ab & 0x1f) == 0x1f)
+            s = -1; /* a NULL buffer */
+        if (s >= 0) {
+            a->buffer = it->bufs[s].b;
+            t->slot[i] = s;
+            if (lead < 0 && followed_parent(it, s))
+                lead = s;
+        }
+        if (!perturb && p.access)
+            a->access = p.access;
+        else if (!perturb)
+            a->access = followed_parent(it, s) ? accesses[ab % 3] : FRONTA_ACCESS_IN;
+        else
+            a->access = (fronta_access_t)accesses[(ab >> 2) % ((how2 & 0x80) ? 6 : 3)];
+    }
+}
+
+/* Chunk i's task as fronta_submit_map makes it (fronta.h): the chunks in
+ * place of their parents, the launch of the first one's chunk. */
+typedef struct fz_mchunk {
+    fronta_task_desc_t d;
+    int slot[FRONTA_MAX_ARGS];
+    size_t nargs;
+    fz_shape sh;
+} fz_mchunk;
+
+static void chunk_task_desc(const fz_iter *it, const fronta_task_desc_t *d, const int *slot,
+                            size_t na, size_t first, size_t i, fz_mchunk *mc)
+{
+    mc->d = *d;
+    memcpy(mc->slot, slot, sizeof mc->slot);
+    for (size_t a = 0; a < na; a++) {
+        if (d->args[a].kind != FRONTA_ARG_BUFFER || slot[a] < 0 || it->bufs[slot[a]].part < 0)
+            continue;
+        const fz_part *P = &it->parts[it->bufs[slot[a]].part];
+        if (P->first < 0)
+            fz_fail("harness: a map over a partition it does not follow");
+        mc->slot[a] = P->first + (int)i;
+        if (it->bufs[mc->slot[a]].b) /* else the map's own chunk: the model needs a handle */
+            mc->d.args[a].buffer = it->bufs[mc->slot[a]].b;
+    }
+    const fz_part *P0 = &it->parts[it->bufs[slot[first]].part];
+    if (P0->tiled || d->local_rows || d->local_cols) {
+        size_t r0 = 0, c0 = 0, nr = 1, nc = P0->len[i];
+        if (P0->tiled)
+            tile_of(P0, i, &r0, &c0, &nr, &nc);
+        mc->d.rows = nr;
+        mc->d.cols = nc;
+    } else {
+        mc->d.global = P0->len[i];
+    }
+}
+
+/* What fronta.h answers to a map: 0, or a code (and *alt, another the
+ * contract allows) with a reason; mc[0 .. *n) the chunks' tasks. */
+static int map_expect(const fz_iter *it, const fronta_task_desc_t *d, size_t sz,
+                      const fz_kview *kv, const int *slot, size_t *n, fz_mchunk *mc,
+                      unsigned *alt, const char **why)
+{
+    *why = NULL;
+    *n = 0;
+    *alt = 0;
+    if (sz && sz < offsetof(fronta_task_desc_t, kernel) + sizeof d->kernel)
+        return refuse(why, "size too small", FRONTA_EINVAL);
+    if (d->global || d->rows || d->cols)
+        return refuse(why, "a launch size given", FRONTA_EINVAL);
+    size_t na = d->nargs;
+    if (na == 0)
+        while (na < FRONTA_MAX_ARGS && d->args[na].kind != FRONTA_ARG_NONE)
+            na++;
+    if (na > FRONTA_MAX_ARGS)
+        na = FRONTA_MAX_ARGS;
+    size_t k = 0, first = 0;
+    for (size_t a = 0; a < na; a++) {
+        if (d->args[a].kind != FRONTA_ARG_BUFFER || slot[a] < 0 || it->bufs[slot[a]].part < 0)
+            continue;
+        size_t m = it->parts[it->bufs[slot[a]].part].n;
+        if (k && m != k)
+            return refuse(why, "zipped chunk counts differ", FRONTA_ESIZE);
+        if (!k)
+            first = a;
+        k = m;
+    }
+    if (!k)
+        return refuse(why, "no partitioned argument", FRONTA_EINVAL);
+    for (size_t a = 0; a < na; a++)
+        if (d->args[a].kind == FRONTA_ARG_BUFFER &&
+            (slot[a] < 0 || it->bufs[slot[a]].part < 0) &&
+            d->args[a].access != FRONTA_ACCESS_IN) {
+            if (slot[a] < 0)
+                *alt = FZ_B(EINVAL); /* fronta_submit's answer to a NULL buffer */
+            return refuse(why, "a whole buffer written", FRONTA_EARG);
+        }
+    /* chunkmap.c checks every chunk as fronta_submit does, then submits
+     * them: the placement (alike for all) is the first submission's. */
+    for (size_t i = 0; i < k; i++) {
+        chunk_task_desc(it, d, slot, na, first, i, &mc[i]);
+        int rc = task_expect_ex(it, &mc[i].d, sz, kv, mc[i].slot, &mc[i].nargs, &mc[i].sh, why,
+                                0);
+        if (rc)
+            return rc;
+    }
+    int rc = place_expect(&mc[0].d, kv, why);
+    if (rc)
+        return rc;
+    *n = k;
+    return 0;
+}
+
+/* The map's launch fields: mostly none; a launch size now and then
+ * (refused), work-group sizes that divide the chunks or not. */
+static void map_launch(const fz_iter *it, fz_in *in, fronta_task_desc_t *d, int lead)
+{
+    uint8_t lb = in_u8(in);
+    const fz_part *P = lead >= 0 ? &it->parts[it->bufs[lead].part] : NULL;
+    size_t len0 = P ? P->len[0] : 1, r0, c0, nr = 1, nc = len0;
+    if (P && P->tiled)
+        tile_of(P, 0, &r0, &c0, &nr, &nc);
+    switch (lb & 7) {
+    case 7:
+        d->global = fz_counts[in_pick(in, FZ_NCOUNTS)];
+        break;
+    case 6:
+        d->rows = 1 + in_pick(in, 4);
+        d->cols = (lb & 8) ? 0 : 1 + in_pick(in, 4);
+        break;
+    case 5:
+        d->local = pick_divisor(in, len0, 256);
+        break;
+    case 4:
+        d->local = 1 + in_pick(in, 64);
+        break;
+    case 3:
+        d->local_rows = pick_divisor(in, nr, 16);
+        d->local_cols = pick_divisor(in, nc, 256 / d->local_rows);
+        break;
+    case 2:
+        d->local_rows = (lb & 8) ? 0 : 2;
+        d->local_cols = (lb & 8) ? 3 : 0;
+        break;
+    default:
+        break;
+    }
+}
+
+/* A map over whole buffers (fronta.h): those of the first buffer
+ * argument's count, each once, are cut for it by the automatic rule (one
+ * chunk each at the harness's counts). 0 when one is partitioned. */
+static int auto_set(const fz_iter *it, const fronta_task_desc_t *d, const int *slot, int *set)
+{
+    size_t na = d->nargs, count = 0;
+    if (na == 0)
+        while (na < FRONTA_MAX_ARGS && d->args[na].kind != FRONTA_ARG_NONE)
+            na++;
+    int n = 0;
+    for (size_t a = 0; a < na && a < FRONTA_MAX_ARGS; a++) {
+        if (d->args[a].kind != FRONTA_ARG_BUFFER || slot[a] < 0)
+            continue;
+        const fz_buf *b = &it->bufs[slot[a]];
+        if (b->part >= 0)
+            return 0;
+        if (!count)
+            count = b->count;
+        int seen = 0;
+        for (int j = 0; j < n; j++)
+            seen |= set[j] == slot[a];
+        if (b->count == count && !seen)
+            set[n++] = slot[a];
+    }
+    return n;
+}
+
+static int auto_room(const fz_iter *it, int n)
+{
+    return it->nparts + n <= FZ_MAX_PARTS && it->nbufs + n <= FZ_MAX_SLOTS;
+}
+
+/* The map's own partition of s: one chunk, whose handle the harness never
+ * has (a slot without one). */
+static void auto_part(fz_iter *it, int s)
+{
+    fz_buf *b = &it->bufs[s];
+    int pi = it->nparts++;
+    fz_part *P = &it->parts[pi];
+    memset(P, 0, sizeof *P);
+    P->parent = s;
+    P->live = 1;
+    part_alloc(P, 1);
+    P->len[0] = b->count;
+    P->first = it->nbufs;
+    fz_buf *c = &it->bufs[it->nbufs++];
+    memset(c, 0, sizeof *c);
+    c->type = b->type;
+    c->count = b->count;
+    c->bytes = b->bytes;
+    c->part = -1;
+    c->chunk_of = pi;
+    b->part = pi;
+    ev_add(it, FZ_EV_PART, s)->task = pi;
+}
+
+/* Room for a map: its chunks' tasks, its own, each an event. */
+static int map_room(const fz_iter *it)
+{
+    return it->ntasks + FZ_TRACK_CHUNKS + 1 <= FZ_MAX_TASKS &&
+           it->nevs + FZ_TRACK_CHUNKS + 4 * FZ_MAX_SLOTS <= FZ_MAX_EVENTS;
+}
+
+static void map_record(fz_iter *it, const fz_task *proto, const fz_mchunk *mc, size_t n,
+                       fronta_future_t *whole, fronta_future_t **cf, const int *preds, int na)
+{
+    int mi = it->ntasks + (int)n;
+    for (size_t i = 0; i < n; i++) {
+        fz_task *t = &it->tasks[it->ntasks++];
+        *t = *proto;
+        t->f = cf ? cf[i] : NULL;
+        t->map = mi;
+        t->d = mc[i].d;
+        memcpy(t->slot, mc[i].slot, sizeof t->slot);
+        t->nargs = mc[i].nargs;
+        t->global = mc[i].sh.n;
+        t->npreds = na;
+        memcpy(t->preds, preds, (size_t)na * sizeof preds[0]);
+        ev_add(it, FZ_EV_TASK, -1)->task = (int)(t - it->tasks);
+    }
+    fz_task *m = &it->tasks[it->ntasks++];
+    memset(m, 0, sizeof *m);
+    m->f = whole;
+    m->kind = FZ_T_MAPALL;
+    m->cancel_rc = 1;
+    m->map = m->sx = m->smask = m->sout = -1;
+    m->first = mi - (int)n;
+    m->nchunks = (int)n;
+    for (size_t i = 0; cf && i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (fronta_future_key(cf[i]) == fronta_future_key(cf[j]))
+                fz_fail("fronta_submit_map: chunks %zu and %zu have the same key", j, i);
+}
+
+static void op_map_chunks(fz_iter *it, fz_in *in)
+{
+    uint8_t how = in_u8(in), how2 = in_u8(in);
+    fz_task proto;
+    memset(&proto, 0, sizeof proto);
+    proto.kind = FZ_T_KERNEL;
+    proto.cancel_rc = 1;
+    proto.map = proto.sx = proto.smask = proto.sout = -1;
+    for (int i = 0; i < FRONTA_MAX_ARGS; i++)
+        proto.slot[i] = -1;
+    fz_kview kv;
+    fronta_kernel_t *k = pick_kernel(it, in, how, &proto, &kv);
+    union {
+        fronta_task_desc_t d;
+        unsigned char raw[sizeof(fronta_task_desc_t) + 64];
+    } u;
+    memset(&u, 0, sizeof u);
+    fronta_task_desc_t *d = &u.d;
+    d->kernel = k;
+    int smart = (how & 0x04) == 0;
+    size_t nfill = smart ? kv.nparams : in_pick(in, FRONTA_MAX_ARGS + 1);
+    if (nfill > FRONTA_MAX_ARGS)
+        nfill = FRONTA_MAX_ARGS;
+    map_args(it, in, &proto, d, &kv, smart, how2, nfill);
+    d->nargs = pick_nargs(in, nfill);
+    int lead = -1;
+    for (size_t i = 0; i < nfill && lead < 0; i++)
+        if (d->args[i].kind == FRONTA_ARG_BUFFER && followed_parent(it, proto.slot[i]))
+            lead = proto.slot[i];
+    map_launch(it, in, d, lead);
+    static const int needs[] = {FRONTA_NEED_ANY, FRONTA_NEED_ANY, FRONTA_NEED_CPU_POOL,
+                                FRONTA_NEED_OPENCL, FRONTA_NEED_GPU, FRONTA_NEED_DEVICE, 5, -1};
+    d->needs.device = (fronta_need_t)needs[how2 % 8];
+    static const int ids[] = {0, 1, 2, -1, 3, 64, INT_MAX, INT_MIN};
+    d->needs.device_id = ids[(how2 >> 3) % 8];
+    d->priority = (how2 & 0x40) ? (int)in_u32(in) : 0;
+    d->name = (how & 0x08) ? "fz map" : NULL;
+    fronta_future_t *after[4] = {NULL, NULL, NULL, NULL};
+    int preds[4];
+    int na = pick_after(it, in, after, preds, 4);
+    d->after = na ? after : NULL;
+    d->nafter = (size_t)na;
+    d->size = tdesc_size(in_u8(in));
+    bound_launch(d, &kv);
+
+    fronta_task_desc_t eff = *d;
+    size_t sz = d->size;
+    if (sz && sz < sizeof eff)
+        memset((unsigned char *)&eff + sz, 0, sizeof eff - sz);
+    if (eff.nafter == 0 || !eff.after)
+        na = 0;
+    fz_mchunk *mc = calloc(FZ_TRACK_CHUNKS, sizeof *mc);
+    if (!mc)
+        fz_fail("out of memory in the harness");
+    size_t n = 0;
+    unsigned alt = 0;
+    const char *why = NULL;
+    int expect;
+    /* The calls refused before anything else: nothing happens. */
+    int null_rt = (how & 0xf0) == 0xb0, null_task = (how & 0xf0) == 0x70;
+    int null_out = (how & 0xc0) == 0xc0 || !map_room(it);
+    int with_chunks = (how & 0x30) != 0x30;
+    int set[FRONTA_MAX_ARGS], nset = 0, done = 0;
+    if (null_rt || null_task || null_out || (sz && sz < offsetof(fronta_task_desc_t, kernel) +
+                                                          sizeof d->kernel)) {
+        expect = refuse(&why, "NULL runtime, task or out, or the size", FRONTA_EINVAL);
+    } else if ((nset = auto_set(it, &eff, proto.slot, set)) && with_chunks) {
+        expect = refuse(&why, "chunks for a map over whole buffers", FRONTA_EINVAL);
+    } else if (nset && !auto_room(it, nset)) {
+        free(mc);
+        return;
+    } else {
+        /* Over whole buffers the map cuts them first, stopping at one it
+         * cannot cut (a chunk: FRONTA_ENOTSUP), and makes whole again
+         * what it cut, whatever the outcome. */
+        while (done < nset && it->bufs[set[done]].chunk_of < 0)
+            auto_part(it, set[done++]);
+        if (done < nset) {
+            expect = refuse(&why, "a chunk among the whole buffers to cut", FRONTA_ENOTSUP);
+            alt = FZ_B(EPARTITION);
+        } else {
+            expect = map_expect(it, &eff, sz, &kv, proto.slot, &n, mc, &alt, &why);
+        }
+    }
+    size_t ncf = expect == 0 ? n : 1;
+    fronta_future_t **cf = with_chunks ? calloc(ncf, sizeof *cf) : NULL;
+    if (with_chunks && !cf)
+        fz_fail("out of memory in the harness");
+    fronta_future_t *whole = (fronta_future_t *)&how;
+    int rc = fronta_submit_map(null_rt ? NULL : g_rt, null_task ? NULL : d,
+                               null_out ? NULL : &whole, cf);
+    FZ_TRACE("map: kernel %d, nargs %zu (%zu filled), local %zu, local %zu x %zu, needs %d/%d, "
+             "nafter %d, size %zu, %zu chunks%s%s: %s%s%s\n",
+             proto.kern, eff.nargs, nfill, eff.local, eff.local_rows, eff.local_cols,
+             (int)eff.needs.device, eff.needs.device_id, na, sz, n,
+             with_chunks ? "" : " (no chunk futures)", nset ? " (over whole buffers)" : "",
+             fronta_err_name(rc), why ? ", contract: " : "", why ? why : "");
+    for (size_t i = 0; fz_trace && i < nfill; i++)
+        FZ_TRACE("  arg %zu: kind %d, buffer %d, access %d\n", i, (int)d->args[i].kind,
+                 proto.slot[i], (int)d->args[i].access);
+    check_rc("fronta_submit_map", rc, 0);
+    if (rc != expect && !(rc < 0 && ((1u << -rc) & alt)))
+        fz_fail("fronta_submit_map returned %s, the contract says %s%s%s (kernel %d, %zu "
+                "chunks, nargs %zu, local %zu, %zu x %zu, needs %d/%d, size %zu)",
+                fronta_err_name(rc), fronta_err_name(expect), why ? ": " : "", why ? why : "",
+                proto.kern, n, eff.nargs, eff.local, eff.local_rows, eff.local_cols,
+                (int)eff.needs.device, eff.needs.device_id, sz);
+    if (rc && !null_out && whole)
+        fz_fail("fronta_submit_map failed (%s) and left *out non-NULL", fronta_err_name(rc));
+    if (!rc) {
+        if (!whole || whole == (fronta_future_t *)&how)
+            fz_fail("fronta_submit_map succeeded without setting *out");
+        for (size_t i = 0; cf && i < n; i++)
+            if (!cf[i])
+                fz_fail("fronta_submit_map: chunks[%zu] not set", i);
+        map_record(it, &proto, mc, n, whole, cf, preds, na);
+    }
+    for (int i = 0; i < done; i++)
+        unpartition_model(it, set[i]);
+    free(cf);
+    free(mc);
+}
+
+/* ---- ops: reductions, compaction, concatenation -------------------------- */
+
+static int valid_rop(int op)
+{
+    return op >= FRONTA_REDUCE_SUM && op <= FRONTA_REDUCE_OR;
+}
+
+/* The type of the value of op over x of type t (0: x's type does not
+ * suit op). */
+static fronta_dtype_t rop_type(int op, fronta_dtype_t t)
+{
+    if (op <= FRONTA_REDUCE_MAX)
+        return t == FRONTA_UINT8 ? (fronta_dtype_t)0 : t;
+    if (t != FRONTA_UINT8)
+        return (fronta_dtype_t)0;
+    return op == FRONTA_REDUCE_COUNT ? FRONTA_INT64 : FRONTA_UINT8;
+}
+
+/* A slot, by what a byte asks: mostly one that fits (pred), sometimes any
+ * live one, rarely none. */
+static int pick_slot_if(const fz_iter *it, fz_in *in, unsigned mode,
+                        int (*pred)(const fz_iter *, int, const void *), const void *ud)
+{
+    if (mode == 3)
+        return -1;
+    int c[FZ_MAX_SLOTS], n = 0;
+    for (int s = 0; s < it->nbufs; s++)
+        if (it->bufs[s].b && (mode == 2 || pred(it, s, ud)))
+            c[n++] = s;
+    return n ? c[in_pick(in, (unsigned)n)] : live_buf(it, in_u8(in));
+}
+
+static int fits_rop(const fz_iter *it, int s, const void *ud)
+{
+    const fz_buf *b = &it->bufs[s];
+    return rop_type(*(const int *)ud, b->type) && !b->retired;
+}
+
+static int fits_unretired(const fz_iter *it, int s, const void *ud)
+{
+    (void)ud;
+    return !it->bufs[s].retired;
+}
+
+typedef struct fz_want {
+    fronta_dtype_t type;
+    size_t count; /* 0: any */
+} fz_want;
+
+static int fits_whole(const fz_iter *it, int s, const void *ud)
+{
+    const fz_want *w = ud;
+    const fz_buf *b = &it->bufs[s];
+    return !buf_blocked(b) && (!w->type || b->type == w->type) && (!w->count || b->count == w->count);
+}
+
+/* The chunk count (0: whole) and state of a reduce or compact input. */
+static size_t in_chunks(const fz_iter *it, int s)
+{
+    return s >= 0 && it->bufs[s].part >= 0 ? it->parts[it->bufs[s].part].n : 0;
+}
+
+static fz_task *special_task(fz_iter *it, int kind, fronta_future_t *f)
+{
+    fz_task *t = &it->tasks[it->ntasks++];
+    memset(t, 0, sizeof *t);
+    t->kind = kind;
+    t->f = f;
+    t->nofuture = f == NULL;
+    t->cancel_rc = 1;
+    t->map = t->sx = t->smask = t->sout = t->px = t->pm = -1;
+    ev_add(it, FZ_EV_TASK, -1)->task = (int)(t - it->tasks);
+    return t;
+}
+
+static void op_reduce(fz_iter *it, fz_in *in, uint8_t how)
+{
+    static const int ops[] = {FRONTA_REDUCE_SUM, FRONTA_REDUCE_MIN,   FRONTA_REDUCE_MAX,
+                              FRONTA_REDUCE_COUNT, FRONTA_REDUCE_AND, FRONTA_REDUCE_OR,
+                              FRONTA_REDUCE_SUM, 0, 7, -1};
+    int rop = ops[in_pick(in, 10)];
+    int sx = pick_slot_if(it, in, (how >> 2) & 3, fits_rop, &rop);
+    if (sx < 0 && ((how >> 2) & 3) != 3)
+        return;
+    const fz_buf *x = sx >= 0 ? &it->bufs[sx] : NULL;
+    fronta_dtype_t vt = x && valid_rop(rop) ? rop_type(rop, x->type) : (fronta_dtype_t)0;
+    fz_want w = {vt ? vt : FRONTA_INT32, 1};
+    unsigned rm = (how >> 4) & 3;
+    int sr = rm == 0 ? -1 : pick_slot_if(it, in, rm == 1 ? 0 : rm, fits_whole, &w);
+    const fz_buf *r = sr >= 0 ? &it->bufs[sr] : NULL;
+    int null_out = (how & 0xc0) == 0xc0, null_rt = (how & 0xf0) == 0xb0 && (in_u8(in) & 1);
+    unsigned exp = 0;
+    if (null_rt || (null_out && !r) || !x)
+        exp |= FZ_B(EINVAL);
+    if (x && !valid_rop(rop))
+        exp |= FZ_B(EINVAL);
+    if (x && valid_rop(rop) && !vt)
+        exp |= FZ_B(EARG);
+    if (r && vt && r->type != vt)
+        exp |= FZ_B(EARG);
+    if (r && r->count != 1)
+        exp |= FZ_B(ESIZE); /* fronta.h: "result has not one element" */
+    if (r && buf_blocked(r))
+        exp |= FZ_B(EPARTITION);
+    if (x && x->retired)
+        exp |= FZ_B(EPARTITION);
+    fronta_future_t *f = (fronta_future_t *)&how;
+    int rc = fronta_reduce(null_rt ? NULL : g_rt, x ? x->b : NULL, (fronta_reduce_op_t)rop,
+                           r ? r->b : NULL, null_out ? NULL : &f);
+    FZ_TRACE("reduce: op %d of buffer %d (%zu chunks) into %d%s: %s (expected %#x) %s\n", rop,
+             sx, in_chunks(it, sx), sr, null_out ? ", no future" : "", fronta_err_name(rc), exp,
+             rc ? fronta_last_error() : "");
+    check_rc("fronta_reduce", rc, exp ? exp : FZ_OK);
+    if (rc) {
+        if (!null_out && f)
+            fz_fail("fronta_reduce failed (%s) and left *out non-NULL", fronta_err_name(rc));
+        return;
+    }
+    if (!null_out && (!f || f == (fronta_future_t *)&how))
+        fz_fail("fronta_reduce succeeded without setting *out");
+    fz_task *t = special_task(it, FZ_T_REDUCE, null_out ? NULL : f);
+    t->sx = sx;
+    t->sout = sr;
+    t->rop = rop;
+    t->px = x->part;
+}
+
+static void op_compact(fz_iter *it, fz_in *in, uint8_t how)
+{
+    fz_want any = {(fronta_dtype_t)0, 0};
+    unsigned mx = (how >> 2) & 3;
+    int sx = pick_slot_if(it, in, mx == 1 ? 0 : mx, fits_unretired, NULL);
+    if (sx < 0 && mx != 3)
+        return;
+    const fz_buf *x = sx >= 0 ? &it->bufs[sx] : NULL;
+    /* The mask: uint8, cut like x (a parent of the same lengths) or whole of
+     * x's count. */
+    int sm = -1;
+    unsigned mm = (how >> 4) & 3;
+    if (mm < 2 && x) {
+        int c[FZ_MAX_SLOTS], n = 0;
+        for (int s = 0; s < it->nbufs; s++) {
+            const fz_buf *m = &it->bufs[s];
+            if (!m->b || m->type != FRONTA_UINT8 || m->retired)
+                continue;
+            if (x->part >= 0 ? m->part >= 0 && same_lengths(&it->parts[m->part],
+                                                            &it->parts[x->part])
+                             : m->part < 0 && m->count == x->count)
+                c[n++] = s;
+        }
+        sm = n ? c[in_pick(in, (unsigned)n)] : live_buf(it, in_u8(in));
+    } else if (mm == 2) {
+        sm = live_buf(it, in_u8(in));
+    }
+    fz_want wo = {x ? x->type : FRONTA_INT32, (in_u8(in) & 3) ? (x ? x->count : 0) : 0};
+    unsigned om = (how >> 6) & 3;
+    int so = pick_slot_if(it, in, om == 1 ? 0 : om, fits_whole, om == 1 ? &any : &wo);
+    if (om == 1 && so >= 0 && x && it->bufs[so].type != x->type)
+        so = pick_slot_if(it, in, 0, fits_whole, &wo);
+    const fz_buf *m = sm >= 0 ? &it->bufs[sm] : NULL, *o = so >= 0 ? &it->bufs[so] : NULL;
+    int null_kept = (in_u8(in) & 7) == 7;
+    unsigned exp = 0;
+    if (!x || !m || !o)
+        exp |= FZ_B(EINVAL);
+    else {
+        /* compact.c: out may be x, not what is read while it is written (the
+         * mask, a chunk of x or of the mask); fronta.h says only "types". */
+        if (m->type != FRONTA_UINT8 || o->type != x->type || o == m ||
+            (o->chunk_of >= 0 && (it->parts[o->chunk_of].parent == sx ||
+                                  it->parts[o->chunk_of].parent == sm)))
+            exp |= FZ_B(EARG);
+        if (buf_blocked(o) || x->retired || m->retired)
+            exp |= FZ_B(EPARTITION);
+        size_t kx = in_chunks(it, sx), km = in_chunks(it, sm);
+        if (!x->retired && !m->retired) {
+            if (kx != km || (!kx && x->count != m->count) ||
+                (kx && !same_lengths(&it->parts[x->part], &it->parts[m->part])))
+                exp |= FZ_B(ESIZE);
+            for (int j = 0; kx && kx == km && j < 2; j++) {
+                const fz_part *P = &it->parts[(j ? m : x)->part];
+                if (P->tiled && P->tr > 1 && P->tc < P->cols)
+                    exp |= FZ_B(ENOTSUP); /* tiles not in index order (compact.c) */
+            }
+        }
+    }
+    fronta_future_t *f = (fronta_future_t *)&how;
+    FZ_TRACE("compact: x %d (dtype %d, %zu), mask %d (dtype %d, %zu), out %d (dtype %d, %zu)\n",
+             sx, x ? (int)x->type : 0, x ? x->count : 0, sm, m ? (int)m->type : 0,
+             m ? m->count : 0, so, o ? (int)o->type : 0, o ? o->count : 0);
+    int rc = fronta_compact(g_rt, x ? x->b : NULL, m ? m->b : NULL, o ? o->b : NULL,
+                            null_kept ? NULL : &f);
+    FZ_TRACE("compact: buffer %d (%zu chunks) by mask %d (%zu chunks) into %d%s: %s (expected "
+             "%#x) %s\n",
+             sx, in_chunks(it, sx), sm, in_chunks(it, sm), so, null_kept ? ", no future" : "",
+             fronta_err_name(rc), exp, rc ? fronta_last_error() : "");
+    check_rc("fronta_compact", rc, exp ? exp : FZ_OK);
+    if (rc) {
+        if (!null_kept && f)
+            fz_fail("fronta_compact failed (%s) and left *kept non-NULL", fronta_err_name(rc));
+        return;
+    }
+    if (!null_kept && (!f || f == (fronta_future_t *)&how))
+        fz_fail("fronta_compact succeeded without setting *kept");
+    fz_task *t = special_task(it, FZ_T_COMPACT, null_kept ? NULL : f);
+    t->sx = sx;
+    t->smask = sm;
+    t->sout = so;
+    t->px = x->part;
+    t->pm = m->part;
+}
+
+static void op_concat(fz_iter *it, fz_in *in, uint8_t how)
+{
+    int sb[FZ_CONCAT_MAX];
+    size_t n = 0, total = 0;
+    int p = (how & 0x0c) == 0x0c ? -1 : live_parent(it, in_u8(in));
+    if ((how & 0x10) && p >= 0 && followed_parent(it, p)) { /* a parent's chunks */
+        const fz_part *P = &it->parts[it->bufs[p].part];
+        for (size_t i = 0; i < P->n && n < FZ_CONCAT_MAX; i++)
+            sb[n++] = P->first + (int)i;
+    } else {
+        size_t want = in_pick(in, FZ_CONCAT_MAX + 1);
+        fz_want w = {(fronta_dtype_t)0, 0};
+        for (size_t i = 0; i < want; i++) {
+            int s = pick_slot_if(it, in, (how & 0x0c) == 0x0c ? 2 : 0, fits_whole, &w);
+            if (s < 0)
+                break;
+            if (!w.type)
+                w.type = it->bufs[s].type;
+            sb[n++] = s;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        total += it->bufs[sb[i]].count;
+    fz_want wo = {n ? it->bufs[sb[0]].type : FRONTA_INT32, total};
+    unsigned om = (how >> 5) & 3;
+    int so = pick_slot_if(it, in, om == 1 ? 0 : om, fits_whole, &wo);
+    uint8_t nb = in_u8(in);
+    if ((nb & 7) == 7 && n)
+        sb[in_pick(in, (unsigned)n)] = -1; /* a NULL entry */
+    int null_bufs = (nb & 0x18) == 0x18, null_done = (nb & 0x60) == 0x60;
+    size_t ncall = (nb & 0x80) && n ? n - 1 : n;
+    const fz_buf *o = so >= 0 ? &it->bufs[so] : NULL;
+    unsigned exp = 0;
+    int to_chunk = 0;
+    if (null_bufs || !ncall || !o)
+        exp |= FZ_B(EINVAL);
+    else {
+        if (buf_blocked(o))
+            exp |= FZ_B(EPARTITION);
+        size_t sum = 0;
+        int over = 0;
+        for (size_t i = 0; i < ncall; i++) {
+            const fz_buf *b = sb[i] >= 0 ? &it->bufs[sb[i]] : NULL;
+            if (!b) {
+                exp |= FZ_B(EINVAL);
+                continue;
+            }
+            if (b == o || b->type != o->type)
+                exp |= FZ_B(EARG);
+            if (buf_blocked(b))
+                exp |= FZ_B(EPARTITION);
+            over |= b->count > SIZE_MAX - sum;
+            sum += b->count;
+        }
+        if (over || sum != o->count)
+            exp |= FZ_B(ESIZE);
+        to_chunk = !exp && ncall > 1 && o->chunk_of >= 0;
+    }
+    fronta_buffer_t **arr = NULL;
+    if (!null_bufs && ncall) {
+        arr = malloc(ncall * sizeof *arr); /* exactly n: a read past is ASan's */
+        if (!arr)
+            fz_fail("out of memory in the harness");
+        for (size_t i = 0; i < ncall; i++)
+            arr[i] = sb[i] >= 0 ? it->bufs[sb[i]].b : NULL;
+    }
+    unsigned ok = exp ? exp : FZ_OK;
+    if (to_chunk)
+        ok |= FZ_B(ENOTSUP);
+    fronta_future_t *f = (fronta_future_t *)&how;
+    int rc = fronta_concat(g_rt, null_bufs ? NULL : arr, ncall, o ? o->b : NULL,
+                           null_done ? NULL : &f);
+    free(arr);
+    FZ_TRACE("concat: %zu buffers into %d%s: %s (expected %#x) %s\n", ncall, so,
+             null_done ? ", no future" : "", fronta_err_name(rc), exp, rc ? fronta_last_error() : "");
+    check_rc(to_chunk ? "fronta_concat of several buffers into a chunk" : "fronta_concat", rc,
+             ok);
+    if (rc) {
+        if (!null_done && f)
+            fz_fail("fronta_concat failed (%s) and left *done non-NULL", fronta_err_name(rc));
+        return;
+    }
+    if (!null_done && (!f || f == (fronta_future_t *)&how))
+        fz_fail("fronta_concat succeeded without setting *done");
+    fz_task *t = special_task(it, FZ_T_CONCAT, null_done ? NULL : f);
+    t->sout = so;
+    t->nsbufs = (int)ncall;
+    memcpy(t->sbufs, sb, ncall * sizeof sb[0]);
+}
+
+static void op_chunkops(fz_iter *it, fz_in *in)
+{
+    if (it->ntasks == FZ_MAX_TASKS || it->nevs + 4 * FZ_MAX_SLOTS + 2 > FZ_MAX_EVENTS)
+        return;
+    uint8_t how = in_u8(in);
+    switch (how % 3) {
+    case 0:
+        op_reduce(it, in, how);
+        break;
+    case 1:
+        op_compact(it, in, how);
+        break;
+    default:
+        op_concat(it, in, how);
+        break;
+    }
 }
 
 /* ---- ops: waiting ------------------------------------------------------- */
@@ -2912,6 +4465,561 @@ static void op_wait_all(fz_iter *it, fz_in *in)
     check_rc("fronta_runtime_wait_all", rc, FZ_OK | FZ_B(ETIMEDOUT));
 }
 
+/* ---- the replay of partitions and of the calls across chunks ------------ */
+
+/* Tile i of P between its packed shadow and the parent's rows. */
+static void tile_shadow(fz_buf *pb, const fz_part *P, size_t i, fz_buf *c, int to_tile)
+{
+    size_t es = dsize(pb->type), r0, c0, nr, nc;
+    tile_of(P, i, &r0, &c0, &nr, &nc);
+    for (size_t r = 0; r < nr; r++) {
+        size_t w = (r0 + r) * P->cols + c0, t = r * nc;
+        if (to_tile) {
+            memcpy(c->shadow + t * es, pb->shadow + w * es, nc * es);
+            memcpy(c->err + t, pb->err + w, nc * sizeof *c->err);
+        } else {
+            memcpy(pb->shadow + w * es, c->shadow + t * es, nc * es);
+            memcpy(pb->err + w, c->err + t, nc * sizeof *c->err);
+        }
+    }
+}
+
+/* The chunks take the parent's contents: 1-D chunks are views of its
+ * shadow (as fronta's are of its host array), tiles packed copies; each
+ * reads as the parent does, failed as its readers fail. */
+static void replay_part(fz_iter *it, int pi)
+{
+    const fz_part *P = &it->parts[pi];
+    fz_buf *pb = &it->bufs[P->parent];
+    size_t es = dsize(pb->type);
+    for (size_t i = 0; P->first >= 0 && i < P->n; i++) {
+        fz_buf *c = &it->bufs[P->first + (int)i];
+        c->known = pb->known;
+        c->poison = pz_through(pb->poison);
+        if (P->tiled) {
+            tile_shadow(pb, P, i, c, 1);
+            continue;
+        }
+        free(c->shadow);
+        free(c->err);
+        c->shadow = pb->shadow + P->off[i] * es;
+        c->err = pb->err + P->off[i];
+        c->view = 1;
+    }
+}
+
+/* docs/arrays.md "Ordering": the parent's contents are then the chunks';
+ * when the last writer of a chunk failed, the parent reads as failed with
+ * that error (the lowest such chunk). Chunks nothing followed are what
+ * the partition gave them: the parent's own contents. */
+static void replay_unpart(fz_iter *it, int pi)
+{
+    const fz_part *P = &it->parts[pi];
+    fz_buf *pb = &it->bufs[P->parent];
+    int before = pb->poison;
+    /* fronta.h: a failed partition gave the chunks nothing: the
+     * unpartition leaves the parent as it was, failed, and drops what the
+     * chunks hold. */
+    if (before) {
+        pb->poison = pz_through(before);
+        pb->known = 0;
+        return;
+    }
+    if (P->first < 0) {
+        pb->poison = pz_through(before);
+        return;
+    }
+    int known = 1, poison = 0;
+    for (size_t i = 0; i < P->n; i++) {
+        fz_buf *c = &it->bufs[P->first + (int)i];
+        known &= c->known;
+        if (!poison && c->poison)
+            poison = c->poison;
+        if (P->tiled)
+            tile_shadow(pb, P, i, c, 0);
+    }
+    pb->known = known;
+    pb->poison = poison;
+}
+
+/* An input of reduce or compact as the call reads it: the elements in
+ * chunk order, each chunk's length, and whether they are known and clean
+ * (FZ_PZ_DEP: some chunk's last writer failed). */
+typedef struct fz_gv {
+    unsigned char *data;
+    double *err;
+    size_t n, k;
+    const size_t *lens;
+    int known, poison;
+} fz_gv;
+
+static int pz_merge(int a, int b)
+{
+    if (pz_failed(a) || pz_failed(b))
+        return FZ_PZ_DEP;
+    return a || b ? FZ_PZ_UNKNOWN : 0;
+}
+
+static void gv_make(const fz_iter *it, int s, int pi, fz_gv *g)
+{
+    const fz_buf *b = &it->bufs[s];
+    size_t es = dsize(b->type);
+    memset(g, 0, sizeof *g);
+    g->n = b->count;
+    g->data = dup_bytes(b->shadow, b->bytes);
+    g->err = malloc((b->count ? b->count : 1) * sizeof *g->err);
+    if (!g->err)
+        fz_fail("out of memory in the harness");
+    memcpy(g->err, b->err, b->count * sizeof *g->err);
+    g->known = b->known;
+    g->poison = pz_through(b->poison);
+    if (pi < 0)
+        return;
+    const fz_part *P = &it->parts[pi];
+    g->k = P->n;
+    g->lens = P->len;
+    if (P->first < 0) { /* nothing wrote the chunks: the parent's, in chunk order */
+        for (size_t i = 0, at = 0; P->tiled && i < P->n; at += P->len[i++]) {
+            size_t r0, c0, nr, nc;
+            tile_of(P, i, &r0, &c0, &nr, &nc);
+            for (size_t r = 0; r < nr; r++) {
+                memcpy(g->data + (at + r * nc) * es, b->shadow + ((r0 + r) * P->cols + c0) * es,
+                       nc * es);
+                memcpy(g->err + at + r * nc, b->err + (r0 + r) * P->cols + c0,
+                       nc * sizeof *g->err);
+            }
+        }
+        return;
+    }
+    g->known = 1;
+    g->poison = 0;
+    for (size_t i = 0, at = 0; i < P->n; at += P->len[i++]) {
+        const fz_buf *c = &it->bufs[P->first + (int)i];
+        memcpy(g->data + at * es, c->shadow, c->bytes);
+        memcpy(g->err + at, c->err, c->count * sizeof *g->err);
+        g->known &= c->known;
+        g->poison = pz_merge(g->poison, c->poison);
+    }
+}
+
+static void gv_free(fz_gv *g)
+{
+    free(g->data);
+    free(g->err);
+}
+
+/* ---- the reductions' reference: docs/kernels.md's portable tree ---------- */
+
+typedef union fz_val {
+    uint8_t u8;
+    uint32_t u32;
+    uint64_t u64;
+    float f32;
+    double f64;
+} fz_val;
+
+#define FZ_TAKE_MIN(a, v) (isnan(a) || (v) < (a) || ((v) == (a) && signbit(v)))
+#define FZ_TAKE_MAX(a, v) (isnan(a) || (v) > (a) || ((v) == (a) && !signbit(v)))
+
+/* One combine of op over type t; *sub set when a float result is
+ * subnormal (a device may flush it: the bits are then not the model's). */
+static fz_val comb(int op, fronta_dtype_t t, fz_val a, fz_val b, int *sub)
+{
+    switch (t) {
+    case FRONTA_INT32:
+        if (op == FRONTA_REDUCE_SUM)
+            a.u32 += b.u32;
+        else if (op == FRONTA_REDUCE_MIN ? (int32_t)b.u32 < (int32_t)a.u32
+                                         : (int32_t)b.u32 > (int32_t)a.u32)
+            a = b;
+        return a;
+    case FRONTA_INT64:
+        if (op == FRONTA_REDUCE_SUM)
+            a.u64 += b.u64;
+        else if (op == FRONTA_REDUCE_MIN ? (int64_t)b.u64 < (int64_t)a.u64
+                                         : (int64_t)b.u64 > (int64_t)a.u64)
+            a = b;
+        return a;
+    case FRONTA_FLOAT:
+        if (op == FRONTA_REDUCE_SUM)
+            a.f32 = a.f32 + b.f32;
+        else if (op == FRONTA_REDUCE_MIN ? FZ_TAKE_MIN(a.f32, b.f32) : FZ_TAKE_MAX(a.f32, b.f32))
+            a = b;
+        *sub |= is_denormal(a.f32, FLT_MIN);
+        return a;
+    default:
+        if (op == FRONTA_REDUCE_SUM)
+            a.f64 = a.f64 + b.f64;
+        else if (op == FRONTA_REDUCE_MIN ? FZ_TAKE_MIN(a.f64, b.f64) : FZ_TAKE_MAX(a.f64, b.f64))
+            a = b;
+        *sub |= is_denormal(a.f64, DBL_MIN);
+        return a;
+    }
+}
+
+static fz_val ident(int op, fronta_dtype_t t)
+{
+    fz_val v;
+    memset(&v, 0, sizeof v);
+    int fl = t == FRONTA_FLOAT || t == FRONTA_DOUBLE;
+    if (op == FRONTA_REDUCE_SUM && fl)
+        t == FRONTA_FLOAT ? (void)(v.f32 = -0.0f) : (void)(v.f64 = -0.0);
+    else if (fl && op != FRONTA_REDUCE_SUM)
+        t == FRONTA_FLOAT ? (void)(v.f32 = NAN) : (void)(v.f64 = NAN);
+    else if (op == FRONTA_REDUCE_MIN)
+        t == FRONTA_INT32 ? (void)(v.u32 = INT32_MAX) : (void)(v.u64 = INT64_MAX);
+    else if (op == FRONTA_REDUCE_MAX)
+        t == FRONTA_INT32 ? (void)(v.u32 = (uint32_t)INT32_MIN) : (void)(v.u64 = (uint64_t)INT64_MIN);
+    return v;
+}
+
+/* p[0 .. m) folded pairwise (i with i + w, w = 1, 2, 4 ...). */
+static fz_val pairwise(int op, fronta_dtype_t t, fz_val *p, size_t m, int *sub)
+{
+    for (size_t w = 1; w < m; w *= 2)
+        for (size_t i = 0; i + w < m; i += 2 * w)
+            p[i] = comb(op, t, p[i], p[i + w], sub);
+    return p[0];
+}
+
+/* A chunk's partial: blocks of 4096 in 64 lanes, each block's lanes
+ * halved, then the blocks pairwise. */
+static fz_val portable(int op, fronta_dtype_t t, const unsigned char *x, size_t n, int *sub)
+{
+    size_t es = dsize(t), nb = (n + 4095) / 4096;
+    fz_val *p = calloc(nb ? nb : 1, sizeof *p), lane[64];
+    if (!p)
+        fz_fail("out of memory in the harness");
+    for (size_t b = 0; b < nb; b++) {
+        for (int j = 0; j < 64; j++)
+            lane[j] = ident(op, t);
+        for (size_t i = b * 4096; i < n && i < (b + 1) * 4096; i++) {
+            fz_val v;
+            memset(&v, 0, sizeof v);
+            memcpy(&v, x + i * es, es);
+            lane[i % 64] = comb(op, t, lane[i % 64], v, sub);
+        }
+        for (int w = 32; w > 0; w /= 2)
+            for (int j = 0; j < w; j++)
+                lane[j] = comb(op, t, lane[j], lane[j + w], sub);
+        p[b] = lane[0];
+    }
+    fz_val r = nb ? pairwise(op, t, p, nb, sub) : ident(op, t);
+    free(p);
+    return r;
+}
+
+/* fronta_reduce's value (docs/arrays.md "Determinism"): a partial per
+ * chunk (one for x whole), then the partials pairwise in chunk order. */
+static fz_val ref_reduce(int op, fronta_dtype_t t, const fz_gv *g, int *sub)
+{
+    size_t m = g->k ? g->k : 1, es = dsize(t);
+    fz_val *p = calloc(m, sizeof *p), r;
+    if (!p)
+        fz_fail("out of memory in the harness");
+    int counts = op >= FRONTA_REDUCE_COUNT;
+    size_t at = 0;
+    for (size_t i = 0; i < m; i++) {
+        size_t len = g->k ? g->lens[i] : g->n;
+        if (counts)
+            for (size_t j = 0; j < len; j++)
+                p[i].u64 += g->data[at + j] != 0;
+        else
+            p[i] = portable(op, t, g->data + at * es, len, sub);
+        at += len;
+    }
+    r = pairwise(counts ? FRONTA_REDUCE_SUM : op, counts ? FRONTA_INT64 : t, p, m, sub);
+    free(p);
+    if (op == FRONTA_REDUCE_AND || op == FRONTA_REDUCE_OR) {
+        uint64_t set = r.u64;
+        memset(&r, 0, sizeof r);
+        r.u8 = op == FRONTA_REDUCE_AND ? set == g->n : set != 0;
+    }
+    return r;
+}
+
+/* Exact inputs (no error bound, nothing subnormal): the value's bits are
+ * fixed by the tree. */
+static int gv_exact(const fz_gv *g, fronta_dtype_t t)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        if (g->err[i] != 0)
+            return 0;
+        double v = 0;
+        if (t == FRONTA_FLOAT) {
+            float f;
+            memcpy(&f, g->data + i * 4, 4);
+            v = f;
+        } else if (t == FRONTA_DOUBLE) {
+            memcpy(&v, g->data + i * 8, 8);
+        }
+        if (is_denormal(v, t == FRONTA_FLOAT ? FLT_MIN : DBL_MIN))
+            return 0;
+    }
+    return 1;
+}
+
+static int same_value(fronta_dtype_t t, fz_val a, fz_val b)
+{
+    if (t == FRONTA_FLOAT)
+        return (isnan(a.f32) && isnan(b.f32)) || !memcmp(&a.f32, &b.f32, 4);
+    if (t == FRONTA_DOUBLE)
+        return (isnan(a.f64) && isnan(b.f64)) || !memcmp(&a.f64, &b.f64, 8);
+    return !memcmp(&a, &b, dsize(t));
+}
+
+/* ---- the outcome of a call across chunks -------------------------------- */
+
+static const char *special_name(int kind)
+{
+    return kind == FZ_T_REDUCE ? "fronta_reduce" : kind == FZ_T_COMPACT ? "fronta_compact"
+                                                                       : "fronta_concat";
+}
+
+/* Did its work take effect? Internal tasks over clean inputs cannot fail
+ * (nothing injects faults into the long-lived runtime), so without a
+ * future, or with one let go, they did unless cancelled. Else *w is what
+ * the buffers it writes read as. */
+static int special_outcome(const fz_task *t, int idx, int in_pz, int *w)
+{
+    *w = pz_failed(in_pz) ? FZ_PZ_DEP : FZ_PZ_UNKNOWN;
+    if (!t->f || t->lost)
+        return in_pz == 0 && t->cancel_rc == 1;
+    int st = t->status;
+    if (in_pz == 0 && t->cancel_rc == 1 && st != FRONTA_FINISHED) {
+        fronta_error_t err;
+        memset(&err, 0, sizeof err);
+        fronta_future_error(t->f, &err);
+        fz_fail("%s (task %d) over clean inputs ended with status %d, %s: %s",
+                special_name(t->kind), idx, st, fronta_err_name(t->code),
+                err.message ? err.message : "");
+    }
+    if (pz_failed(in_pz) && st == FRONTA_FINISHED)
+        fz_fail("%s (task %d) finished though the last writer of an input failed",
+                special_name(t->kind), idx);
+    if (pz_failed(in_pz) && t->cancel_rc == 1 && t->code != FRONTA_EDEPFAILED &&
+        t->code != FRONTA_ECANCELLED)
+        fz_fail("%s (task %d): an input failed, yet its code is %s", special_name(t->kind), idx,
+                fronta_err_name(t->code));
+    return st == FRONTA_FINISHED;
+}
+
+static void written(fz_buf *o, int ok, int w)
+{
+    if (ok) {
+        o->poison = 0;
+        return;
+    }
+    o->poison = w;
+    o->known = 0;
+}
+
+static void replay_reduce(fz_iter *it, fz_task *t, int idx)
+{
+    const fz_buf *x = &it->bufs[t->sx];
+    fz_gv g;
+    gv_make(it, t->sx, t->px, &g);
+    fronta_dtype_t vt = rop_type(t->rop, x->type);
+    int w, ok = special_outcome(t, idx, g.poison, &w);
+    int sub = 0;
+    fz_val v = ref_reduce(t->rop, x->type, &g, &sub);
+    int exact = g.known && gv_exact(&g, x->type) && !sub;
+    if (ok && t->f && !t->lost && g.known) {
+        fz_val got;
+        memset(&got, 0, sizeof got);
+        int rc = fronta_future_result(t->f, 0, &got, dsize(vt));
+        if (rc)
+            fz_fail("fronta_reduce (task %d): fronta_future_result: %s", idx, fronta_err_name(rc));
+        if (exact && !same_value(vt, got, v))
+            fz_fail("fronta_reduce (task %d) op %d over %zu elements in %zu chunks (dtype %d): "
+                    "value %#llx (%.9g), the portable tree gives %#llx (%.9g)",
+                    idx, t->rop, g.n, g.k, (int)x->type, (unsigned long long)got.u64,
+                    vt == FRONTA_FLOAT ? (double)got.f32 : got.f64, (unsigned long long)v.u64,
+                    vt == FRONTA_FLOAT ? (double)v.f32 : v.f64);
+        v = got;
+    }
+    if (t->sout >= 0) {
+        fz_buf *o = &it->bufs[t->sout];
+        written(o, ok, w);
+        if (ok) {
+            memcpy(o->shadow, &v, dsize(vt));
+            o->err[0] = exact ? 0 : INFINITY;
+            o->known = g.known;
+        }
+    }
+    gv_free(&g);
+}
+
+static void replay_compact(fz_iter *it, fz_task *t, int idx)
+{
+    fz_gv gx, gm;
+    gv_make(it, t->sx, t->px, &gx);
+    gv_make(it, t->smask, t->pm, &gm);
+    int w, ok = special_outcome(t, idx, pz_merge(gx.poison, gm.poison), &w);
+    size_t kept = 0;
+    for (size_t i = 0; i < gm.n; i++)
+        kept += gm.data[i] != 0;
+    if (ok && t->f && !t->lost && gm.known) {
+        int64_t got = -1;
+        int rc = fronta_future_result(t->f, 0, &got, sizeof got);
+        if (rc || got != (int64_t)kept)
+            fz_fail("fronta_compact (task %d): kept %lld (%s), the mask has %zu set of %zu",
+                    idx, (long long)got, fronta_err_name(rc), kept, gm.n);
+    }
+    fz_buf *o = &it->bufs[t->sout];
+    written(o, ok, w);
+    if (ok) {
+        size_t es = dsize(o->type), j = 0;
+        memset(o->shadow, 0, o->bytes);
+        memset(o->err, 0, o->count * sizeof *o->err);
+        for (size_t i = 0; i < gx.n && j < o->count; i++)
+            if (gm.data[i]) {
+                memcpy(o->shadow + j * es, gx.data + i * es, es);
+                o->err[j++] = gx.err[i];
+            }
+        o->known = gx.known && gm.known; /* x as out too: gx is a copy */
+    }
+    gv_free(&gx);
+    gv_free(&gm);
+}
+
+static void replay_concat(fz_iter *it, fz_task *t, int idx)
+{
+    fz_buf *o = &it->bufs[t->sout];
+    int in = 0, known = 1;
+    for (int i = 0; i < t->nsbufs; i++) {
+        const fz_buf *b = &it->bufs[t->sbufs[i]];
+        in = pz_merge(in, b->poison);
+        known &= b->known;
+    }
+    /* fronta.h: several pieces go through a partition of out, which
+     * reads it: out's failed last writer fails the concatenation. */
+    if (t->nsbufs > 1)
+        in = pz_merge(in, o->poison);
+    int w, ok = special_outcome(t, idx, in, &w);
+    if (ok) {
+        unsigned char *data = malloc(o->bytes ? o->bytes : 1);
+        double *err = malloc((o->count ? o->count : 1) * sizeof *err);
+        if (!data || !err)
+            fz_fail("out of memory in the harness");
+        for (int i = 0, at = 0; i < t->nsbufs; i++) {
+            const fz_buf *b = &it->bufs[t->sbufs[i]];
+            memcpy(data + (size_t)at * dsize(o->type), b->shadow, b->bytes);
+            memcpy(err + at, b->err, b->count * sizeof *err);
+            at += (int)b->count;
+        }
+        memcpy(o->shadow, data, o->bytes);
+        memcpy(o->err, err, o->count * sizeof *err);
+        free(data);
+        free(err);
+        o->known = known;
+    }
+    written(o, ok, w);
+}
+
+static void replay_special(fz_iter *it, fz_task *t, int idx)
+{
+    switch (t->kind) {
+    case FZ_T_REDUCE:
+        replay_reduce(it, t, idx);
+        break;
+    case FZ_T_COMPACT:
+        replay_compact(it, t, idx);
+        break;
+    case FZ_T_CONCAT:
+        replay_concat(it, t, idx);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- maps: the whole map's future against its chunks' -------------------- */
+
+/* Chunks without futures of their own finished exactly when the map did. */
+static void map_chunk_outcomes(fz_iter *it, const fz_task *m)
+{
+    int ok = m->f && !m->lost && m->cancel_rc != 0 && m->status == FRONTA_FINISHED;
+    for (int i = 0; i < m->nchunks; i++) {
+        fz_task *c = &it->tasks[m->first + i];
+        if (c->f || c->lost)
+            continue;
+        if (ok) {
+            c->status = FRONTA_FINISHED;
+            c->code = 0;
+        } else {
+            c->lost = 1;
+        }
+    }
+}
+
+/* fronta.h: *out fails with the error of the failed or cancelled chunk of
+ * lowest index (its code, its root task, a message naming the chunk);
+ * cancelling it cancels only the gathering. */
+static void check_map(fz_iter *it, int idx)
+{
+    fz_task *m = &it->tasks[idx];
+    if (!m->f || m->lost)
+        return;
+    if (m->cancel_rc == 0) {
+        if (m->status != FRONTA_CANCELLED || m->code != FRONTA_ECANCELLED)
+            fz_fail("map %d: cancelled, yet status %d code %s", idx, m->status,
+                    fronta_err_name(m->code));
+        return;
+    }
+    int low = -1, unknown = 0, any_failed = 0;
+    for (int i = 0; i < m->nchunks; i++) {
+        const fz_task *c = &it->tasks[m->first + i];
+        if (c->lost) {
+            unknown |= low < 0;
+            continue;
+        }
+        if (c->status != FRONTA_FINISHED) {
+            any_failed = 1;
+            if (low < 0)
+                low = i;
+        }
+    }
+    if ((any_failed && m->status == FRONTA_FINISHED) ||
+        (!any_failed && !unknown && m->status != FRONTA_FINISHED))
+        fz_fail("map %d of %d chunks: status %d code %s, yet %s", idx, m->nchunks, m->status,
+                fronta_err_name(m->code),
+                any_failed ? "a chunk did not finish" : "every chunk finished");
+    if (low < 0 || unknown)
+        return;
+    const fz_task *c = &it->tasks[m->first + low];
+    fronta_error_t em, ec;
+    memset(&em, 0, sizeof em);
+    memset(&ec, 0, sizeof ec);
+    fronta_future_error(m->f, &em);
+    if (c->f)
+        fronta_future_error(c->f, &ec);
+    if (m->status != FRONTA_FAILED || m->code != c->code || (c->f && em.task_id != ec.task_id) ||
+        !em.message || !strstr(em.message, "chunk"))
+        fz_fail("map %d: status %d code %s root %llu (%s); its lowest failed chunk %d: status %d "
+                "code %s root %llu",
+                idx, m->status, fronta_err_name(m->code), (unsigned long long)em.task_id,
+                em.message ? em.message : "no message", low, c->status, fronta_err_name(c->code),
+                (unsigned long long)ec.task_id);
+}
+
+/* The whole map's future is done only once every chunk's is. */
+static void wait_maps_first(fz_iter *it)
+{
+    for (int i = 0; i < it->ntasks; i++) {
+        fz_task *m = &it->tasks[i];
+        if (m->kind != FZ_T_MAPALL || !m->f || m->cancel_rc == 0)
+            continue;
+        if (fronta_future_wait(m->f, fz_wait_limit))
+            fz_fail("map %d not done after %.0f s: a hang", i, fz_wait_limit);
+        for (int j = 0; j < m->nchunks; j++) {
+            const fz_task *c = &it->tasks[m->first + j];
+            if (c->f && !fronta_future_done(c->f))
+                fz_fail("map %d is done, its chunk %d is not", i, j);
+        }
+    }
+}
+
 /* ---- the end of an iteration: outcomes, replay, release ----------------- */
 
 static int status_failed(int st)
@@ -3043,16 +5151,21 @@ static void replay(fz_iter *it)
             b->poison = 0;
             break;
         case FZ_EV_SNAP:
-            if (b->poison < 0)
+            if (pz_failed(b->poison))
                 fz_fail("fronta_buffer_acquire(IN) succeeded on buffer %d whose last writer "
                         "failed with %s",
-                        ev->slot, fronta_err_name(b->poison));
+                        ev->slot, b->poison < 0 ? fronta_err_name(b->poison) : "its inputs' failure");
             compare_contents(it, ev->slot, ev->data, "host read under fronta_buffer_acquire");
             break;
         case FZ_EV_ACQ:
             if (b->poison == 0)
                 fz_fail("fronta_buffer_acquire on buffer %d failed with %s; its last writer "
                         "did not fail",
+                        ev->slot, fronta_err_name(ev->rc));
+            if (b->poison == FZ_PZ_DEP && ev->rc != FRONTA_EDEPFAILED &&
+                ev->rc != FRONTA_ECANCELLED)
+                fz_fail("fronta_buffer_acquire on buffer %d failed with %s, its last writer "
+                        "with FRONTA_EDEPFAILED or FRONTA_ECANCELLED",
                         ev->slot, fronta_err_name(ev->rc));
             if (b->poison < 0 && ev->rc != b->poison)
                 fz_fail("fronta_buffer_acquire on buffer %d failed with %s, its last writer "
@@ -3067,15 +5180,25 @@ static void replay(fz_iter *it)
             if (b->poison == 0)
                 compare_contents(it, ev->slot, ev->data, "contents at the end");
             break;
+        case FZ_EV_PART:
+            replay_part(it, ev->task);
+            break;
+        case FZ_EV_UNPART:
+            replay_unpart(it, ev->task);
+            break;
         case FZ_EV_TASK: {
             fz_task *t = &it->tasks[ev->task];
+            if (t->kind != FZ_T_KERNEL) {
+                replay_special(it, t, ev->task);
+                break;
+            }
             int in_poison = 0, in_unknown = 0, pred_bad = 0, pred_unknown = 0;
             for (size_t i = 0; i < t->nargs; i++) {
                 if (t->slot[i] < 0 || !(t->d.args[i].access & FRONTA_ACCESS_IN))
                     continue;
                 int p = it->bufs[t->slot[i]].poison;
-                in_poison |= p < 0;
-                in_unknown |= p > 0;
+                in_poison |= pz_failed(p);
+                in_unknown |= p == FZ_PZ_UNKNOWN;
             }
             for (int i = 0; i < t->npreds; i++) {
                 const fz_task *p = &it->tasks[t->preds[i]];
@@ -3096,7 +5219,9 @@ static void replay(fz_iter *it)
                                     i, t->slot[i], (int)t->d.args[i].access,
                                     it->bufs[t->slot[i]].poison < 0
                                         ? fronta_err_name(it->bufs[t->slot[i]].poison)
-                                        : "none");
+                                        : it->bufs[t->slot[i]].poison == FZ_PZ_DEP
+                                              ? "its inputs' failure"
+                                              : "none");
                     fz_fail("kernel task %d (op %d, kernel %d) finished though %s failed",
                             ev->task, t->op, t->kern,
                             in_poison ? "the last writer of a buffer it reads" : "an input");
@@ -3171,9 +5296,37 @@ static void replay(fz_iter *it)
     }
 }
 
+/* Contents at the end, through an acquire (refused on a partitioned
+ * parent and a retired chunk). */
+static void final_read(fz_iter *it, int s)
+{
+    fz_buf *b = &it->bufs[s];
+    void *host = NULL;
+    double t0 = now_s();
+    int rc = fronta_buffer_acquire(b->b, FRONTA_ACCESS_IN, buf_blocked(b) ? 0 : fz_wait_limit,
+                                   &host);
+    check_rc("fronta_buffer_acquire(IN) at the end", rc,
+             buf_blocked(b) ? FZ_B(EPARTITION) : 0);
+    if (buf_blocked(b))
+        return;
+    /* A writer that failed with FRONTA_ETIMEDOUT passes that code on
+     * at once (the replay checks it); only a full wait is a hang. */
+    int hang = rc == FRONTA_ETIMEDOUT && now_s() - t0 >= fz_wait_limit / 2;
+    if (rc == 0) {
+        check_host(it, s, host);
+        ev_add(it, FZ_EV_FINAL, s)->data = dup_bytes(host, b->bytes);
+        check_rc("fronta_buffer_release", fronta_buffer_release(b->b), FZ_OK);
+    } else if (hang) {
+        fz_fail("buffer %d: acquire timed out at the end: a hang", s);
+    } else {
+        ev_add(it, FZ_EV_ACQ, s)->rc = rc;
+    }
+}
+
 static void finish(fz_iter *it)
 {
     release_held(it);
+    wait_maps_first(it);
     /* Every future completes. */
     double deadline = now_s() + fz_wait_limit;
     for (int i = 0; i < it->ntasks; i++) {
@@ -3202,6 +5355,11 @@ static void finish(fz_iter *it)
     if (rc)
         fz_fail("fronta_runtime_wait_all: %s after %.0f s: a hang", fronta_err_name(rc),
                 fz_wait_limit);
+    for (int i = 0; i < it->ntasks; i++)
+        if (it->tasks[i].kind == FZ_T_MAPALL) {
+            map_chunk_outcomes(it, &it->tasks[i]);
+            check_map(it, i);
+        }
     if (atomic_load(&g_impl_misuse))
         fz_fail("a CPU implementation was called with arguments its parameters exclude");
     /* Callbacks: exactly once each. */
@@ -3229,42 +5387,28 @@ static void finish(fz_iter *it)
         fronta_as_completed_destroy(it->ac);
         it->ac = NULL;
     }
-    /* Final contents. */
+    /* Final contents: every live chunk and buffer, then the buffers go
+     * (an owned parent unpartitioned by hand so that its contents can be
+     * read; a wrapped one by destroy, which must leave the chunks' results
+     * in the user's array). */
+    for (int s = 0; s < it->nbufs; s++)
+        if (it->bufs[s].b)
+            final_read(it, s);
     for (int s = 0; s < it->nbufs; s++) {
         fz_buf *b = &it->bufs[s];
-        if (!b->b)
+        if (!b->b || b->chunk_of >= 0)
             continue;
-        void *host = NULL;
-        double t0 = now_s();
-        rc = fronta_buffer_acquire(b->b, FRONTA_ACCESS_IN, fz_wait_limit, &host);
-        check_rc("fronta_buffer_acquire(IN) at the end", rc, 0);
-        /* A writer that failed with FRONTA_ETIMEDOUT passes that code on
-         * at once (the replay checks it); only a full wait is a hang. */
-        int hang = rc == FRONTA_ETIMEDOUT && now_s() - t0 >= fz_wait_limit / 2;
-        if (rc == 0) {
-            fz_ev *e = ev_add(it, FZ_EV_FINAL, s);
-            if (e)
-                e->data = dup_bytes(host, b->bytes);
-            check_rc("fronta_buffer_release", fronta_buffer_release(b->b), FZ_OK);
-        } else if (hang) {
-            fz_fail("buffer %d: acquire timed out at the end: a hang", s);
-        } else {
-            fz_ev *e = ev_add(it, FZ_EV_ACQ, s);
-            if (e)
-                e->rc = rc;
+        if (b->part >= 0 && !b->user) {
+            check_rc("fronta_buffer_unpartition at the end", fronta_buffer_unpartition(b->b),
+                     FZ_OK);
+            unpartition_model(it, s);
+            final_read(it, s);
         }
-        rc = fronta_buffer_destroy(b->b);
-        check_rc("fronta_buffer_destroy", rc, FZ_OK);
-        b->b = NULL;
-        if (b->user) {
-            fz_ev *e = ev_add(it, FZ_EV_DESTROY, s);
-            if (e)
-                e->data = dup_bytes(b->user, b->bytes);
-        }
+        destroy_slot(it, s);
     }
     for (int i = 0; i < it->ntasks; i++) {
         fz_task *t = &it->tasks[i];
-        if (t->f && t->kind != FZ_T_KERNEL)
+        if (t->f && (t->kind == FZ_T_FN || t->kind == FZ_T_NOARG))
             check_fn_task(it, t, i);
     }
     replay(it);
@@ -3277,8 +5421,14 @@ static void finish(fz_iter *it)
         free(it->evs[e].data);
     for (int s = 0; s < it->nbufs; s++) {
         free(it->bufs[s].user);
-        free(it->bufs[s].shadow);
-        free(it->bufs[s].err);
+        if (!it->bufs[s].view) {
+            free(it->bufs[s].shadow);
+            free(it->bufs[s].err);
+        }
+    }
+    for (int p = 0; p < it->nparts; p++) {
+        free(it->parts[p].off);
+        free(it->parts[p].len);
     }
 }
 
@@ -3558,7 +5708,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static fz_iter it;
     memset(&it, 0, sizeof it);
     for (int nops = 0; in.n && nops < FZ_MAX_OPS; nops++) {
-        switch (in_u8(&in) % 14) {
+        /* The operation's byte: 0 .. 251 as before partitions (the corpus
+         * keeps its meaning), the four values above them partitions. */
+        uint8_t opb = in_u8(&in);
+        if (opb >= 252) {
+            static void (*const part_ops[])(fz_iter *, fz_in *) = {
+                op_partition, op_unpartition, op_map_chunks, op_chunkops};
+            part_ops[opb - 252](&it, &in);
+            continue;
+        }
+        switch (opb % 14) {
         case 0:
         case 1:
             op_buf_new(&it, &in);
