@@ -18,6 +18,11 @@ int fronta__buffer_usable(const fronta_buffer_t *b)
                             b->chunk_index);
     if (b->dying)
         return fronta__fail(FRONTA_EPARTITION, "a buffer being freed");
+    /* A task racing the partition call from another thread would land
+     * between the partition task and the chunks' first tasks, unordered
+     * with them: it is refused as it would be a moment later. */
+    if (b->part_busy)
+        return fronta__fail(FRONTA_EPARTITION, "the buffer is being partitioned");
     return 0;
 }
 
@@ -171,7 +176,7 @@ static int claim(fronta_buffer_t *b, int want_part)
     else if (!want_part && b->part)
         rc = fronta__fail(FRONTA_EPARTITION, "partition: the buffer is partitioned already");
     if (!rc)
-        b->part_busy = 1; /* tasks on b are still accepted: they come before */
+        b->part_busy = 1; /* tasks on b are refused from here (fronta__buffer_usable) */
     pthread_mutex_unlock(&b->lock);
     return rc;
 }
