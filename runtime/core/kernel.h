@@ -136,6 +136,8 @@ int fronta__coh_alloc(fronta_buffer_t *b, int node, char *msg, size_t msz);
 int fronta__coh_fetch(fronta_buffer_t *b, int node, char *msg, size_t msz);
 void fronta__coh_written(fronta_buffer_t *b, int node);
 void fronta__coh_drop(fronta_buffer_t *b, int node);
+/* Every device replica of b freed (the host copy is left as it is). */
+void fronta__coh_drop_all(fronta_buffer_t *b);
 /* fronta_buffer_acquire at a memory node; *host gets the node's replica
  * (the host array for node 0, the driver's replica otherwise). */
 int fronta__buffer_acquire_at(fronta_buffer_t *b, int node, fronta_access_t mode,

@@ -389,18 +389,11 @@ static void release_unchanged(fronta_buffer_t *b)
     fronta__task_release(h);
 }
 
-static void drop_replicas(fronta_buffer_t *b)
-{
-    for (int n = 1; n < FRONTA__MAX_DEVICES; n++)
-        if (b->rep[n])
-            fronta__coh_drop(b, n);
-}
-
 void fronta__buffer_free(fronta_buffer_t *b)
 {
     fronta_runtime_t *rt = b->rt;
     fronta__part_free_all(b);
-    drop_replicas(b);
+    fronta__coh_drop_all(b);
     for (size_t i = 0; i < b->nreaders; i++)
         fronta__task_release(b->readers[i]);
     if (b->readers)
@@ -446,7 +439,7 @@ static int unload(fronta_buffer_t *b, int stopping)
         FRONTA__LOG(b->rt, FRONTA_LOG_ERROR, "buffer of %zu elements: its chunks' contents "
                     "not brought back to the host: %s", b->count, msg);
     if (!rc || stopping) {
-        drop_replicas(b);
+        fronta__coh_drop_all(b);
         b->valid = 1;
     }
     pthread_mutex_unlock(&b->lock);

@@ -77,3 +77,10 @@ void fronta__coh_drop(fronta_buffer_t *b, int node)
     b->rep[node] = NULL;
     b->valid &= ~BIT(node);
 }
+
+void fronta__coh_drop_all(fronta_buffer_t *b)
+{
+    for (int n = 1; n < FRONTA__MAX_DEVICES; n++)
+        if (b->rep[n])
+            fronta__coh_drop(b, n);
+}

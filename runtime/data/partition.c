@@ -135,9 +135,7 @@ static int partition_run(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t na, s
     /* The task holds b INOUT: its host copy is current (fronta__ktask_run
      * fetched it), and nothing else touches b until unpartition. */
     pthread_mutex_lock(&b->lock);
-    for (int d = 1; d < FRONTA__MAX_DEVICES; d++)
-        if (b->rep[d])
-            fronta__coh_drop(b, d);
+    fronta__coh_drop_all(b);
     pthread_mutex_unlock(&b->lock);
     for (size_t i = 0; p->tiled && i < p->n; i++)
         tile_copy(b, p->chunks[i], 1, p->cols);
@@ -259,9 +257,7 @@ static int chunk_home(fronta__part *p, fronta_buffer_t *c, char *msg, size_t msz
         return rc;
     if (p->tiled)
         tile_copy(p->parent, c, 0, p->cols);
-    for (int d = 1; d < FRONTA__MAX_DEVICES; d++)
-        if (c->rep[d])
-            fronta__coh_drop(c, d);
+    fronta__coh_drop_all(c);
     return 0;
 }
 
@@ -301,9 +297,7 @@ static int unpartition_run(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t na,
          * dropped. */
         int crc = prc ? 0 : chunk_home(p, c, msg, sizeof msg);
         if (prc)
-            for (int d = 1; d < FRONTA__MAX_DEVICES; d++)
-                if (c->rep[d])
-                    fronta__coh_drop(c, d);
+            fronta__coh_drop_all(c);
         pthread_mutex_unlock(&c->lock);
         if (crc && !rc)
             rc = fronta_ctx_fail(ctx, crc, "chunk %zu of %zu: contents not brought back: %s",
@@ -498,9 +492,7 @@ int fronta__part_unload(fronta_buffer_t *b, int stopping, char *msg, size_t msz)
             pthread_mutex_lock(&c->lock);
             int crc = chunk_home(p, c, msg, msz);
             if (crc && stopping)
-                for (int d = 1; d < FRONTA__MAX_DEVICES; d++)
-                    if (c->rep[d])
-                        fronta__coh_drop(c, d);
+                fronta__coh_drop_all(c);
             pthread_mutex_unlock(&c->lock);
             rc = rc ? rc : crc;
         }
