@@ -92,6 +92,11 @@ int fronta__buffer_destroy_async(fronta_buffer_t *b);
 /* FRONTA_EPARTITION (with fronta_last_error) when a task of a kernel that
  * is not internal may not name b: partitioned, a retired chunk, dying. */
 int fronta__buffer_usable(const fronta_buffer_t *b);
+/* Its test alone, for submit's hot path: the message only when it fails. */
+static inline int fronta__buffer_unusable(const fronta_buffer_t *b)
+{
+    return b->part || b->chunk_retired || b->dying || b->part_busy;
+}
 
 /* ---- partitions (data/partition.c) ---- */
 typedef struct fronta__part {

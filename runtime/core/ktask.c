@@ -443,7 +443,8 @@ int fronta__ktask_submit_locked(fronta_runtime_t *rt, const fronta__submitter *s
     /* Under the buffers' locks: a partition or unpartition of one of
      * them is ordered entirely before or after this. */
     for (size_t i = 0; i < kb->n && !(kt->k && kt->k->internal) && !rc; i++)
-        rc = fronta__buffer_usable(kb->b[i]);
+        if (fronta__buffer_unusable(kb->b[i]))
+            rc = fronta__buffer_usable(kb->b[i]);
     if (rc || (rc = build(rt, sub, d, kt, kb, user_ref, &t)))
         return rc;
     t->flags |= FRONTA__F_KTASK;
