@@ -6,6 +6,7 @@
 #include "overhead.h"
 #include "placement.h"
 #include "scale.h"
+#include "stream.h"
 
 /* The one place that knows whether StarPU was found: CMake compiles
  * overhead_starpu.c and defines FRONTA_BENCH_HAVE_STARPU together. */
@@ -103,6 +104,13 @@ const bench_impl_t bench_registry[] = {
     {ROW(kernels_stencil, "fronta_cpu",    BENCH_DEV_CPU,    kernels_stencil_fronta_cpu)},
     {ROW(kernels_stencil, "fronta_opencl", BENCH_DEV_OPENCL, kernels_stencil_fronta_opencl)},
     {ROW(kernels_stencil, "openmp",        BENCH_DEV_CPU,    kernels_stencil_openmp)},
+    /* The same map through a device limited to an eighth of the array
+     * and with no limit, both on the copy path; the ratio is to the
+     * unlimited one (target: >= 0.8x its speed). */
+    {ROW(stream_out_of_core, "fronta",        BENCH_DEV_OPENCL, stream_out_of_core_fronta),
+     .extra = "mem_peak_MiB"},
+    {ROW(stream_out_of_core, "fronta_opencl", BENCH_DEV_OPENCL, stream_out_of_core_fronta_opencl),
+     .extra = "mem_peak_MiB"},
     /* Ratios to the oracle; first_ms is each row's first timed DAG (heft's
      * learning run: no calibration, a cold model directory). */
     {ROW(placement_mixed, "heft",   BENCH_DEV_ALL, placement_mixed_heft), .extra = "first_ms"},

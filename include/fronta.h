@@ -169,6 +169,18 @@ typedef struct fronta_config {
                                  where another copy (the host's) holds them,
                                  at no cost; elsewhere what the failed
                                  kernel wrote (docs/devices.md, section 8) */
+    const char *device_mem_limit; /* FRONTA_DEVICE_MEM_LIMIT (NULL: the
+                                 environment's; "": none, whatever it says); what
+                                 fronta's buffers may occupy on OpenCL devices
+                                 (docs/arrays.md, section 10): "256MiB" (every
+                                 device) or "DEVICE:AMOUNT" entries separated
+                                 by ';' ("1:8MiB; opencl:gpu:2GiB"). Kernel
+                                 tasks are admitted in bytes under it, least
+                                 recently used replicas are evicted (modified
+                                 ones written back first) to make room, and a
+                                 task whose buffers exceed it on every device
+                                 it may run on fails at submit
+                                 (FRONTA_ERESOURCE) */
 } fronta_config_t;
 
 /* The largest fronta_config_t.spin_us: 100 ms. Spinning longer only burns
@@ -1023,6 +1035,18 @@ typedef struct fronta_device_stats {
     uint64_t bytes_to_device;   /* copied host -> device */
     uint64_t bytes_to_host;     /* copied device -> host */
     uint64_t maps;              /* zero-copy map/unmap pairs instead of copies */
+    /* Its memory (docs/arrays.md, section 10): bytes of the device buffers
+     * fronta holds there now and at most so far (replicas on the copy
+     * path, pre-image copies; a zero-copy replica is the host array and
+     * counts for nothing; launch scratch is not counted), its
+     * FRONTA_DEVICE_MEM_LIMIT (0: none), the replicas evicted to stay
+     * under it, and of those the ones written back first (the device held
+     * the only copy). */
+    uint64_t mem_used;
+    uint64_t mem_peak;
+    uint64_t mem_limit;
+    uint64_t evictions;
+    uint64_t writebacks;
 } fronta_device_stats_t;
 
 /* Counters since create. For device 0 (the pool) only tasks_run counts

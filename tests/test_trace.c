@@ -458,6 +458,114 @@ static void test_trace_reswait(void **state)
     unlink(path);
 }
 
+/* A kernel long enough per element (an LCG stepped reps times) that the
+ * next chunk's upload has time to start beside it. */
+#define SLOW_SOURCE                                                            \
+    "__kernel void ft_slow(__global uint *x, int reps)\n"                      \
+    "{ size_t i = get_global_id(0); uint v = x[i];\n"                         \
+    "  for (int r = 0; r < reps; r++) v = v * 1664525u + 1013904223u;\n"      \
+    "  x[i] = v; }\n"
+
+static uint32_t slow_model(uint32_t v, int reps)
+{
+    for (int r = 0; r < reps; r++)
+        v = v * 1664525u + 1013904223u;
+    return v;
+}
+
+static fronta_kernel_t *slow_kernel(fronta_runtime_t *rt)
+{
+    static const fronta_param_t params[] = {
+        {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_INT32, .access = FRONTA_ACCESS_INOUT,
+         .count = FRONTA_COUNT_GLOBAL},
+        {.kind = FRONTA_ARG_I32},
+    };
+    fronta_kernel_desc_t d;
+    memset(&d, 0, sizeof d);
+    d.size = sizeof d;
+    d.name = "ft_slow";
+    d.params = params;
+    d.nparams = 2;
+    d.cl_source = SLOW_SOURCE;
+    d.cl_entry = "ft_slow";
+    fronta_kernel_t *k = NULL;
+    assert_int_equal(fronta_kernel_create(rt, &d, &k), 0);
+    return k;
+}
+
+/* A map streaming an array through a device limited to a few chunks, on
+ * the copy path: uploads run on their own queue, so the trace shows
+ * chunks' uploads overlapping other chunks' kernels. */
+static void test_trace_stream(void **state)
+{
+    (void)state;
+    char path[512];
+    trace_path(path, sizeof path, "stream");
+    fronta_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.size = sizeof cfg;
+    cfg.cpu_threads = 2;
+    cfg.devices = "all";
+    cfg.zero_copy = -1;
+    cfg.trace = path;
+    cfg.device_mem_limit = "8MiB";
+    fronta_runtime_t *rt = NULL;
+    assert_int_equal(fronta_runtime_create(&cfg, &rt), 0);
+    if (ft_cl_device(rt, 0) < 0) {
+        fronta_runtime_destroy(rt);
+        unlink(path);
+        skip();
+    }
+    enum { CHUNK = 1 << 18, NCHUNK = 32, REPS = 64 }; /* 1 MiB chunks, 32 MiB */
+    size_t n = (size_t)CHUNK * NCHUNK;
+    uint32_t *x = malloc(n * sizeof *x);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (uint32_t)i;
+    fronta_buffer_t *b;
+    assert_int_equal(fronta_buffer_wrap(rt, x, n, FRONTA_INT32, &b), 0);
+    fronta_partition_t p = {.size = sizeof p, .chunk_len = CHUNK};
+    assert_int_equal(fronta_buffer_partition(b, &p), 0);
+    fronta_task_desc_t d = ft_task(slow_kernel(rt), FRONTA_NEED_OPENCL, FRONTA_INOUT(b),
+                                   FRONTA_I32(REPS), FT_NOARG);
+    fronta_future_t *m = NULL;
+    assert_int_equal(fronta_submit_map(rt, &d, &m, NULL), 0);
+    FT_EXPECT_OUTCOME(m, 0);
+    fronta_future_release(m);
+    assert_int_equal(fronta_buffer_unpartition(b), 0);
+    void *h;
+    assert_int_equal(fronta_buffer_acquire(b, FRONTA_ACCESS_IN, FT_LIMIT, &h), 0);
+    for (size_t i = 0; i < n; i++)
+        if (x[i] != slow_model((uint32_t)i, REPS))
+            fail_msg("x[%zu] = %u, expected %u", i, x[i], slow_model((uint32_t)i, REPS));
+    assert_int_equal(fronta_buffer_release(b), 0);
+    fronta_buffer_destroy(b);
+    assert_int_equal(fronta_runtime_destroy(rt), 0);
+    free(x);
+
+    trace t = trace_load(path);
+    trace_check_common(&t);
+    size_t uploads = 0, overlapped = 0;
+    for (size_t i = 0; i < t.n; i++) {
+        const tev *u = &t.ev[i];
+        if (strcmp(u->cat, "transfer") || !strstr(track_of(&t, u->tid), "host->device"))
+            continue;
+        uploads++;
+        int any = 0;
+        for (size_t j = 0; j < t.n && !any; j++) {
+            const tev *k = &t.ev[j];
+            any = !strcmp(k->cat, "run") && !strcmp(k->name, "ft_slow") &&
+                  u->ts < k->ts + k->dur && k->ts < u->ts + u->dur;
+        }
+        overlapped += any;
+    }
+    print_message("[ info     ] %zu uploads, %zu beside a kernel\n", uploads, overlapped);
+    assert_true(uploads >= NCHUNK);
+    if (!overlapped)
+        fail_msg("no upload overlaps a kernel: the transfers do not stream");
+    trace_free(&t);
+    unlink(path);
+}
+
 static void test_trace_unwritable(void **state)
 {
     (void)state;
@@ -658,6 +766,7 @@ int main(void)
         cmocka_unit_test(test_trace_flush_while_recording),
         cmocka_unit_test(test_trace_opencl),
         cmocka_unit_test(test_trace_reswait),
+        cmocka_unit_test(test_trace_stream),
         cmocka_unit_test(test_trace_unwritable),
         cmocka_unit_test(test_worker_stats_pool),
         cmocka_unit_test(test_worker_stats_device),

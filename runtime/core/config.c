@@ -119,6 +119,10 @@ static int load_sched(const fronta_config_t *cfg, fronta__settings *out, fronta_
         }
         out->rollback_host = v[0] == 'h';
     }
+    out->mem_limit = cfg->device_mem_limit ? cfg->device_mem_limit
+                                           : getenv("FRONTA_DEVICE_MEM_LIMIT");
+    if (out->mem_limit && !*out->mem_limit)
+        out->mem_limit = NULL;
     out->coexec = cfg->coexec >= 0;
     if (cfg->coexec == 0 && (v = getenv("FRONTA_COEXEC")) && *v) {
         if (strcmp(v, "0") && strcmp(v, "1")) {

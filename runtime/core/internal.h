@@ -205,6 +205,7 @@ typedef struct fronta__settings {
     int progress_ms;
     int coexec;                     /* maps over chunks co-execute */
     int rollback_host;              /* FRONTA_ROLLBACK=host */
+    const char *mem_limit;          /* FRONTA_DEVICE_MEM_LIMIT spec; NULL none */
 } fronta__settings;
 
 struct fronta_runtime {

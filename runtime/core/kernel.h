@@ -80,6 +80,11 @@ struct fronta_buffer {
     int chunk_tiled;                  /* a tile: maps launch it 2-D */
     int dying;                        /* fronta__buffer_destroy_async: no new tasks */
     int part_busy;                    /* a partition or unpartition call is under way */
+    /* Pool kernel tasks writing the host array without reading it, under
+     * way: until they mark it written, a device may seem to hold the only
+     * copy, and an eviction must not write that back over their output
+     * (drivers/opencl/budget.c). */
+    int host_writers;
 };
 
 int fronta__buffer_valid(const fronta_buffer_t *b);

@@ -284,6 +284,21 @@ static void dedup_free(fronta_runtime_t *rt, fronta__ktask *kt)
     kt->dedup_size = 0;
 }
 
+
+/* The buffers kt writes on the host without reading them, counted while
+ * it runs (fronta_buffer.host_writers). */
+static void host_writing(const fronta__ktask *kt, int add)
+{
+    for (uint32_t i = 0; i < kt->nargs; i++) {
+        const fronta_arg_t *a = &kt->args[i];
+        if (a->kind != FRONTA_ARG_BUFFER || (a->access & FRONTA_ACCESS_INOUT) != FRONTA_ACCESS_OUT)
+            continue;
+        pthread_mutex_lock(&a->buffer->lock);
+        a->buffer->host_writers += add;
+        pthread_mutex_unlock(&a->buffer->lock);
+    }
+}
+
 static size_t max_deps(const fronta_task_desc_t *desc, const kbufs *kb, size_t kt_extra)
 {
     size_t n = desc->nafter + kt_extra;
@@ -320,19 +335,21 @@ int fronta__ktask_run(fronta_ctx_t *ctx, void *arg)
             return fronta_ctx_fail(ctx, rc, "%s", msg);
     }
     fronta_runtime_t *rt = ctx->task->rt;
+    host_writing(kt, 1);
     uint64_t t0 = fronta__now_ns();
     int rc = kt->k->cpu(ctx, ka, kt->nargs, kt->shape.n);
     fronta__sched_kernel_ran(rt, kt, 0, fronta__now_ns() - t0, rc == 0);
-    if (rc == 0)
-        for (uint32_t i = 0; i < kt->nargs; i++) {
-            fronta_buffer_t *b = kt->args[i].buffer;
-            if (kt->args[i].kind != FRONTA_ARG_BUFFER ||
-                !(kt->args[i].access & FRONTA_ACCESS_OUT))
-                continue;
-            pthread_mutex_lock(&b->lock);
+    for (uint32_t i = 0; i < kt->nargs; i++) {
+        fronta_buffer_t *b = kt->args[i].buffer;
+        if (kt->args[i].kind != FRONTA_ARG_BUFFER || !(kt->args[i].access & FRONTA_ACCESS_OUT))
+            continue;
+        pthread_mutex_lock(&b->lock);
+        if (rc == 0)
             fronta__coh_written(b, 0);
-            pthread_mutex_unlock(&b->lock);
-        }
+        if (!(kt->args[i].access & FRONTA_ACCESS_IN))
+            b->host_writers--;
+        pthread_mutex_unlock(&b->lock);
+    }
     atomic_fetch_add_explicit(&rt->pool_kernels_run, 1, memory_order_relaxed);
     return rc;
 }

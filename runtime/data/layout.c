@@ -2,6 +2,7 @@
  * fronta_partition_t, the automatic guided rule), and where chunk i
  * sits. */
 #include "data/layout.h"
+#include "sched/resource.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -13,8 +14,8 @@
  * AUTO_MIN elements (with 4-byte elements 256 KiB: ~25 us of memory
  * traffic at 10 GB/s, 25x the cost of a kernel task on the pool; the
  * last chunk takes up to twice that rather than leave a crumb), never
- * above 1/8 of the smallest device's memory at 8 bytes an element (room
- * for a few chunks in flight). Counts only, never bytes: buffers of
+ * above 1/8 of the smallest device's memory (or its memory limit) at 8
+ * bytes an element (room for a few chunks in flight). Counts only, never bytes: buffers of
  * different types partitioned automatically zip. */
 #define AUTO_MIN ((size_t)64 << 10)
 /* Chunk lengths (but the last) are multiples of this: an OpenCL driver
@@ -33,7 +34,10 @@ static size_t auto_max(const fronta_runtime_t *rt)
         fronta_device_info_t info = {.size = sizeof info};
         if (fronta_device_info(rt, d, &info) || !info.global_mem)
             continue;
-        size_t share = (size_t)(info.global_mem / AUTO_DEVMEM_SHARE / 8);
+        uint64_t mem = info.global_mem, cap = fronta__res_mem_limit(rt->res, d);
+        if (cap && cap < mem) /* FRONTA_DEVICE_MEM_LIMIT: what it may hold */
+            mem = cap;
+        size_t share = (size_t)(mem / AUTO_DEVMEM_SHARE / 8);
         if (share && share < most)
             most = share;
     }

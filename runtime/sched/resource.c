@@ -189,6 +189,65 @@ static int parse_spec(fronta_runtime_t *rt, fronta__res *r, const char *spec)
     return rc;
 }
 
+/* ---- FRONTA_DEVICE_MEM_LIMIT ---- */
+
+/* One "amount" (every OpenCL device) or "DEVICE:amount" entry: the cap
+ * of mem there becomes at most amount. */
+static int limit_entry(fronta_runtime_t *rt, fronta__res *r, char *e)
+{
+    e = trim(e);
+    if (!*e)
+        return 0;
+    char orig[128];
+    snprintf(orig, sizeof orig, "%s", e);
+    char *colon = strrchr(e, ':');
+    uint64_t mask = 0;
+    if (colon) {
+        *colon = 0;
+        mask = select_devices(rt, trim(e));
+        e = colon + 1;
+    } else {
+        for (int d = 1; d < rt->ndevices; d++)
+            mask |= 1ull << d;
+    }
+    e = trim(e);
+    uint64_t v = parse_amount(e, e + strlen(e));
+    if (!v || (colon && !mask)) {
+        FRONTA__LOG(rt, FRONTA_LOG_ERROR, "FRONTA_DEVICE_MEM_LIMIT: '%s' is not AMOUNT or "
+                    "DEVICE:AMOUNT (an amount: digits, then k M G T or Ki Mi Gi Ti, then B "
+                    "if you like; a device: an id, opencl, opencl:gpu, a piece of its name)",
+                    orig);
+        return FRONTA_EENV;
+    }
+    for (int d = 0; d < rt->ndevices; d++)
+        if (mask >> d & 1) {
+            if (r->cap[d][FRONTA__RES_MEM] > v)
+                r->cap[d][FRONTA__RES_MEM] = v;
+            r->mem_limit[d] = v;
+        }
+    return 0;
+}
+
+static int parse_limits(fronta_runtime_t *rt, fronta__res *r, const char *spec)
+{
+    size_t n = strlen(spec);
+    char *buf = fronta__mem_alloc(&rt->alloc, n + 1);
+    if (!buf)
+        return FRONTA_ENOMEM;
+    memcpy(buf, spec, n + 1);
+    int rc = 0;
+    char *save = NULL;
+    for (char *e = strtok_r(buf, ";,", &save); e && !rc; e = strtok_r(NULL, ";,", &save))
+        rc = limit_entry(rt, r, e);
+    fronta__mem_free(&rt->alloc, buf, n + 1);
+    return rc;
+}
+
+uint64_t fronta__res_mem_limit(const fronta__res *r, int dev)
+{
+    return r && dev >= 0 && dev < FRONTA__MAX_DEVICES ? r->mem_limit[dev] : 0;
+}
+
 /* ---- setup ---- */
 
 int fronta__res_init(fronta_runtime_t *rt, const char *spec, fronta__res **out)
@@ -206,6 +265,9 @@ int fronta__res_init(fronta_runtime_t *rt, const char *spec, fronta__res **out)
             info.global_mem ? info.global_mem : FRONTA__RES_UNLIMITED;
     }
     int rc = spec ? parse_spec(rt, r, spec) : 0;
+    /* After the declarations: a limit caps a declared mem too. */
+    if (!rc && rt->set.mem_limit)
+        rc = parse_limits(rt, r, rt->set.mem_limit);
     if (rc) {
         fronta__mem_free(&rt->alloc, r, sizeof *r);
         return rc;

@@ -43,6 +43,9 @@ typedef struct fronta__res {
     char name[FRONTA__MAX_RES][32];
     /* cap 0: not declared there; FRONTA__RES_UNLIMITED: no limit. */
     uint64_t cap[FRONTA__MAX_DEVICES][FRONTA__MAX_RES];
+    /* FRONTA_DEVICE_MEM_LIMIT per device (0: none): what the device's
+     * replicas may occupy, and a cap on mem. */
+    uint64_t mem_limit[FRONTA__MAX_DEVICES];
     /* Per device, guarding used and the wait list. */
     struct fronta__res_dev {
         pthread_mutex_t lock;
@@ -57,6 +60,8 @@ typedef struct fronta__res {
  * a spec that does not parse or names no device. No effect on failure. */
 int fronta__res_init(fronta_runtime_t *rt, const char *spec, fronta__res **out);
 void fronta__res_fini(fronta_runtime_t *rt, fronta__res *r);
+/* FRONTA_DEVICE_MEM_LIMIT of device dev, in bytes; 0 when none. */
+uint64_t fronta__res_mem_limit(const fronta__res *r, int dev);
 
 /* Resolve a task's needs (n of them; n 0: up to the first NULL name).
  * FRONTA_ERESOURCE (msg names it) for a name nobody declares, EINVAL for

@@ -252,8 +252,16 @@ void fronta__sched_kernel_left(fronta_runtime_t *rt, fronta__ktask *kt, int dev)
 void fronta__sched_transfer(fronta_runtime_t *rt, int src, int dst, uint64_t bytes,
                             uint64_t ns)
 {
+    /* A driver thread times copies whenever they complete, not in a
+     * task's order: one may be reported after the last task completed,
+     * as shutdown closes the models (it holds stop_lock for writing from
+     * then on). The read lock orders a report before that, or drops it
+     * (a sample less; also in shutdown's brief idle checks). */
+    if (pthread_rwlock_tryrdlock(&rt->stop_lock))
+        return;
     if (rt->models)
         fronta__models_transfer(rt->models, src, dst, bytes, ns);
+    pthread_rwlock_unlock(&rt->stop_lock);
 }
 
 /* A retry or a fallback places the task again, on dev. */

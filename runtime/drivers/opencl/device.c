@@ -404,10 +404,12 @@ static void process(ocl_dev *d, fronta_future_t *t)
     d->node = atomic_load_explicit(&kt->dev, memory_order_relaxed);
     char *msg = NULL;
     int rc = fronta__cl_launch(d, t, &msg);
-    if (rc)
+    if (rc) {
         /* Uploads of its inputs may still be reading host arrays that the
          * task's end lets others write: let them finish first. */
+        clFinish(d->tq);
         clFinish(d->q);
+    }
     if (rc == 0) {
         enqueued(d, kt);
     } else if (kt->can_fall_back) {
@@ -553,7 +555,22 @@ static int create_queue(ocl_dev *d)
         clReleaseContext(d->ctx);
         return -1;
     }
+    /* The transfer queue, on the copy path only: zero-copy transfers are
+     * maps, which synchronise in q's order. */
+    d->tq = NULL;
+    if (!(d->st->zero_copy && d->info.unified_memory))
+        d->tq = clCreateCommandQueue(d->ctx, d->id, d->profiling ? CL_QUEUE_PROFILING_ENABLE : 0,
+                                     &err);
+    if (!d->tq)
+        d->tq = d->q;
     return 0;
+}
+
+static void release_queues(ocl_dev *d)
+{
+    if (d->tq != d->q)
+        clReleaseCommandQueue(d->tq);
+    clReleaseCommandQueue(d->q);
 }
 
 int fronta__cl_dev_start(ocl_dev *d)
@@ -562,6 +579,7 @@ int fronta__cl_dev_start(ocl_dev *d)
         return -1;
     clock_init(d);
     fronta__cl_undo_init(d);
+    fronta__cl_budget_init(d);
     pthread_mutex_init(&d->xf_lock, NULL);
     pthread_mutex_init(&d->lock, NULL);
     pthread_cond_init(&d->cond, NULL);
@@ -586,7 +604,8 @@ int fronta__cl_dev_start(ocl_dev *d)
     pthread_cond_destroy(&d->fl_cond);
     pthread_mutex_destroy(&d->xf_lock);
     fronta__cl_undo_release(d);
-    clReleaseCommandQueue(d->q);
+    fronta__cl_budget_release(d);
+    release_queues(d);
     clReleaseContext(d->ctx);
     return -1;
 }
@@ -606,13 +625,15 @@ void fronta__cl_dev_stop(ocl_dev *d)
     pthread_join(d->waiter, NULL);
     fronta__cl_kernels_release(d);
     fronta__cl_wb_release(d);
+    clFinish(d->tq);
     clFinish(d->q);
     fronta__cl_xfer_drain(d, 1);
     fronta__cl_undo_release(d);
+    fronta__cl_budget_release(d);
     while (d->first_head) /* none is left unless a launch broke its promise */
         clReleaseEvent(first_pop(d, d->first_head->kt));
     pthread_mutex_destroy(&d->xf_lock);
-    clReleaseCommandQueue(d->q);
+    release_queues(d);
     clReleaseContext(d->ctx);
     pthread_mutex_destroy(&d->lock);
     pthread_cond_destroy(&d->cond);

@@ -172,6 +172,11 @@ static void ocl_stats(const void *data, int i, fronta_device_stats_t *out)
     out->bytes_to_device = atomic_load_explicit(&d->bytes_to_dev, memory_order_relaxed);
     out->bytes_to_host = atomic_load_explicit(&d->bytes_to_host, memory_order_relaxed);
     out->maps = atomic_load_explicit(&d->maps, memory_order_relaxed);
+    out->mem_used = atomic_load_explicit(&d->mem_used, memory_order_relaxed);
+    out->mem_peak = atomic_load_explicit(&d->mem_peak, memory_order_relaxed);
+    out->mem_limit = fronta__cl_limit(d);
+    out->evictions = atomic_load_explicit(&d->evictions, memory_order_relaxed);
+    out->writebacks = atomic_load_explicit(&d->writebacks, memory_order_relaxed);
 }
 
 static int ocl_ndevices(const fronta_runtime_t *rt, const void *data)

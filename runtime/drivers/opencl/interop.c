@@ -52,6 +52,8 @@ int fronta__cl_sync(void *data, int i, char *msg, size_t msz)
 {
     ocl_dev *d = &((ocl_state *)data)->dev[i];
     cl_event ev = NULL;
+    /* Uploads on the transfer queue are ordered before q's later commands
+     * by barriers on q: the marker covers them. */
     cl_int err = clEnqueueMarkerWithWaitList(d->q, 0, NULL, &ev);
     if (!err)
         err = clFlush(d->q);

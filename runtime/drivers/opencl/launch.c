@@ -325,7 +325,9 @@ static int launch_locked(ocl_dev *d, fronta__ktask *kt, int node, const ocl_kobj
     cl_uint pass_arg = 0;
     unsigned ran = 0;
     ocl_undo *u = NULL;
-    int rc = prepare_buffers(d, kt, node, msg);
+    int rc = fronta__cl_room(d, kt, node, msg);
+    if (!rc)
+        rc = prepare_buffers(d, kt, node, msg);
     if (!rc)
         rc = fronta__cl_undo_begin(d, kt, node, &u, msg);
     if (!rc)
@@ -338,6 +340,7 @@ static int launch_locked(ocl_dev *d, fronta__ktask *kt, int node, const ocl_kobj
         outputs_written(d, kt, node, u);
     if (!rc) {
         fronta__cl_undo_push(d, u);
+        fronta__cl_used(d, kt, node);
     } else if (ran) {
         /* Passes ran and changed its outputs: once every kernel before
          * it is settled, roll them back now (nothing is chained on it),

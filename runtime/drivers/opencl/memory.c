@@ -130,6 +130,16 @@ int fronta__cl_mem_alloc(void *data, int i, fronta_buffer_t *b, void **rep, char
         return FRONTA_ENOMEM;
     }
     r->zero_copy = d->st->zero_copy && d->info.unified_memory;
+    /* Under a limit a launch made room already (budget.c); an acquire
+     * at the device evicts what is idle, and is refused beyond. */
+    uint64_t lim = r->zero_copy ? 0 : fronta__cl_limit(d);
+    if (lim && !fronta__cl_evict(d, b->bytes)) {
+        fronta__mem_free(&d->st->rt->alloc, r, sizeof *r);
+        snprintf(msg, msz, "a replica of %zu bytes does not fit under the "
+                 "FRONTA_DEVICE_MEM_LIMIT of %llu bytes of OpenCL device '%s'", b->bytes,
+                 (unsigned long long)lim, d->info.name);
+        return FRONTA_ERESOURCE;
+    }
     cl_mem_flags flags = CL_MEM_READ_WRITE | (r->zero_copy ? CL_MEM_USE_HOST_PTR : 0);
     cl_int err = fronta__cl_fault(d->st, FRONTA__CLFAULT_ALLOC);
     if (!err)
@@ -141,6 +151,10 @@ int fronta__cl_mem_alloc(void *data, int i, fronta_buffer_t *b, void **rep, char
         fronta__cl_buf_fail(msg, msz, "allocating", d, b, err ? err : CL_MEM_OBJECT_ALLOCATION_FAILURE);
         return FRONTA_EDEVICE;
     }
+    if (!r->zero_copy)
+        fronta__cl_mem_count(d, b->bytes, 1);
+    if (lim)
+        fronta__cl_lru_add(d, b, r);
     *rep = r;
     /* CL_MEM_USE_HOST_PTR: the buffer starts with the host array's
      * contents, so no transfer is needed before its first use. */
@@ -151,10 +165,14 @@ void fronta__cl_mem_free(void *data, int i, fronta_buffer_t *b, void *rep)
 {
     ocl_dev *d = dev_of(data, i);
     ocl_rep *r = rep;
-    (void)b;
+    fronta__cl_lru_remove(d, r);
     clReleaseMemObject(r->mem);
-    if (r->held_mem) /* none once its kernels are done: defensive */
+    if (!r->zero_copy)
+        fronta__cl_mem_count(d, b->bytes, 0);
+    if (r->held_mem) { /* none once its kernels are done: defensive */
         clReleaseMemObject(r->held_mem);
+        fronta__cl_mem_count(d, b->bytes, 0);
+    }
     fronta__mem_free(&d->st->rt->alloc, r, sizeof *r);
 }
 
@@ -205,6 +223,22 @@ int fronta__cl_copy_to_host(void *data, int i, fronta_buffer_t *b, void *rep, ch
     return 0;
 }
 
+int fronta__cl_write_back(ocl_dev *d, fronta_buffer_t *b, ocl_rep *r, char *msg, size_t msz)
+{
+    cl_event ev = NULL;
+    uint64_t h0 = fronta__now_ns();
+    cl_int err = clEnqueueReadBuffer(d->tq, r->mem, CL_TRUE, 0, b->bytes, b->host, 0, NULL,
+                                     &ev);
+    if (!err)
+        transfer_timed(d, 0, b->bytes, ev, h0, fronta__now_ns());
+    if (ev)
+        clReleaseEvent(ev);
+    if (err)
+        return fronta__cl_buf_fail(msg, msz, "writing back (evicting)", d, b, err);
+    atomic_fetch_add_explicit(&d->bytes_to_host, b->bytes, memory_order_relaxed);
+    return 0;
+}
+
 static int map_from_host(ocl_dev *d, fronta_buffer_t *b, ocl_rep *r, char *msg, size_t msz)
 {
     uint64_t h0 = fronta__now_ns();
@@ -239,11 +273,22 @@ int fronta__cl_copy_from_host(void *data, int i, fronta_buffer_t *b, void *rep, 
     if (r->zero_copy)
         return map_from_host(d, b, r, msg, msz);
     /* Not blocking: the host array is not written before this task, which
-     * reads it, completes (write after read). */
+     * reads it, completes (write after read). On the transfer queue, so
+     * that it runs beside the kernels before it on q; the barrier orders
+     * whatever comes after on q (the kernel that reads it, a read back)
+     * after it. No command before it on q uses r: a replica is out of
+     * date here only once every task that used it is done. */
     cl_event ev = NULL;
     uint64_t h0 = fronta__now_ns();
-    cl_int err = clEnqueueWriteBuffer(d->q, r->mem, CL_FALSE, 0, b->bytes, b->host, 0, NULL,
+    cl_int err = clEnqueueWriteBuffer(d->tq, r->mem, CL_FALSE, 0, b->bytes, b->host, 0, NULL,
                                       &ev);
+    if (!err && d->tq != d->q) {
+        err = clFlush(d->tq);
+        if (!err)
+            err = clEnqueueBarrierWithWaitList(d->q, 1, &ev, NULL);
+        if (err) /* q's order is not assured: the copy done before we go on is */
+            err = clWaitForEvents(1, &ev);
+    }
     if (err) {
         if (ev)
             clReleaseEvent(ev);

@@ -44,6 +44,11 @@ typedef struct ocl_dev {
     ocl_state *st;
     cl_context ctx;
     cl_command_queue q;         /* in order: its order is the chain's */
+    /* Uploads on the copy path (memory.c): a queue of their own, so that
+     * the next task's inputs arrive while this one computes; a barrier on
+     * q behind each keeps q's order the data's. q itself when the device
+     * gives no second queue. */
+    cl_command_queue tq;
 
     /* The device thread: takes ready tasks, moves their data, enqueues. */
     pthread_t thread;
@@ -113,6 +118,16 @@ typedef struct ocl_dev {
     struct ocl_undo *undo_head, *undo_tail, *undo_free;
     struct ocl_spare *spare;    /* device buffers kept for later pre-images */
     size_t spare_bytes, spare_cap;
+    /* The memory budget (budget.c). mem_used: bytes of the device buffers
+     * fronta holds here (replicas on the copy path, pre-image copies and
+     * spares; zero-copy replicas are the host array: none). Under a
+     * FRONTA_DEVICE_MEM_LIMIT, the copy-path replicas in order of last
+     * use (oldest first) under lru_lock, a leaf lock; launch_seq stamps
+     * the replicas of the launch under way, which no eviction takes. */
+    atomic_uint_fast64_t mem_used, mem_peak, evictions, writebacks;
+    pthread_mutex_t lru_lock;
+    struct ocl_rep *lru_head, *lru_tail;
+    atomic_uint_fast64_t launch_seq;
 } ocl_dev;
 
 struct ocl_state {
@@ -138,6 +153,15 @@ typedef struct ocl_rep {
     unsigned pending;
     int held;
     cl_mem held_mem;
+    /* Under a memory limit (budget.c): its place in the device's LRU list
+     * (on_lru), the launch that last stamped it, and the last kernel that
+     * used it (retained; an eviction waits for none); under its buffer's
+     * lock, the links under lru_lock. */
+    fronta_buffer_t *b;
+    struct ocl_rep *lru_prev, *lru_next;
+    int on_lru;
+    uint64_t stamp;
+    cl_event busy_ev;
 } ocl_rep;
 
 /* What a buffer a kernel writes held before it: the host copy (mem NULL:
@@ -254,6 +278,29 @@ ocl_wb *fronta__cl_wb_enqueue(ocl_dev *d, int node);
 void fronta__cl_wb_apply(ocl_dev *d, ocl_wb *wb);
 void fronta__cl_wb_release(ocl_dev *d);
 
+/* budget.c: FRONTA_DEVICE_MEM_LIMIT (docs/arrays.md, section 10). */
+/* d's limit in bytes; 0: none. */
+uint64_t fronta__cl_limit(ocl_dev *d);
+void fronta__cl_budget_init(ocl_dev *d);
+void fronta__cl_budget_release(ocl_dev *d);
+/* A device buffer of bytes counted in (+) or out (-) of mem_used. */
+void fronta__cl_mem_count(ocl_dev *d, size_t bytes, int add);
+/* Replica r of b (copy path) joins / leaves the LRU list; under b's lock. */
+void fronta__cl_lru_add(ocl_dev *d, fronta_buffer_t *b, ocl_rep *r);
+void fronta__cl_lru_remove(ocl_dev *d, ocl_rep *r);
+/* Evict idle replicas until bytes more fit under the limit, without
+ * waiting for anything (a victim whose lock is taken is passed over);
+ * 1 when they fit. The caller holds no lock but possibly one buffer's. */
+int fronta__cl_evict(ocl_dev *d, uint64_t bytes);
+/* Launch, holding undo_lock and no buffer's lock: room under the limit
+ * for what kt's launch will allocate, evicting (and, when the idle
+ * replicas do not make enough, letting every kernel enqueued here finish
+ * first); its replicas are stamped so that none is evicted meanwhile.
+ * 0, or FRONTA_ERESOURCE with *msg. */
+int fronta__cl_room(ocl_dev *d, const fronta__ktask *kt, int node, char **msg);
+/* After kt's enqueue: its replicas' last user. */
+void fronta__cl_used(ocl_dev *d, const fronta__ktask *kt, int node);
+
 /* memory.c */
 int fronta__cl_mem_alloc(void *data, int i, fronta_buffer_t *b, void **rep, char *msg,
                          size_t msz);
@@ -262,6 +309,9 @@ int fronta__cl_copy_to_host(void *data, int i, fronta_buffer_t *b, void *rep, ch
                             size_t msz);
 int fronta__cl_copy_from_host(void *data, int i, fronta_buffer_t *b, void *rep, char *msg,
                               size_t msz);
+/* Under b's lock, r idle (no kernel uses it): the host array gets r's
+ * contents, on the transfer queue; 0, or an error with msg (eviction). */
+int fronta__cl_write_back(ocl_dev *d, fronta_buffer_t *b, ocl_rep *r, char *msg, size_t msz);
 /* Report the copies enqueued without waiting that have completed (all:
  * wait for every one); the waiter calls it after each batch. */
 void fronta__cl_xfer_drain(ocl_dev *d, int all);

@@ -38,7 +38,9 @@
  * failure of a run keeps its pre-image as the run's, a buffer's newest
  * writer decides. Copies are recycled through spare device buffers (else
  * each costs an allocation and, with PoCL, the first touch of its pages);
- * like scratch, they are outside the mem resource's accounting. A device
+ * they are outside the mem resource's admission but count in the
+ * device's mem_used, and under a memory limit (budget.c) the copy path
+ * keeps pre-images on the host and no spares are kept. A device
  * that is lost takes its copies with it: the guarantee holds for failures
  * the device survives, and for contents the host holds. */
 
@@ -64,7 +66,16 @@ static cl_mem spare_take(ocl_dev *d, size_t bytes, cl_int *err)
             return m;
         }
     *err = fronta__cl_fault(d->st, FRONTA__CLFAULT_ALLOC);
-    return *err ? NULL : clCreateBuffer(d->ctx, CL_MEM_READ_WRITE, bytes, NULL, err);
+    cl_mem m = *err ? NULL : clCreateBuffer(d->ctx, CL_MEM_READ_WRITE, bytes, NULL, err);
+    if (m)
+        fronta__cl_mem_count(d, bytes, 1);
+    return m;
+}
+
+static void spare_release(ocl_dev *d, cl_mem m, size_t bytes)
+{
+    clReleaseMemObject(m);
+    fronta__cl_mem_count(d, bytes, 0);
 }
 
 /* Kept for a later pre-image while the spares stay under their cap.
@@ -74,10 +85,11 @@ static void spare_give(ocl_dev *d, cl_mem m, size_t bytes)
     if (!m)
         return;
     ocl_spare *s = NULL;
-    if (d->spare_bytes + bytes <= d->spare_cap)
+    /* Under a memory limit none is kept: the budget is the replicas'. */
+    if (d->spare_bytes + bytes <= d->spare_cap && !fronta__cl_limit(d))
         s = fronta__mem_alloc(&d->st->rt->alloc, sizeof *s);
     if (!s) {
-        clReleaseMemObject(m);
+        spare_release(d, m, bytes);
         return;
     }
     s->mem = m;
@@ -165,6 +177,12 @@ static int pre_image(ocl_dev *d, fronta_buffer_t *b, int node, int reads, ocl_pr
     if (!rc && r->zero_copy && !(b->valid & BIT(node)))
         rc = fronta__coh_fetch(b, node, msg, msz);
     int keep = !rc && (r->zero_copy || !(b->valid & BIT(0))); /* on the device */
+    /* Under a memory limit the copy path keeps it on the host: a device
+     * copy would be memory that admission did not count (budget.c). */
+    if (keep && !r->zero_copy && fronta__cl_limit(d)) {
+        keep = 0;
+        rc = 1;
+    }
     p->fresh = keep && !reads && !r->zero_copy;
     if (p->fresh)
         p->fresh = (rc = fresh(d, b, r, &p->mem)) == 0;
@@ -398,7 +416,7 @@ void fronta__cl_undo_release(ocl_dev *d)
     while (d->spare) {
         ocl_spare *s = d->spare;
         d->spare = s->next;
-        clReleaseMemObject(s->mem);
+        spare_release(d, s->mem, s->bytes);
         fronta__mem_free(a, s, sizeof *s);
     }
     d->spare_bytes = 0;
