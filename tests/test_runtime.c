@@ -2,6 +2,7 @@
 #include "test_util.h"
 
 #include <pthread.h>
+#include <time.h>
 
 /* ---- environment: saved at group setup, restored at teardown --------- */
 
@@ -716,11 +717,56 @@ static void stats_counters(void **state)
     fronta_runtime_destroy(rt);
 }
 
+/* A burst pushed while one worker spins, the others asleep: notifiers
+ * leave the spinner to find the tasks, and it takes one. It must wake a
+ * sleeper for the rest, else a task behind it waits for its task to end
+ * (the CI hang of test_resources under eager: the second token holder
+ * never started while the first held a gate). */
+static void spinner_wakes_for_the_rest(void **state)
+{
+    (void)state;
+    fronta_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.size = sizeof cfg;
+    cfg.cpu_threads = 4;
+    cfg.spin_us = 100000; /* the burst lands within one spin */
+    fronta_runtime_t *rt = NULL;
+    assert_int_equal(fronta_runtime_create(&cfg, &rt), 0);
+    struct timespec nap = {0, 300 * 1000 * 1000}; /* every worker asleep */
+    nanosleep(&nap, NULL);
+    ft_gate_t g;
+    ft_gate_init(&g, 0);
+    fronta_future_t *f[3];
+    f[0] = ft_gate_submit(rt, &g); /* one worker held */
+    atomic_int count;
+    atomic_init(&count, 0);
+    atomic_int *cp = &count;
+    fronta_future_t *q = NULL;
+    assert_int_equal(fronta_submit_fn(rt, ft_count_task, &cp, sizeof cp, &q), 0);
+    ft_wait(q); /* the worker that ran it spins now */
+    fronta_future_release(q);
+    ft_gate_t *gp = &g;
+    for (int i = 1; i < 3; i++)
+        assert_int_equal(fronta_submit_fn(rt, ft_gate_task, &gp, sizeof gp, &f[i]), 0);
+    FT_SPIN_UNTIL(atomic_load(&g.started) >= 3);
+    int started = atomic_load(&g.started);
+    ft_gate_open(&g);
+    for (int i = 0; i < 3; i++) {
+        ft_wait(f[i]);
+        fronta_future_release(f[i]);
+    }
+    fronta_runtime_destroy(rt);
+    if (started != 3)
+        fail_msg("%d of 3 gate tasks started with 2 of 4 workers free", started);
+    assert_int_equal(atomic_load(&g.expired), 0);
+}
+
 int main(void)
 {
     ft_filter();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(create_with_null_config),
+        cmocka_unit_test(spinner_wakes_for_the_rest),
         cmocka_unit_test(create_with_thread_counts),
         cmocka_unit_test(create_config_size_zero_and_full),
         cmocka_unit_test(create_config_size_too_small),

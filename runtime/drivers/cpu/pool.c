@@ -224,11 +224,12 @@ static int spin_for_work(fronta__worker *w, uint64_t *t0)
     }
 }
 
-/* Spin, then sleep. Returns non-zero when the pool stops. Idle time is
- * counted from the spin's start once the worker goes to sleep: a worker
- * that finds work within its spin is busy (reading the clock twice per
- * idle period would cost a chain of short tasks ~70 ns each). */
-static int idle(fronta__worker *w)
+/* Spin, then sleep. Returns non-zero when the pool stops; *spun is set
+ * when a spin found work. Idle time is counted from the spin's start
+ * once the worker goes to sleep: a worker that finds work within its spin
+ * is busy (reading the clock twice per idle period would cost a chain of
+ * short tasks ~70 ns each). */
+static int idle(fronta__worker *w, int *spun)
 {
     fronta_runtime_t *rt = w->rt;
     fronta__pool_idle_check(w);
@@ -237,8 +238,10 @@ static int idle(fronta__worker *w)
         atomic_fetch_add_explicit(&rt->spinning, 1, memory_order_seq_cst);
         int found = spin_for_work(w, &t0);
         atomic_fetch_sub_explicit(&rt->spinning, 1, memory_order_seq_cst);
-        if (found)
+        if (found) {
+            *spun = 1;
             return stopping(rt) && !has_work(w);
+        }
     }
     if (!t0)
         t0 = fronta__now_ns();
@@ -260,12 +263,24 @@ static void worker_main(fronta_runtime_t *rt, int index)
     fronta__set_current(w, NULL);
     if (rt->set.worker_init)
         rt->set.worker_init(rt->set.worker_init_ud, index);
+    int spun = 0;
     for (;;) {
         fronta_future_t *t = fronta__pool_find_work(w);
-        if (t)
+        if (t) {
+            /* Notifiers wake nobody while a worker spins (cpu_notify): it
+             * will see their tasks. But it takes one; if more are left,
+             * it wakes the next worker in their place, or a burst pushed
+             * during one spin would wait for that one task to end (a
+             * task blocked behind a gate: forever). */
+            if (spun) {
+                spun = 0;
+                if (has_work(w))
+                    cpu_notify(rt, 1);
+            }
             fronta__pool_run(w, t);
-        else if (idle(w))
+        } else if (idle(w, &spun)) {
             break;
+        }
     }
     fronta__set_current(NULL, NULL);
 }
