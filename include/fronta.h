@@ -995,7 +995,9 @@ FRONTA_API FRONTA_NODISCARD int fronta_reduce(fronta_runtime_t *rt, fronta_buffe
  * alike (or both whole); per chunk a count of mask, an exclusive scan of
  * the counts, then each chunk's kept elements scattered to their place in
  * out, a whole buffer of x's type. out[0 .. min(kept, count(out))) are
- * the x[i] with mask[i] != 0 in index order, the rest of out is zero;
+ * the x[i] with mask[i] != 0 in index order; the rest of out keeps its
+ * contents when x and mask are partitioned (the bundled `compact` that
+ * whole ones use zeroes it);
  * *kept's result is the number kept, an int64 (never more than count(x)).
  * Partitioned, the counting and scattering run on the pool (one task
  * writes out); whole, the bundled `compact` runs on any device (out may

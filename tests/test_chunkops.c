@@ -598,6 +598,8 @@ static void compact_case(fronta_runtime_t *r, fronta_dtype_t t, size_t n, size_t
     size_t out_n = out_kind == 0 ? n : out_kind == 1 ? (want / 2 ? want / 2 : 1) : n + 5;
     char *out = malloc(out_n * es), *ref = calloc(out_n, es);
     memset(out, 0xab, out_n * es);
+    if (k) /* partitioned: the rest of out as it was; whole: zero */
+        memset(ref, 0xab, out_n * es);
     for (size_t i = 0, j = 0; i < n && j < out_n; i++)
         if (m[i])
             memcpy(ref + es * j++, x + es * i, es);
@@ -946,6 +948,7 @@ static void inside_task(void **state)
         uint8_t m[1000];
         for (int i = 0; i < 1000; i++) {
             x[i] = i * 3 - 100;
+            out[i] = -7; /* beyond the kept: left as it was (partitioned) */
             m[i] = i % 7 == 0;
             sum += x[i];
             kept += m[i];
@@ -969,7 +972,7 @@ static void inside_task(void **state)
         assert_int_equal(v[0], sum);
         assert_int_equal(v[1], kept);
         for (int i = 0; i < 1000; i++) {
-            assert_int_equal(out[i], i < kept ? (int64_t)(i * 7) * 3 - 100 : 0);
+            assert_int_equal(out[i], i < kept ? (int64_t)(i * 7) * 3 - 100 : -7);
             assert_int_equal(c[i], i < 600 ? -i : i - 600 + 5);
         }
     }

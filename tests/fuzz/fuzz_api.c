@@ -4870,14 +4870,19 @@ static void replay_compact(fz_iter *it, fz_task *t, int idx)
     written(o, ok, w);
     if (ok) {
         size_t es = dsize(o->type), j = 0;
-        memset(o->shadow, 0, o->bytes);
-        memset(o->err, 0, o->count * sizeof *o->err);
+        /* Partitioned inputs leave the rest of out as it was (compact.c);
+         * the bundled compact of whole ones zeroes it. */
+        if (t->px < 0) {
+            memset(o->shadow, 0, o->bytes);
+            memset(o->err, 0, o->count * sizeof *o->err);
+        }
         for (size_t i = 0; i < gx.n && j < o->count; i++)
             if (gm.data[i]) {
                 memcpy(o->shadow + j * es, gx.data + i * es, es);
                 o->err[j++] = gx.err[i];
             }
-        o->known = gx.known && gm.known; /* x as out too: gx is a copy */
+        /* x as out too: gx is a copy. The tail kept is known if it was. */
+        o->known = gx.known && gm.known && (t->px < 0 || o->known);
     }
     gv_free(&gx);
     gv_free(&gm);
