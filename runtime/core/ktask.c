@@ -284,7 +284,6 @@ static void dedup_free(fronta_runtime_t *rt, fronta__ktask *kt)
     kt->dedup_size = 0;
 }
 
-
 /* The buffers kt writes on the host without reading them, counted while
  * it runs (fronta_buffer.host_writers). */
 static void host_writing(const fronta__ktask *kt, int add)

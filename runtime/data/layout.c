@@ -15,8 +15,8 @@
  * traffic at 10 GB/s, 25x the cost of a kernel task on the pool; the
  * last chunk takes up to twice that rather than leave a crumb), never
  * above 1/8 of the smallest device's memory (or its memory limit) at 8
- * bytes an element (room for a few chunks in flight). Counts only, never bytes: buffers of
- * different types partitioned automatically zip. */
+ * bytes an element (room for a few chunks in flight). Counts only, never
+ * bytes: buffers of different types partitioned automatically zip. */
 #define AUTO_MIN ((size_t)64 << 10)
 /* Chunk lengths (but the last) are multiples of this: an OpenCL driver
  * picks its work-group from the global size, and PoCL picks tiny ones for

@@ -174,7 +174,10 @@ static int parse_entry(fronta_runtime_t *rt, fronta__res *r, char *e)
     return 0;
 }
 
-static int parse_spec(fronta_runtime_t *rt, fronta__res *r, const char *spec)
+/* fn on each entry of spec between separators, on a copy; the first
+ * error stops it. */
+static int each_entry(fronta_runtime_t *rt, fronta__res *r, const char *spec, const char *seps,
+                      int (*fn)(fronta_runtime_t *, fronta__res *, char *))
 {
     size_t n = strlen(spec);
     char *buf = fronta__mem_alloc(&rt->alloc, n + 1);
@@ -183,10 +186,15 @@ static int parse_spec(fronta_runtime_t *rt, fronta__res *r, const char *spec)
     memcpy(buf, spec, n + 1);
     int rc = 0;
     char *save = NULL;
-    for (char *e = strtok_r(buf, ";", &save); e && !rc; e = strtok_r(NULL, ";", &save))
-        rc = parse_entry(rt, r, e);
+    for (char *e = strtok_r(buf, seps, &save); e && !rc; e = strtok_r(NULL, seps, &save))
+        rc = fn(rt, r, e);
     fronta__mem_free(&rt->alloc, buf, n + 1);
     return rc;
+}
+
+static int parse_spec(fronta_runtime_t *rt, fronta__res *r, const char *spec)
+{
+    return each_entry(rt, r, spec, ";", parse_entry);
 }
 
 /* ---- FRONTA_DEVICE_MEM_LIMIT ---- */
@@ -230,17 +238,7 @@ static int limit_entry(fronta_runtime_t *rt, fronta__res *r, char *e)
 
 static int parse_limits(fronta_runtime_t *rt, fronta__res *r, const char *spec)
 {
-    size_t n = strlen(spec);
-    char *buf = fronta__mem_alloc(&rt->alloc, n + 1);
-    if (!buf)
-        return FRONTA_ENOMEM;
-    memcpy(buf, spec, n + 1);
-    int rc = 0;
-    char *save = NULL;
-    for (char *e = strtok_r(buf, ";,", &save); e && !rc; e = strtok_r(NULL, ";,", &save))
-        rc = limit_entry(rt, r, e);
-    fronta__mem_free(&rt->alloc, buf, n + 1);
-    return rc;
+    return each_entry(rt, r, spec, ";,", limit_entry);
 }
 
 uint64_t fronta__res_mem_limit(const fronta__res *r, int dev)
