@@ -41,9 +41,9 @@ typedef union part {
 #define IMAX_OP(a, v) ((v) > (a) ? (v) : (a))
 #define ADD_OP(a, v) ((a) + (v))
 
-/* One block of len <= BLOCK elements, and one combine of two partials,
- * for element T, accumulator A (member M of part_t), fold OP from ID. */
-#define DEF_OP(NAME, T, A, M, ID, OP)                                          \
+/* One block of len <= BLOCK elements for element T, accumulator A, fold
+ * OP from ID; the partial goes to member M (of type U). */
+#define DEF_BLOCK(NAME, T, A, U, M, ID, OP)                                    \
     static part_t block_##NAME(const void *xv, size_t len)                     \
     {                                                                          \
         const T *x = xv;                                                       \
@@ -60,9 +60,13 @@ typedef union part {
         for (int w = LANES / 2; w > 0; w /= 2)                                 \
             for (int j = 0; j < w; j++)                                        \
                 a[j] = OP(a[j], a[j + w]);                                     \
-        p.M = a[0];                                                            \
+        p.M = (U)a[0];                                                         \
         return p;                                                              \
-    }                                                                          \
+    }
+
+/* ... and one combine of two partials, folded in the accumulator type. */
+#define DEF_OP(NAME, T, A, M, ID, OP)                                          \
+    DEF_BLOCK(NAME, T, A, A, M, ID, OP)                                        \
     static part_t comb_##NAME(part_t p, part_t q)                              \
     {                                                                          \
         p.M = OP(p.M, q.M);                                                    \
@@ -81,25 +85,7 @@ DEF_OP(max_f64, double, double, f64, (double)NAN, FMAX_OP)
 /* Signed min and max compare in the element type; the partial keeps its
  * bits in the unsigned member. */
 #define DEF_IOP(NAME, T, U, M, ID, OP)                                         \
-    static part_t block_##NAME(const void *xv, size_t len)                     \
-    {                                                                          \
-        const T *x = xv;                                                       \
-        T a[LANES];                                                            \
-        size_t rows = len / LANES, i = rows * LANES;                           \
-        part_t p;                                                              \
-        for (int j = 0; j < LANES; j++)                                        \
-            a[j] = (ID);                                                       \
-        for (size_t t = 0; t < rows; t++)                                      \
-            for (int j = 0; j < LANES; j++)                                    \
-                a[j] = OP(a[j], x[t * LANES + (size_t)j]);                     \
-        for (size_t j = 0; i + j < len; j++)                                   \
-            a[j] = OP(a[j], x[i + j]);                                         \
-        for (int w = LANES / 2; w > 0; w /= 2)                                 \
-            for (int j = 0; j < w; j++)                                        \
-                a[j] = OP(a[j], a[j + w]);                                     \
-        p.M = (U)a[0];                                                         \
-        return p;                                                              \
-    }                                                                          \
+    DEF_BLOCK(NAME, T, T, U, M, ID, OP)                                        \
     static part_t comb_##NAME(part_t p, part_t q)                              \
     {                                                                          \
         T u = (T)p.M, v = (T)q.M;                                              \

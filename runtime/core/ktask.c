@@ -285,9 +285,12 @@ static void dedup_free(fronta_runtime_t *rt, fronta__ktask *kt)
 }
 
 /* The buffers kt writes on the host without reading them, counted while
- * it runs (fronta_buffer.host_writers). */
-static void host_writing(const fronta__ktask *kt, int add)
+ * it runs (fronta_buffer.host_writers), where a device memory limit makes
+ * evictions (only they read the count): else no lock is taken for it. */
+static int host_writing(const fronta__ktask *kt, int add)
 {
+    if (!fronta__res_mem_limited(kt->task->rt->res))
+        return 0;
     for (uint32_t i = 0; i < kt->nargs; i++) {
         const fronta_arg_t *a = &kt->args[i];
         if (a->kind != FRONTA_ARG_BUFFER || (a->access & FRONTA_ACCESS_INOUT) != FRONTA_ACCESS_OUT)
@@ -296,6 +299,7 @@ static void host_writing(const fronta__ktask *kt, int add)
         a->buffer->host_writers += add;
         pthread_mutex_unlock(&a->buffer->lock);
     }
+    return 1;
 }
 
 static size_t max_deps(const fronta_task_desc_t *desc, const kbufs *kb, size_t kt_extra)
@@ -334,7 +338,7 @@ int fronta__ktask_run(fronta_ctx_t *ctx, void *arg)
             return fronta_ctx_fail(ctx, rc, "%s", msg);
     }
     fronta_runtime_t *rt = ctx->task->rt;
-    host_writing(kt, 1);
+    int counted = host_writing(kt, 1);
     uint64_t t0 = fronta__now_ns();
     int rc = kt->k->cpu(ctx, ka, kt->nargs, kt->shape.n);
     fronta__sched_kernel_ran(rt, kt, 0, fronta__now_ns() - t0, rc == 0);
@@ -345,7 +349,7 @@ int fronta__ktask_run(fronta_ctx_t *ctx, void *arg)
         pthread_mutex_lock(&b->lock);
         if (rc == 0)
             fronta__coh_written(b, 0);
-        if (!(kt->args[i].access & FRONTA_ACCESS_IN))
+        if (counted && !(kt->args[i].access & FRONTA_ACCESS_IN))
             b->host_writers--;
         pthread_mutex_unlock(&b->lock);
     }

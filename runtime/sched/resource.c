@@ -232,6 +232,7 @@ static int limit_entry(fronta_runtime_t *rt, fronta__res *r, char *e)
             if (r->cap[d][FRONTA__RES_MEM] > v)
                 r->cap[d][FRONTA__RES_MEM] = v;
             r->mem_limit[d] = v;
+            r->mem_limited = 1;
         }
     return 0;
 }

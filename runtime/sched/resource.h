@@ -46,6 +46,7 @@ typedef struct fronta__res {
     /* FRONTA_DEVICE_MEM_LIMIT per device (0: none): what the device's
      * replicas may occupy, and a cap on mem. */
     uint64_t mem_limit[FRONTA__MAX_DEVICES];
+    int mem_limited;                /* any device has one */
     /* Per device, guarding used and the wait list. */
     struct fronta__res_dev {
         pthread_mutex_t lock;
@@ -62,6 +63,11 @@ int fronta__res_init(fronta_runtime_t *rt, const char *spec, fronta__res **out);
 void fronta__res_fini(fronta_runtime_t *rt, fronta__res *r);
 /* FRONTA_DEVICE_MEM_LIMIT of device dev, in bytes; 0 when none. */
 uint64_t fronta__res_mem_limit(const fronta__res *r, int dev);
+/* Whether any device has a FRONTA_DEVICE_MEM_LIMIT (eviction exists). */
+static inline int fronta__res_mem_limited(const fronta__res *r)
+{
+    return r && r->mem_limited;
+}
 
 /* Resolve a task's needs (n of them; n 0: up to the first NULL name).
  * FRONTA_ERESOURCE (msg names it) for a name nobody declares, EINVAL for

@@ -3576,6 +3576,8 @@ static int map_expect(const fz_iter *it, const fronta_task_desc_t *d, size_t sz,
         return refuse(why, "size too small", FRONTA_EINVAL);
     if (d->global || d->rows || d->cols)
         return refuse(why, "a launch size given", FRONTA_EINVAL);
+    if (d->nargs > FRONTA_MAX_ARGS) /* chunkmap.c: as fronta_submit, before the chunks */
+        return refuse(why, "more than FRONTA_MAX_ARGS arguments", FRONTA_EARG);
     size_t na = d->nargs;
     if (na == 0)
         while (na < FRONTA_MAX_ARGS && d->args[na].kind != FRONTA_ARG_NONE)
@@ -3874,6 +3876,23 @@ static void op_map_chunks(fz_iter *it, fz_in *in)
 
 /* ---- ops: reductions, compaction, concatenation -------------------------- */
 
+/* A call's future out-parameter: untouched-NULL when it fails, set when it
+ * succeeds (sentinel: what the caller stored before the call). 1 when the
+ * call succeeded. */
+static int future_contract(const char *call, const char *param, int rc, int null_out,
+                           const fronta_future_t *f, const void *sentinel)
+{
+    if (rc) {
+        if (!null_out && f)
+            fz_fail("%s failed (%s) and left *%s non-NULL", call, fronta_err_name(rc), param);
+        return 0;
+    }
+    if (!null_out && (!f || (const void *)f == sentinel))
+        fz_fail("%s succeeded without setting *%s", call, param);
+    return 1;
+}
+
+
 static int valid_rop(int op)
 {
     return op >= FRONTA_REDUCE_SUM && op <= FRONTA_REDUCE_OR;
@@ -3985,13 +4004,8 @@ static void op_reduce(fz_iter *it, fz_in *in, uint8_t how)
              sx, in_chunks(it, sx), sr, null_out ? ", no future" : "", fronta_err_name(rc), exp,
              rc ? fronta_last_error() : "");
     check_rc("fronta_reduce", rc, exp ? exp : FZ_OK);
-    if (rc) {
-        if (!null_out && f)
-            fz_fail("fronta_reduce failed (%s) and left *out non-NULL", fronta_err_name(rc));
+    if (!future_contract("fronta_reduce", "out", rc, null_out, f, &how))
         return;
-    }
-    if (!null_out && (!f || f == (fronta_future_t *)&how))
-        fz_fail("fronta_reduce succeeded without setting *out");
     fz_task *t = special_task(it, FZ_T_REDUCE, null_out ? NULL : f);
     t->sx = sx;
     t->sout = sr;
@@ -4068,13 +4082,8 @@ static void op_compact(fz_iter *it, fz_in *in, uint8_t how)
              sx, in_chunks(it, sx), sm, in_chunks(it, sm), so, null_kept ? ", no future" : "",
              fronta_err_name(rc), exp, rc ? fronta_last_error() : "");
     check_rc("fronta_compact", rc, exp ? exp : FZ_OK);
-    if (rc) {
-        if (!null_kept && f)
-            fz_fail("fronta_compact failed (%s) and left *kept non-NULL", fronta_err_name(rc));
+    if (!future_contract("fronta_compact", "kept", rc, null_kept, f, &how))
         return;
-    }
-    if (!null_kept && (!f || f == (fronta_future_t *)&how))
-        fz_fail("fronta_compact succeeded without setting *kept");
     fz_task *t = special_task(it, FZ_T_COMPACT, null_kept ? NULL : f);
     t->sx = sx;
     t->smask = sm;
@@ -4160,13 +4169,8 @@ static void op_concat(fz_iter *it, fz_in *in, uint8_t how)
              null_done ? ", no future" : "", fronta_err_name(rc), exp, rc ? fronta_last_error() : "");
     check_rc(to_chunk ? "fronta_concat of several buffers into a chunk" : "fronta_concat", rc,
              ok);
-    if (rc) {
-        if (!null_done && f)
-            fz_fail("fronta_concat failed (%s) and left *done non-NULL", fronta_err_name(rc));
+    if (!future_contract("fronta_concat", "done", rc, null_done, f, &how))
         return;
-    }
-    if (!null_done && (!f || f == (fronta_future_t *)&how))
-        fz_fail("fronta_concat succeeded without setting *done");
     fz_task *t = special_task(it, FZ_T_CONCAT, null_done ? NULL : f);
     t->sout = so;
     t->nsbufs = (int)ncall;
