@@ -120,7 +120,9 @@ typedef struct fronta_config {
     uint64_t seed;            /* FRONTA_SEED; the root of task random streams */
     fronta_alloc_fn alloc;    /* NULL: malloc/realloc/free */
     void *alloc_ud;
-    int spin_us;              /* idle spin before sleeping, in microseconds:
+    int spin_us;              /* idle spin before sleeping, in microseconds
+                                 (pool workers; waits and acquires on other
+                                 threads spin as long before they sleep):
                                  <0 none, 0 default (50); at most
                                  FRONTA_SPIN_US_MAX, else create fails with
                                  FRONTA_EINVAL. An OpenCL device thread

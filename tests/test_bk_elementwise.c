@@ -375,6 +375,15 @@ static void divisible_by(void **state)
             }
 }
 
+/* The same on the pool's baseline loop (what a CPU without AVX2 runs),
+ * forced on this one. */
+static void divisible_by_portable(void **state)
+{
+    setenv("FRONTA_KERNELS_PORTABLE", "1", 1);
+    divisible_by(state);
+    unsetenv("FRONTA_KERNELS_PORTABLE");
+}
+
 /* ---- hard-coded edge values (not through the reference) ---------------- */
 
 static void submit_simple(const char *name, const ft_bk_place_t *pl, const fronta_arg_t *args,
@@ -756,6 +765,7 @@ int main(void)
         cmocka_unit_test(compare),
         cmocka_unit_test(select_),
         cmocka_unit_test(divisible_by),
+        cmocka_unit_test(divisible_by_portable),
         cmocka_unit_test(logical),
         cmocka_unit_test(flat_2d_launch),
     };

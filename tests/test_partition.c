@@ -380,6 +380,93 @@ static void order_opencl(void **state)
     order_run("all", 0, FRONTA_NEED_ANY);
 }
 
+/* ---- destroying a partitioned buffer whose chunks are idle ---- */
+
+/* Scale every chunk by 3 where `need` says, wait for all of it, then
+ * (read_back) read every chunk on the host so that the host copies are
+ * current; then destroy. Destroy unpartitions on its own thread when every
+ * chunk is idle with its host copy current, else through the unpartition
+ * task: the host array holds the chunks' contents either way, and no
+ * device keeps a replica. */
+static void idle_run(const char *devices, int zc, fronta_need_t need, int tiled, int read_back)
+{
+    fronta_runtime_t *rt = ft_runtime_dev(devices, zc);
+    enum { R = 37, C = 53, N = R * C };
+    static int32_t m[N];
+    for (int i = 0; i < N; i++)
+        m[i] = i - 900;
+    fronta_buffer_t *b;
+    assert_int_equal(fronta_buffer_wrap(rt, m, N, FRONTA_INT32, &b), 0);
+    fronta_partition_t p = tiled ? (fronta_partition_t){.size = sizeof p, .rows = R, .cols = C,
+                                                        .tile_rows = 8, .tile_cols = 16}
+                                 : nchunks(6);
+    assert_int_equal(fronta_buffer_partition(b, &p), 0);
+    fronta_task_desc_t t = {.size = sizeof t, .kernel = fronta_kernel_builtin(rt, "scale"),
+                            .args = {FRONTA_INOUT(b), FRONTA_I32(3)}, .needs = {.device = need}};
+    fronta_future_t *f;
+    assert_int_equal(fronta_submit_map(rt, &t, &f, NULL), 0);
+    FT_EXPECT_OUTCOME(f, 0);
+    fronta_future_release(f);
+    for (size_t i = 0; read_back && i < fronta_buffer_nchunks(b); i++) {
+        void *h;
+        fronta_buffer_t *c = fronta_buffer_chunk(b, i);
+        assert_int_equal(fronta_buffer_acquire(c, FRONTA_ACCESS_IN, FT_LIMIT, &h), 0);
+        assert_int_equal(fronta_buffer_release(c), 0);
+    }
+    assert_int_equal(fronta_runtime_wait_all(rt, FT_LIMIT), 0);
+    assert_int_equal(fronta_buffer_destroy(b), 0);
+    for (int i = 0; i < N; i++)
+        if (m[i] != 3 * (i - 900))
+            fail_msg("%s zero_copy %d, %s%s: m[%d] = %d, expected %d", devices, zc,
+                     tiled ? "tiles" : "1-D", read_back ? ", read back" : "", i, m[i],
+                     3 * (i - 900));
+    for (int d = 1; d < fronta_device_count(rt); d++)
+        assert_int_equal(ft_dstats(rt, d).mem_used, 0);
+    fronta_runtime_destroy(rt);
+}
+
+/* Chunks still being written are not idle: destroy waits for them. */
+static void idle_pending(void)
+{
+    fronta_runtime_t *rt = ft_runtime(2);
+    enum { N = 6000 };
+    static int32_t m[N];
+    memset(m, 0xff, sizeof m);
+    fronta_buffer_t *b;
+    assert_int_equal(fronta_buffer_wrap(rt, m, N, FRONTA_INT32, &b), 0);
+    fronta_partition_t p = nchunks(3);
+    assert_int_equal(fronta_buffer_partition(b, &p), 0);
+    size_t off[3];
+    for (size_t i = 0; i < 3; i++)
+        off[i] = info_of(fronta_buffer_chunk(b, i)).offset;
+    fronta_task_desc_t t = {.size = sizeof t, .kernel = iota_kernel(rt), .args = {FRONTA_OUT(b)},
+                            .needs = {.device = FRONTA_NEED_CPU_POOL}};
+    fronta_future_t *f;
+    assert_int_equal(fronta_submit_map(rt, &t, &f, NULL), 0);
+    assert_int_equal(fronta_buffer_destroy(b), 0); /* the map takes 20 ms a chunk */
+    for (size_t i = 0; i < N; i++) {
+        size_t o = i >= off[2] ? off[2] : i >= off[1] ? off[1] : 0;
+        if (m[i] != (int32_t)(i - o))
+            fail_msg("m[%zu] = %d after destroy, expected %zu", i, m[i], i - o);
+    }
+    FT_EXPECT_OUTCOME(f, 0);
+    fronta_future_release(f);
+    fronta_runtime_destroy(rt);
+}
+
+static void destroy_idle(void **state)
+{
+    (void)state;
+    idle_pending();
+    for (int tiled = 0; tiled < 2; tiled++) {
+        idle_run("cpu", 0, FRONTA_NEED_CPU_POOL, tiled, 0);
+        if (!ft_have_opencl())
+            continue;
+        for (int rb = 0; rb < 2; rb++)
+            idle_run("all", -1, FRONTA_NEED_OPENCL, tiled, rb);
+    }
+}
+
 /* ---- the whole map's future ---- */
 
 static int fail_some(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t na, size_t n)
@@ -943,6 +1030,7 @@ int main(void)
         cmocka_unit_test(errors),
         cmocka_unit_test(order_pool),
         cmocka_unit_test(order_opencl),
+        cmocka_unit_test(destroy_idle),
         cmocka_unit_test(map_failure),
         cmocka_unit_test(map_whole),
         cmocka_unit_test(chunk_streams),

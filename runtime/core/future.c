@@ -3,7 +3,6 @@
 #include "core/kernel.h"
 #include "sched/sched.h"
 
-#include <sched.h>
 #include <string.h>
 
 static unsigned status_bits(const fronta_future_t *f)
@@ -69,27 +68,10 @@ static int help_until_done(fronta__worker *w, fronta_future_t *f, uint64_t deadl
 
 static int spin_until_done(fronta_future_t *f, uint64_t deadline)
 {
-    int spin_us = f->rt->set.spin_us;
-    if (spin_us <= 0)
-        return FRONTA_ETIMEDOUT;
-    uint64_t start = fronta__now_ns();
-    uint64_t end = start + (uint64_t)spin_us * 1000u;
-    if (end > deadline)
-        end = deadline;
-    for (unsigned i = 1;; i++) {
-        if (FRONTA__FINAL(status_bits(f)))
-            return 0;
-        fronta__cpu_relax();
-        if ((i & 63) == 0) {
-            uint64_t now = fronta__now_ns();
-            if (now >= end)
-                return FRONTA_ETIMEDOUT;
-            /* Past a few microseconds, let the worker we wait for have
-             * our core: with more threads than cores it may need it. */
-            if (now - start > 5000)
-                sched_yield();
-        }
-    }
+    return fronta__spin_below(&f->state, FRONTA__ST_MASK, FRONTA__ST_FINISHED,
+                              f->rt->set.spin_us, deadline)
+               ? FRONTA_ETIMEDOUT
+               : 0;
 }
 
 int fronta_future_wait(fronta_future_t *f, double timeout)

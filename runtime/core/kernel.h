@@ -111,6 +111,7 @@ typedef struct fronta__part {
     size_t rows, cols, tile_rows, tile_cols;
     fronta_future_t *ptask;           /* the partition task */
     fronta_future_t *utask;           /* the unpartition task, once retired */
+    int homed;                        /* retired without a task: the chunks were idle */
     fronta_future_t **writers;        /* at unpartition: each chunk's last writer */
     struct fronta__part *next;        /* the parent's retired list */
     fronta_buffer_t *chunks[];
@@ -118,6 +119,10 @@ typedef struct fronta__part {
 /* fronta_buffer_partition without freeing b's retired chunks (a map over
  * whole buffers partitions for itself). */
 int fronta__buffer_partition_keep(fronta_buffer_t *b, const fronta_partition_t *how);
+/* Destroy's unpartition when every task of every chunk is done and each
+ * chunk's host copy is current: on the calling thread, no task. 1 when
+ * done; 0 when it was not idle (nothing changed, nothing to report). */
+int fronta__unpartition_idle(fronta_buffer_t *b);
 /* With b->lock held, for unload at shutdown and destroy: the chunks'
  * contents back in b's host array. */
 int fronta__part_unload(fronta_buffer_t *b, int stopping, char *msg, size_t msz);

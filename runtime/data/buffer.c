@@ -461,7 +461,8 @@ int fronta_buffer_destroy(fronta_buffer_t *b)
     fronta_runtime_t *rt = b->rt;
     /* The access below follows the unpartition, and so every chunk task
      * (after shutdown it retires the chunks, already brought home). */
-    if (fronta_buffer_nchunks(b) && (rc = fronta_buffer_unpartition(b)))
+    if (fronta_buffer_nchunks(b) && !fronta__unpartition_idle(b) &&
+        (rc = fronta_buffer_unpartition(b)))
         return rc;
     /* Read-locked: a shutdown either has not stopped the drivers (and
      * waits for us) or has finished with them. */

@@ -148,7 +148,7 @@ static void reap_retired(fronta_buffer_t *b)
     fronta__part **pp = &b->retired;
     while (*pp) {
         fronta__part *p = *pp;
-        if (p->utask && fronta_future_done(p->utask)) {
+        if (p->homed || (p->utask && fronta_future_done(p->utask))) {
             *pp = p->next;
             part_free(b->rt, p);
         } else {
@@ -427,6 +427,80 @@ static int unpartition_live(fronta_buffer_t *b)
     return 0;
 }
 
+/* ---- unpartition without a task ---- */
+
+static int chunk_idle(const fronta_buffer_t *c)
+{
+    if (c->held || c->chunk_retired || !(c->valid & 1) ||
+        (c->last_writer && !fronta_future_done(c->last_writer)))
+        return 0;
+    for (size_t j = 0; j < c->nreaders; j++)
+        if (!fronta_future_done(c->readers[j]))
+            return 0;
+    return 1;
+}
+
+/* Retire the chunks while each is idle; 0, all of them put back, at the
+ * first that is not. */
+static int retire_idle(fronta__part *p)
+{
+    size_t i = 0;
+    for (; i < p->n; i++) {
+        fronta_buffer_t *c = p->chunks[i];
+        pthread_mutex_lock(&c->lock);
+        int idle = chunk_idle(c);
+        c->chunk_retired = idle; /* from now on no task joins c's order */
+        pthread_mutex_unlock(&c->lock);
+        if (!idle)
+            break;
+    }
+    if (i == p->n)
+        return 1;
+    while (i-- > 0) {
+        pthread_mutex_lock(&p->chunks[i]->lock);
+        p->chunks[i]->chunk_retired = 0;
+        pthread_mutex_unlock(&p->chunks[i]->lock);
+    }
+    return 0;
+}
+
+/* What the unpartition task would do, here: a task would cost a round
+ * trip through the pool (10-20 us on a VM, each buffer of a pipeline
+ * destroyed one after the other) for a buffer about to be freed. With
+ * every chunk's host copy current, bringing them home cannot fail. A
+ * failed partition is left to the task, which knows what it gave. */
+int fronta__unpartition_idle(fronta_buffer_t *b)
+{
+    fronta_runtime_t *rt = b->rt;
+    pthread_rwlock_rdlock(&rt->stop_lock);
+    pthread_mutex_lock(&b->lock);
+    fronta__part *p = b->part;
+    int ok = p && !b->part_busy && !b->dying && !rt->drivers_gone &&
+             fronta_future_status(p->ptask) == FRONTA_FINISHED;
+    if (ok)
+        b->part_busy = 1; /* claimed, as claim() does */
+    pthread_mutex_unlock(&b->lock);
+    if (ok && !(ok = retire_idle(p)))
+        unclaim(b);
+    for (size_t i = 0; ok && i < p->n; i++) {
+        char msg[8];
+        pthread_mutex_lock(&p->chunks[i]->lock);
+        (void)chunk_home(p, p->chunks[i], msg, sizeof msg);
+        pthread_mutex_unlock(&p->chunks[i]->lock);
+    }
+    if (ok) {
+        pthread_mutex_lock(&b->lock);
+        p->homed = 1;
+        b->part = NULL;
+        p->next = b->retired;
+        b->retired = p;
+        b->part_busy = 0;
+        pthread_mutex_unlock(&b->lock);
+    }
+    pthread_rwlock_unlock(&rt->stop_lock);
+    return ok;
+}
+
 /* ---- accessors ---- */
 
 size_t fronta_buffer_nchunks(const fronta_buffer_t *b)
@@ -476,7 +550,7 @@ int fronta_buffer_chunk_info(const fronta_buffer_t *c, fronta_chunk_info_t *out)
  * and a retired one whose unpartition never ran (cancelled). */
 static int part_pending(const fronta__part *p)
 {
-    return !p->utask || fronta_future_status(p->utask) != FRONTA_FINISHED;
+    return !p->homed && (!p->utask || fronta_future_status(p->utask) != FRONTA_FINISHED);
 }
 
 int fronta__part_unload(fronta_buffer_t *b, int stopping, char *msg, size_t msz)

@@ -2,6 +2,7 @@
 #include "util/park.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -50,4 +51,27 @@ void fronta__unpark_one(atomic_uint *word)
 void fronta__unpark_all(atomic_uint *word)
 {
     syscall(SYS_futex, (unsigned *)word, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
+}
+
+int fronta__spin_below(atomic_uint *word, unsigned mask, unsigned below, int spin_us,
+                       uint64_t deadline_ns)
+{
+    if (spin_us <= 0)
+        return -1;
+    uint64_t start = fronta__now_ns();
+    uint64_t end = start + (uint64_t)spin_us * 1000u;
+    if (end > deadline_ns)
+        end = deadline_ns;
+    for (unsigned i = 1;; i++) {
+        if ((atomic_load_explicit(word, memory_order_acquire) & mask) >= below)
+            return 0;
+        fronta__cpu_relax();
+        if ((i & 63) == 0) {
+            uint64_t now = fronta__now_ns();
+            if (now >= end)
+                return -1;
+            if (now - start > 5000)
+                sched_yield();
+        }
+    }
 }
