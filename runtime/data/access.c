@@ -99,7 +99,8 @@ static int submit_access(fronta_buffer_t *b, fronta_access_t mode, fronta__defer
         pthread_mutex_lock(&b->lock);
         fronta_future_t *prev = b->last_writer;
         if (!(rc = fronta__ktask_submit_locked(rt, &sub, &d, kt, &kb, 1, &h))) {
-            b->access = h;
+            if (!ready) /* a deferred access is not the acquirer's */
+                b->access = h;
             if ((mode & FRONTA_ACCESS_OUT) && prev) { /* for fronta__access_end_unchanged */
                 atomic_fetch_add_explicit(&prev->refs, 1, memory_order_relaxed);
                 kt->replaced = prev;
@@ -111,8 +112,8 @@ static int submit_access(fronta_buffer_t *b, fronta_access_t mode, fronta__defer
         fronta__ktask_discard(rt, &sub, kt);
         return rc;
     }
+    *out = h; /* before publish: the ready callback's owner reads it */
     fronta__kdep_publish(h, kt);
-    *out = h;
     return 0;
 }
 
