@@ -39,6 +39,12 @@ FRONTA_API FRONTA_NODISCARD int fronta_mpi_attach(fronta_runtime_t *rt, MPI_Comm
  * and free m. Registered buffers stay the user's (unregistered). Call it
  * before destroying rt and before MPI_Finalize; collective. NULL: 0. */
 FRONTA_API int fronta_mpi_detach(fronta_mpi_t *m);
+/* fronta_runtime_wait_all, then wait until every transfer of this rank
+ * has completed too (a send whose data's writer failed ends its access at
+ * once but its empty message later). Not collective. timeout as
+ * fronta_future_wait's (the runtime's wait, then the transfers', each
+ * with it); FRONTA_ETIMEDOUT, or what fronta_runtime_wait_all returns. */
+FRONTA_API int fronta_mpi_wait_all(fronta_mpi_t *m, double timeout);
 FRONTA_API int fronta_mpi_rank(const fronta_mpi_t *m);
 FRONTA_API int fronta_mpi_size(const fronta_mpi_t *m);
 FRONTA_API fronta_runtime_t *fronta_mpi_runtime(const fronta_mpi_t *m);

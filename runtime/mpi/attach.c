@@ -107,8 +107,8 @@ int fronta_mpi_attach(fronta_runtime_t *rt, MPI_Comm comm, fronta_mpi_t **out)
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&m->qcond, &ca);
+    pthread_cond_init(&m->idle, &ca);
     pthread_condattr_destroy(&ca);
-    pthread_cond_init(&m->idle, NULL);
     m->magic = FRONTA__MPI_MAGIC;
     if ((rc = comm_setup(m, comm))) {
         mpi_free(m);
@@ -136,6 +136,35 @@ int fronta_mpi_detach(fronta_mpi_t *m)
     MPI_Comm_free(&m->comm);
     mpi_free(m);
     return rc;
+}
+
+/* Until outstanding is 0 or the deadline (CLOCK_MONOTONIC) passes. */
+static int transfers_wait(fronta_mpi_t *m, double timeout)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    int forever = !(timeout >= 0) ? timeout < 0 : timeout > 1e9; /* NaN polls */
+    if (!forever && timeout > 0) {
+        double s = (double)dl.tv_sec + (double)dl.tv_nsec * 1e-9 + timeout;
+        dl.tv_sec = (time_t)s;
+        dl.tv_nsec = (long)((s - (double)dl.tv_sec) * 1e9);
+    }
+    int rc = 0;
+    pthread_mutex_lock(&m->qlock);
+    while (m->outstanding && !rc)
+        rc = forever ? pthread_cond_wait(&m->idle, &m->qlock)
+                     : pthread_cond_timedwait(&m->idle, &m->qlock, &dl);
+    int left = m->outstanding != 0;
+    pthread_mutex_unlock(&m->qlock);
+    return left ? FRONTA_ETIMEDOUT : 0;
+}
+
+int fronta_mpi_wait_all(fronta_mpi_t *m, double timeout)
+{
+    if (!fronta__mpi_valid(m))
+        return fronta__mpi_fail(FRONTA_EINVAL, "fronta_mpi_wait_all: no fronta_mpi_t");
+    int rc = fronta_runtime_wait_all(m->rt, timeout);
+    return rc ? rc : transfers_wait(m, timeout);
 }
 
 int fronta_mpi_rank(const fronta_mpi_t *m)

@@ -66,12 +66,14 @@ int fronta__mpi_xfer_submit(fronta_mpi_t *m, fronta_buffer_t *b, int peer, int t
 
 static void finish(fronta_mpi_t *m, fronta__mpi_xfer *x, int code, const char *msg)
 {
-    if (!x->failed) /* else the access ended when it could not begin */
-        fronta__defer_end(x->b, x->h, xfer_mode(x), code, msg);
-    fronta_future_release(x->h);
+    /* Counted before the access ends: whoever waits for it (wait_all)
+     * then reads the counts with it. */
     atomic_fetch_add_explicit(&m->done, 1, memory_order_relaxed);
     if (code || x->failed)
         atomic_fetch_add_explicit(&m->failed, 1, memory_order_relaxed);
+    if (!x->failed) /* else the access ended when it could not begin */
+        fronta__defer_end(x->b, x->h, xfer_mode(x), code, msg);
+    fronta_future_release(x->h);
     free(x->scratch);
     free(x);
     pthread_mutex_lock(&m->qlock);
