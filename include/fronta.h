@@ -59,7 +59,8 @@ extern "C" {
     X(ENOIMPL,    -20, "no implementation for an admissible device")          \
     X(EDEVICE,    -21, "device failed")                                      \
     X(ERESOURCE,  -22, "no worker can meet the task's resource needs")      \
-    X(EPARTITION, -23, "buffer is partitioned, or is a chunk no longer in use")
+    X(EPARTITION, -23, "buffer is partitioned, or is a chunk no longer in use") \
+    X(ECOMM,      -24, "communication between ranks failed (MPI)")
 
 typedef enum fronta_errno {
     FRONTA_OK = 0,

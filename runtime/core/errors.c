@@ -1,5 +1,6 @@
 /* Error codes: names and messages from the one list in fronta.h. */
 #include "core/internal.h"
+#include "data/deferred.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,4 +56,9 @@ int fronta__fail(int code, const char *fmt, ...)
     vsnprintf(last_error, sizeof last_error, fmt, ap);
     va_end(ap);
     return code;
+}
+
+int fronta__set_last_error(int code, const char *msg)
+{
+    return fronta__fail(code, "%s", msg ? msg : "");
 }

@@ -224,6 +224,10 @@ typedef struct fronta__ktask {
     /* An internal task's data (fronta__ktask_submit_internal), freed with it. */
     void *priv;
     void (*priv_free)(fronta_runtime_t *rt, void *priv);
+    /* A deferred host access (data/deferred.h): called instead of waking
+     * an acquirer when its turn comes. */
+    void (*defer_ready)(void *ud);
+    void *defer_ud;
 } fronta__ktask;
 
 /* The distinct buffers of a task, in address order (the lock order), each

@@ -2,6 +2,7 @@
  * buffer accesses give it, submission, and the run of a CPU
  * implementation. */
 #include "core/kernel.h"
+#include "data/deferred.h"
 #include "sched/sched.h"
 
 #include <string.h>
@@ -544,6 +545,16 @@ int fronta_submit(fronta_runtime_t *rt, const fronta_task_desc_t *task, fronta_f
                                                   sizeof d.kernel))
         return FRONTA_EINVAL;
     return fronta__ktask_submit_desc(rt, &d, 0, 0, out);
+}
+
+int fronta__submit_check(fronta_runtime_t *rt, const fronta_task_desc_t *task)
+{
+    fronta_task_desc_t d;
+    if (!rt || !task ||
+        fronta__desc_read(&d, sizeof d, task, offsetof(fronta_task_desc_t, kernel) +
+                                                  sizeof d.kernel))
+        return fronta__fail(FRONTA_EINVAL, "submit: no runtime or no task descriptor");
+    return fronta__ktask_check(rt, &d);
 }
 
 int fronta__ktask_check(fronta_runtime_t *rt, const fronta_task_desc_t *d)

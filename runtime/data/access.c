@@ -2,6 +2,9 @@
  * a kernel that take their place in a buffer's order of accesses and never
  * run. */
 #include "core/kernel.h"
+#include "data/deferred.h"
+
+#include <stdio.h>
 
 /* The outcome of an access that changed nothing. A writing access that
  * wrote nothing leaves the contents its predecessor left: if that writer
@@ -44,6 +47,11 @@ static void end_abandoned(fronta_future_t *h, fronta__worklist *wl)
 void fronta__access_ready(fronta_future_t *h, fronta__worklist *wl)
 {
     fronta__ktask *kt = fronta__ktask_of(h);
+    if (kt->defer_ready) { /* never abandoned: its owner is told, and begins */
+        atomic_store_explicit(&kt->access_state, FRONTA__ACCESS_READY, memory_order_release);
+        kt->defer_ready(kt->defer_ud);
+        return;
+    }
     unsigned s = atomic_load_explicit(&kt->access_state, memory_order_acquire);
     for (;;) {
         /* An adopter may move ABANDONED back to WAITING under us: retry. */
@@ -67,7 +75,8 @@ int fronta__access_resume(fronta_future_t *h)
                                                    memory_order_acq_rel, memory_order_acquire);
 }
 
-int fronta__access_submit(fronta_buffer_t *b, fronta_access_t mode, fronta_future_t **out)
+static int submit_access(fronta_buffer_t *b, fronta_access_t mode, fronta__defer_ready_fn ready,
+                         void *ud, fronta_future_t **out)
 {
     fronta_runtime_t *rt = b->rt;
     fronta__submitter sub;
@@ -82,11 +91,16 @@ int fronta__access_submit(fronta_buffer_t *b, fronta_access_t mode, fronta_futur
     fronta__ktask *kt = fronta__mem_calloc(&rt->alloc, 1, sizeof *kt);
     fronta_future_t *h = NULL;
     rc = kt ? 0 : FRONTA_ENOMEM;
+    if (kt) { /* set before publish: its turn may come at once */
+        kt->defer_ready = ready;
+        kt->defer_ud = ud;
+    }
     if (kt) { /* b->held keeps a second access out (fronta__buffer_acquire_at) */
         pthread_mutex_lock(&b->lock);
         fronta_future_t *prev = b->last_writer;
         if (!(rc = fronta__ktask_submit_locked(rt, &sub, &d, kt, &kb, 1, &h))) {
-            b->access = h;
+            if (!ready) /* a deferred access is not the acquirer's */
+                b->access = h;
             if ((mode & FRONTA_ACCESS_OUT) && prev) { /* for fronta__access_end_unchanged */
                 atomic_fetch_add_explicit(&prev->refs, 1, memory_order_relaxed);
                 kt->replaced = prev;
@@ -98,9 +112,14 @@ int fronta__access_submit(fronta_buffer_t *b, fronta_access_t mode, fronta_futur
         fronta__ktask_discard(rt, &sub, kt);
         return rc;
     }
+    *out = h; /* before publish: the ready callback's owner reads it */
     fronta__kdep_publish(h, kt);
-    *out = h;
     return 0;
+}
+
+int fronta__access_submit(fronta_buffer_t *b, fronta_access_t mode, fronta_future_t **out)
+{
+    return submit_access(b, mode, NULL, NULL, out);
 }
 
 /* The error an access reports: that of the writer it read after, as the
@@ -167,4 +186,54 @@ void fronta__access_end_unchanged(fronta_future_t *h)
     fronta__ktask_release_preds(fronta__ktask_of(h));
     fronta__complete(h);
     fronta__exec_done(h);
+}
+
+/* ---- deferred accesses (data/deferred.h) ---- */
+
+int fronta__defer_submit(fronta_buffer_t *b, fronta_access_t mode, fronta__defer_ready_fn ready,
+                         void *ud, fronta_future_t **out)
+{
+    if (out)
+        *out = NULL;
+    if (!fronta__buffer_valid(b) || !ready || !out || mode < FRONTA_ACCESS_IN ||
+        mode > FRONTA_ACCESS_INOUT)
+        return FRONTA_EINVAL;
+    pthread_mutex_lock(&b->lock);
+    int rc = fronta__buffer_usable(b);
+    pthread_mutex_unlock(&b->lock);
+    return rc ? rc : submit_access(b, mode, ready, ud, out);
+}
+
+int fronta__defer_begin(fronta_buffer_t *b, fronta_future_t *h, fronta_access_t mode,
+                        void **host, char *msg, size_t msz)
+{
+    fronta__ktask *kt = fronta__ktask_of(h);
+    *host = NULL;
+    if (!fronta__task_start(h)) { /* failed with the writer it follows */
+        int rc = writer_error(kt, h);
+        snprintf(msg, msz, "%s", h->err_msg ? h->err_msg : fronta_strerror(rc));
+        fronta__ktask_settle(h, NULL);
+        return rc;
+    }
+    /* Drivers stay up: shutdown waits for this access, a counted task. */
+    pthread_mutex_lock(&b->lock);
+    int rc = (mode & FRONTA_ACCESS_IN) ? fronta__coh_fetch(b, 0, msg, msz) : 0;
+    pthread_mutex_unlock(&b->lock);
+    if (rc) {
+        fronta__access_end_unchanged(h);
+        return rc;
+    }
+    *host = b->host;
+    return 0;
+}
+
+void fronta__defer_end(fronta_buffer_t *b, fronta_future_t *h, fronta_access_t mode, int code,
+                       const char *msg)
+{
+    if (!code && (mode & FRONTA_ACCESS_OUT)) {
+        pthread_mutex_lock(&b->lock);
+        fronta__coh_written(b, 0);
+        pthread_mutex_unlock(&b->lock);
+    }
+    fronta__ktask_finish(h, code, code ? msg : NULL);
 }

@@ -1,0 +1,281 @@
+/* The progress thread: begins each transfer when its turn in the buffer's
+ * order comes, posts it non-blocking, and completes it when MPI_Testsome
+ * says it is done, sleeping with a backoff in between (not a busy core). */
+#include "mpi/mpi_internal.h"
+#include "data/deferred.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Backoff between polls that found nothing: from 5 us doubling to
+ * 200 us. A new ready transfer wakes the thread at once (qcond); the
+ * backoff bounds only how late a completion that MPI reports is seen. */
+#define BACKOFF_MIN_US 5u
+#define BACKOFF_MAX_US 200u
+
+static fronta_access_t xfer_mode(const fronta__mpi_xfer *x)
+{
+    return x->is_send ? FRONTA_ACCESS_IN : FRONTA_ACCESS_OUT;
+}
+
+/* The access's turn came: runs inside a completion, so it only queues. */
+static void on_ready(void *ud)
+{
+    fronta__mpi_xfer *x = ud;
+    fronta_mpi_t *m = x->m;
+    pthread_mutex_lock(&m->qlock);
+    x->next = NULL;
+    if (m->ready_tail)
+        m->ready_tail->next = x;
+    else
+        m->ready_head = x;
+    m->ready_tail = x;
+    pthread_cond_signal(&m->qcond);
+    pthread_mutex_unlock(&m->qlock);
+}
+
+int fronta__mpi_xfer_submit(fronta_mpi_t *m, fronta_buffer_t *b, int peer, int tag, int is_send)
+{
+    fronta__mpi_xfer *x = calloc(1, sizeof *x);
+    if (!x)
+        return fronta__mpi_fail(FRONTA_ENOMEM, "fronta_mpi: out of memory for a transfer");
+    x->m = m;
+    x->b = b;
+    x->bytes = fronta_buffer_count(b) * fronta_dtype_size(fronta_buffer_dtype(b));
+    x->peer = peer;
+    x->tag = tag;
+    x->is_send = is_send;
+    x->req = MPI_REQUEST_NULL;
+    /* Counted first: it may be ready, run and complete before the call returns. */
+    pthread_mutex_lock(&m->qlock);
+    m->outstanding++;
+    pthread_mutex_unlock(&m->qlock);
+    int rc = fronta__defer_submit(b, xfer_mode(x), on_ready, x, &x->h);
+    if (rc) {
+        pthread_mutex_lock(&m->qlock);
+        m->outstanding--;
+        pthread_mutex_unlock(&m->qlock);
+        free(x);
+    }
+    return rc;
+}
+
+static void finish(fronta_mpi_t *m, fronta__mpi_xfer *x, int code, const char *msg)
+{
+    /* Counted before the access ends: whoever waits for it (wait_all)
+     * then reads the counts with it. */
+    atomic_fetch_add_explicit(&m->done, 1, memory_order_relaxed);
+    if (code || x->failed)
+        atomic_fetch_add_explicit(&m->failed, 1, memory_order_relaxed);
+    if (!x->failed) /* else the access ended when it could not begin */
+        fronta__defer_end(x->b, x->h, xfer_mode(x), code, msg);
+    fronta_future_release(x->h);
+    free(x->scratch);
+    free(x);
+    pthread_mutex_lock(&m->qlock);
+    if (--m->outstanding == 0)
+        pthread_cond_broadcast(&m->idle);
+    pthread_mutex_unlock(&m->qlock);
+}
+
+static void mpi_error(int err, const char *what, char *msg, size_t msz)
+{
+    char s[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    if (MPI_Error_string(err, s, &len) != MPI_SUCCESS)
+        snprintf(s, sizeof s, "MPI error %d", err);
+    snprintf(msg, msz, "fronta_mpi: %s failed: %s", what, s);
+}
+
+static int active_grow(fronta__mpi_active *a)
+{
+    int cap = a->cap ? a->cap * 2 : 64;
+    void *x = realloc(a->x, (size_t)cap * sizeof *a->x);
+    if (x)
+        a->x = x;
+    void *r = x ? realloc(a->req, (size_t)cap * sizeof *a->req) : NULL;
+    if (r)
+        a->req = r;
+    void *s = r ? realloc(a->st, (size_t)cap * sizeof *a->st) : NULL;
+    if (s)
+        a->st = s;
+    void *i = s ? realloc(a->idx, (size_t)cap * sizeof *a->idx) : NULL;
+    if (i)
+        a->idx = i;
+    if (!i)
+        return FRONTA_ENOMEM; /* the arrays that grew are fine at the old size */
+    a->cap = cap;
+    return 0;
+}
+
+/* A receive whose access failed still takes its message, into scratch,
+ * so that the sender's request completes and later tags stay matched. */
+static void *begin(fronta__mpi_xfer *x)
+{
+    char msg[256];
+    void *host = NULL;
+    if (fronta__defer_begin(x->b, x->h, xfer_mode(x), &host, msg, sizeof msg) == 0)
+        return host;
+    x->failed = 1;
+    if (!x->is_send)
+        x->scratch = malloc(x->bytes ? x->bytes : 1);
+    return x->scratch;
+}
+
+/* Post x; 1 when that is progress (it was started or ended). */
+static int start(fronta_mpi_t *m, fronta__mpi_xfer *x)
+{
+    void *host = begin(x);
+    /* A failed sender sends an empty message: the receiver's count says
+     * the data's writer failed (fronta__mpi_bring keeps bytes <= INT_MAX). */
+    int count = x->failed && (x->is_send || !host) ? 0 : (int)x->bytes;
+    int rc = x->is_send ? MPI_Isend(host, count, MPI_BYTE, x->peer, x->tag, m->comm, &x->req)
+                        : MPI_Irecv(host, count, MPI_BYTE, x->peer, x->tag, m->comm, &x->req);
+    if (rc != MPI_SUCCESS) {
+        char msg[MPI_MAX_ERROR_STRING + 64];
+        mpi_error(rc, x->is_send ? "MPI_Isend" : "MPI_Irecv", msg, sizeof msg);
+        finish(m, x, FRONTA_ECOMM, msg);
+        return 1;
+    }
+    fronta__mpi_active *a = &m->act;
+    if (a->n == a->cap && active_grow(a)) {
+        /* No room to track it: wait for it here, late but correct. */
+        MPI_Status st;
+        rc = MPI_Wait(&x->req, &st);
+        finish(m, x, rc == MPI_SUCCESS ? 0 : FRONTA_ECOMM, "fronta_mpi: MPI_Wait failed");
+        return 1;
+    }
+    a->x[a->n] = x;
+    a->req[a->n] = x->req;
+    a->n++;
+    return 1;
+}
+
+/* The outcome of a completed request, from its status. */
+static int outcome(const fronta__mpi_xfer *x, MPI_Status *st, int err, char *msg, size_t msz)
+{
+    if (err != MPI_SUCCESS) {
+        mpi_error(err, x->is_send ? "a send" : "a receive", msg, msz);
+        return FRONTA_ECOMM;
+    }
+    int got = 0;
+    if (!x->is_send && !x->failed && MPI_Get_count(st, MPI_BYTE, &got) == MPI_SUCCESS &&
+        (size_t)got != x->bytes) {
+        snprintf(msg, msz, "fronta_mpi: rank %d could not send this buffer: the task that "
+                 "last wrote it there failed", x->peer);
+        return FRONTA_EDEPFAILED;
+    }
+    return 0;
+}
+
+/* Complete what MPI has done; 1 when something was. */
+static int test_some(fronta_mpi_t *m)
+{
+    fronta__mpi_active *a = &m->act;
+    if (!a->n)
+        return 0;
+    int outcount = 0;
+    int rc = MPI_Testsome(a->n, a->req, &outcount, a->idx, a->st);
+    if ((rc != MPI_SUCCESS && rc != MPI_ERR_IN_STATUS) || outcount == MPI_UNDEFINED ||
+        outcount == 0)
+        return 0;
+    for (int k = 0; k < outcount; k++) {
+        int i = a->idx[k];
+        char msg[MPI_MAX_ERROR_STRING + 128];
+        int err = rc == MPI_ERR_IN_STATUS ? a->st[k].MPI_ERROR : MPI_SUCCESS;
+        int code = outcome(a->x[i], &a->st[k], err, msg, sizeof msg);
+        finish(m, a->x[i], code, msg);
+        a->x[i] = NULL;
+    }
+    int n = 0; /* keep the rest in posting order */
+    for (int i = 0; i < a->n; i++)
+        if (a->x[i]) {
+            a->x[n] = a->x[i];
+            a->req[n++] = a->req[i];
+        }
+    a->n = n;
+    return 1;
+}
+
+static void wait_us(fronta_mpi_t *m, unsigned us)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += (long)us * 1000;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&m->qcond, &m->qlock, &ts);
+}
+
+/* Take the ready list, sleeping first when there is nothing to do: on
+ * the condition alone with no request in flight, with the backoff while
+ * requests are. *stop: nothing is left and detach asked us to leave. */
+static fronta__mpi_xfer *take_ready(fronta_mpi_t *m, unsigned backoff, int *stop)
+{
+    pthread_mutex_lock(&m->qlock);
+    while (!m->ready_head && !m->act.n && !m->stop)
+        pthread_cond_wait(&m->qcond, &m->qlock);
+    if (!m->ready_head && m->act.n && backoff)
+        wait_us(m, backoff);
+    fronta__mpi_xfer *r = m->ready_head;
+    m->ready_head = m->ready_tail = NULL;
+    *stop = m->stop && !r && !m->act.n;
+    pthread_mutex_unlock(&m->qlock);
+    return r;
+}
+
+static void *progress_main(void *arg)
+{
+    fronta_mpi_t *m = arg;
+    unsigned backoff = 0;
+    for (;;) {
+        int stop = 0;
+        fronta__mpi_xfer *r = take_ready(m, backoff, &stop);
+        if (stop)
+            break;
+        int progressed = 0;
+        while (r) {
+            fronta__mpi_xfer *next = r->next;
+            progressed |= start(m, r);
+            r = next;
+        }
+        progressed |= test_some(m);
+        if (progressed)
+            backoff = 0;
+        else
+            backoff = backoff ? (backoff * 2 > BACKOFF_MAX_US ? BACKOFF_MAX_US : backoff * 2)
+                              : BACKOFF_MIN_US;
+    }
+    return NULL;
+}
+
+int fronta__mpi_progress_start(fronta_mpi_t *m)
+{
+    int rc = pthread_create(&m->thread, NULL, progress_main, m);
+    if (rc)
+        return fronta__mpi_fail(FRONTA_ESYS, "fronta_mpi_attach: no progress thread: %s",
+                                strerror(rc));
+    return 0;
+}
+
+void fronta__mpi_progress_stop(fronta_mpi_t *m)
+{
+    pthread_mutex_lock(&m->qlock);
+    while (m->outstanding)
+        pthread_cond_wait(&m->idle, &m->qlock);
+    m->stop = 1;
+    pthread_cond_signal(&m->qcond);
+    pthread_mutex_unlock(&m->qlock);
+    pthread_join(m->thread, NULL);
+    free(m->act.x);
+    free(m->act.req);
+    free(m->act.st);
+    free(m->act.idx);
+    memset(&m->act, 0, sizeof m->act);
+}
