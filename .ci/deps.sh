@@ -13,10 +13,15 @@
 # libopenblas-dev is fronta-bench's OpenBLAS gemm baseline (kernels/gemm,
 # cblas_sgemm; pkg-config module "openblas"), never linked by the library;
 # without it the build drops that row.
+#
+# libopenmpi-dev and openmpi-bin build libfronta_mpi and run its tests under
+# mpiexec (docs/scale-out.md); without them the build drops the component
+# and test_mpi skips.
 
 fronta_deps_base=(cmake gcc make libc6-dev pkg-config libcmocka-dev
                   ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo
-                  clang libclang-rt-dev libomp-dev libopenblas-dev)
+                  clang libclang-rt-dev libomp-dev libopenblas-dev
+                  libopenmpi-dev openmpi-bin)
 
 fronta_install_deps() {
     if [[ ${FRONTA_SKIP_DEPS:-0} == 1 ]]; then
