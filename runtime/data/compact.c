@@ -28,9 +28,10 @@
  *                                keep later writers of the chunks waiting
  *                                until the gather has read them.
  * count_i becomes ready when the task that wrote mask_i completes, and
- * runs next on that worker: it reads the mask while it is in cache, and
- * the gather copies about one element in 105 instead of reading the whole
- * mask twice more (the fused demo at 2^26 spent 15% of its time there).
+ * runs next on that worker, beside the kernels of the other chunks: the
+ * mask is read once more in all (twice when one task after them all
+ * counted and then scattered, 15% of the fused demo at 2^26), and the
+ * gather copies about one element in 105.
  * So out is written by one task, which never starts when an input failed
  * (out then keeps its contents), and staging that finds no memory only
  * leaves the copying to the gather; the price is that the work stays on
@@ -57,6 +58,7 @@ typedef struct chunk_job {
     size_t p0, np;
     char *stage;
     size_t stage_bytes;
+    int stage_failed;                 /* or taken before the pieces spread */
 } chunk_job;
 
 /* The plan, fixed at the call: the chunks' count tasks (k, then the
@@ -206,19 +208,37 @@ static size_t stage_room(size_t len)
     return len / 8;
 }
 
-/* One pass over the piece's mask while it is staged; a piece that keeps
- * more than its room is counted again and left to the gather. */
+/* The staging block: a room's worth for every piece of the chunk. Taken
+ * when the first sparse piece needs it (a dense chunk takes none); NULL
+ * when there is no memory. */
+static char *stage_block(chunk_job *j)
+{
+    size_t bytes = 0;
+    if (!j->stage && !j->stage_failed &&
+        !fronta__size_array(0, j->np, stage_room(PIECE) * j->g->es, &bytes)) {
+        j->stage = fronta__mem_alloc(&j->g->rt->alloc, bytes);
+        j->stage_bytes = j->stage ? bytes : 0;
+        j->stage_failed = !j->stage;
+    }
+    return j->stage;
+}
+
+/* Count the piece's mask (a pass at memory speed, without branches);
+ * when it keeps no more than its room, copy the kept elements aside in a
+ * second pass, over the 64 KiB of mask the first one just brought into
+ * the core's cache. */
 static void count_piece(void *ud, size_t i)
 {
     chunk_job *j = ud;
     gather_rec *g = j->g;
     piece_t *p = &g->pieces[j->p0 + i];
-    size_t room = stage_room(p->len);
-    char *y = j->stage ? j->stage + i * stage_room(PIECE) * g->es : NULL;
-    size_t c = y && room ? scatter(g->es, p, y, 0, room, 1) : 0;
-    if (!y || c == room) /* full: maybe more */
-        c = count_nz(p->m, p->len);
-    p->stage = y && c <= room ? y : NULL;
+    size_t c = count_nz(p->m, p->len);
+    char *y = c && c <= stage_room(p->len) ? stage_block(j) : NULL;
+    if (y) {
+        y += i * stage_room(PIECE) * g->es;
+        (void)scatter(g->es, p, y, 0, c, 1);
+    }
+    p->stage = y;
     p->off = c; /* its count, until the scan */
 }
 
@@ -237,13 +257,11 @@ static int count_run(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t na, size_
 {
     (void)a, (void)na, (void)n;
     chunk_job *j = fronta__ktask_priv(ctx);
-    gather_rec *g = j->g;
-    size_t bytes = 0;
-    if (!fronta__size_array(0, j->np, stage_room(PIECE) * g->es, &bytes) && bytes)
-        j->stage = fronta__mem_alloc(&g->rt->alloc, bytes);
-    j->stage_bytes = j->stage ? bytes : 0;
-    if (j->np > 64)
+    if (j->np > 64) { /* spread: the block is taken first, once */
+        (void)stage_block(j);
+        j->stage_failed = 1;
         return parallel(ctx, j->np, count_piece, j);
+    }
     for (size_t i = 0; i < j->np; i++)
         count_piece(j, i);
     return 0;
