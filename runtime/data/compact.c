@@ -47,18 +47,17 @@ typedef struct piece {
     const uint8_t *m;
     size_t len, off;                  /* elements; its kept count, after the scan its
                                          first kept element's place in out */
-    const char *stage;                /* its kept elements, staged by count_i, or NULL */
+    char *stage;                      /* its kept elements (off of them, before the
+                                         scan), staged by count_i, or NULL */
+    size_t stage_bytes;
 } piece_t;
 
 struct gather_rec;
 
-/* count_i's part: its chunk's pieces and the staging block. */
+/* count_i's part: its chunk's pieces. */
 typedef struct chunk_job {
     struct gather_rec *g;
     size_t p0, np;
-    char *stage;
-    size_t stage_bytes;
-    int stage_failed;                 /* or taken before the pieces spread */
 } chunk_job;
 
 /* The plan, fixed at the call: the chunks' count tasks (k, then the
@@ -80,9 +79,9 @@ static void rec_unref(gather_rec *g)
 {
     if (atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) != 1)
         return;
-    for (size_t i = 0; i < g->k; i++)
-        if (g->jobs[i].stage)
-            fronta__mem_free(&g->rt->alloc, g->jobs[i].stage, g->jobs[i].stage_bytes);
+    for (size_t i = 0; i < g->np; i++)
+        if (g->pieces[i].stage)
+            fronta__mem_free(&g->rt->alloc, g->pieces[i].stage, g->pieces[i].stage_bytes);
     fronta__mem_free(&g->rt->alloc, g, g->bytes);
 }
 
@@ -201,45 +200,27 @@ static size_t scatter(size_t es, const piece_t *p, char *y, size_t pos, size_t e
     return scatter_8(p, y, pos, end, sparse);
 }
 
-/* Room a piece has in its chunk's staging block: an eighth of its
- * elements, past which the dense scatter is as cheap as a staged copy. */
-static size_t stage_room(size_t len)
-{
-    return len / 8;
-}
-
-/* The staging block: a room's worth for every piece of the chunk. Taken
- * when the first sparse piece needs it (a dense chunk takes none); NULL
- * when there is no memory. */
-static char *stage_block(chunk_job *j)
-{
-    size_t bytes = 0;
-    if (!j->stage && !j->stage_failed &&
-        !fronta__size_array(0, j->np, stage_room(PIECE) * j->g->es, &bytes)) {
-        j->stage = fronta__mem_alloc(&j->g->rt->alloc, bytes);
-        j->stage_bytes = j->stage ? bytes : 0;
-        j->stage_failed = !j->stage;
-    }
-    return j->stage;
-}
-
 /* Count the piece's mask (a pass at memory speed, without branches);
- * when it keeps no more than its room, copy the kept elements aside in a
- * second pass, over the 64 KiB of mask the first one just brought into
- * the core's cache. */
+ * when it keeps at most one element in 8 (past that the gather's dense
+ * copy from x is as cheap), copy the kept elements aside in a second pass,
+ * over the 64 KiB of mask the first one just brought into the core's
+ * cache. The copy's block is the piece's own and exactly its size: one
+ * taken for a whole chunk (1 MiB, beyond malloc's mmap threshold) cost a
+ * fresh mapping, its page faults and an unmap per chunk, which doubled
+ * the pass. No memory: the gather copies the piece from x. */
 static void count_piece(void *ud, size_t i)
 {
     chunk_job *j = ud;
     gather_rec *g = j->g;
     piece_t *p = &g->pieces[j->p0 + i];
     size_t c = count_nz(p->m, p->len);
-    char *y = c && c <= stage_room(p->len) ? stage_block(j) : NULL;
-    if (y) {
-        y += i * stage_room(PIECE) * g->es;
-        (void)scatter(g->es, p, y, 0, c, 1);
-    }
-    p->stage = y;
     p->off = c; /* its count, until the scan */
+    if (!c || c > p->len / 8)
+        return;
+    if ((p->stage = fronta__mem_alloc(&g->rt->alloc, c * g->es))) {
+        p->stage_bytes = c * g->es;
+        (void)scatter(g->es, p, p->stage, 0, c, 1);
+    }
 }
 
 static int parallel(fronta_ctx_t *ctx, size_t n, void (*body)(void *, size_t), void *ud)
@@ -257,11 +238,8 @@ static int count_run(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t na, size_
 {
     (void)a, (void)na, (void)n;
     chunk_job *j = fronta__ktask_priv(ctx);
-    if (j->np > 64) { /* spread: the block is taken first, once */
-        (void)stage_block(j);
-        j->stage_failed = 1;
+    if (j->np > 64)
         return parallel(ctx, j->np, count_piece, j);
-    }
     for (size_t i = 0; i < j->np; i++)
         count_piece(j, i);
     return 0;
