@@ -924,7 +924,8 @@ typedef struct fronta_task_desc {
  * device that is lost altogether may take with it contents that only it
  * held). With retries (fronta_task_desc_t.retries) a failed attempt runs
  * again first, on those contents; FRONTA_ERESOURCE: resources no
- * admissible device declares. */
+ * admissible device declares. Every refusal sets fronta_last_error (the
+ * kernel, the argument and what its parameter wanted). */
 FRONTA_API FRONTA_NODISCARD int fronta_submit(fronta_runtime_t *rt,
                                               const fronta_task_desc_t *task,
                                               fronta_future_t **out);

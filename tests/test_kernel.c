@@ -297,6 +297,8 @@ static void validate(fronta_runtime_t *rt, int impl, const char *suffix)
     size_t nok = 0;
     for (size_t i = 0; i < nc; i++) {
         fronta_future_t *f = (fronta_future_t *)&f; /* must become NULL on failure */
+        /* An older message, which a refusal must replace with its own. */
+        assert_int_equal(fronta_buffer_partition(NULL, NULL), FRONTA_EINVAL);
         int rc = fronta_submit(rt, &cs[i].t, &f);
         if (rc != cs[i].want && !(cs[i].alt && rc == cs[i].alt))
             fail_msg("%s (%s): expected %s, got %s", cs[i].what, suffix,
@@ -304,6 +306,10 @@ static void validate(fronta_runtime_t *rt, int impl, const char *suffix)
         if (rc != 0) {
             if (f != NULL)
                 fail_msg("%s (%s): failed submit left *out non-NULL", cs[i].what, suffix);
+            const char *msg = fronta_last_error();
+            if (!msg[0] || strstr(msg, "partition:"))
+                fail_msg("%s (%s): refused with %s but fronta_last_error says \"%s\"",
+                         cs[i].what, suffix, fronta_err_name(rc), msg);
             continue;
         }
         assert_non_null(f);

@@ -175,7 +175,8 @@ static int check_hook(const fronta_kernel_t *k, const fronta_task_desc_t *d, siz
 static int check_retries(const fronta_task_desc_t *d, const kbufs *kb)
 {
     if (d->retries > UINT16_MAX)
-        return FRONTA_ERANGE;
+        return fronta__fail(FRONTA_ERANGE, "kernel '%s': %u retries, at most %u",
+                            d->kernel->name, (unsigned)d->retries, (unsigned)UINT16_MAX);
     for (size_t i = 0; d->retries && i < kb->n; i++)
         if (kb->mode[i] == FRONTA_ACCESS_INOUT)
             return fronta__fail(FRONTA_ENOTSUP,
@@ -186,36 +187,65 @@ static int check_retries(const fronta_task_desc_t *d, const kbufs *kb)
     return 0;
 }
 
+/* Why argument i was refused, for fronta_last_error: a refused submission
+ * must say which argument and what it wanted, not leave an older
+ * message standing. Only on the refusal path. */
+static int refuse_arg(int rc, const fronta_kernel_t *k, size_t i, const fronta_arg_t *a,
+                      const fronta__shape *sh)
+{
+    const fronta_param_t *p = &k->params[i];
+    if (rc == FRONTA_ESIZE)
+        return fronta__fail(rc, "kernel '%s', argument %zu: a buffer of %zu elements where "
+                            "the parameter's count rule wants %zu (launch %zu x %zu)",
+                            k->name, i, a->buffer->count,
+                            p->count == FRONTA_COUNT_EXACT ? p->n
+                            : p->count == FRONTA_COUNT_ROWS ? sh->rows
+                            : p->count == FRONTA_COUNT_COLS ? sh->cols : sh->n,
+                            sh->rows, sh->cols);
+    if (rc == FRONTA_EINVAL)
+        return fronta__fail(rc, "kernel '%s', argument %zu: not a buffer of this runtime, "
+                            "or not an access mode", k->name, i);
+    return fronta__fail(rc, "kernel '%s', argument %zu: its %s does not match the "
+                        "parameter's", k->name, i,
+                        p->kind == FRONTA_ARG_SCALAR ? "scalar type" : "access mode or dtype");
+}
+
 static int check_task(fronta_runtime_t *rt, const fronta_task_desc_t *d, size_t *nargs,
                       fronta__shape *sh, kbufs *kb)
 {
     const fronta_kernel_t *k = d->kernel;
     if (!k || k->rt != rt || (d->nafter && !d->after))
-        return FRONTA_EINVAL;
+        return fronta__fail(FRONTA_EINVAL, "submit: %s", !k ? "no kernel"
+                            : k->rt != rt ? "a kernel of another runtime"
+                                          : "nafter without after");
     /* Refused by count before after[] is read: the dependencies of a task
      * are counted in 32 bits, with room left for its buffers' (build). */
     if (d->nafter > UINT32_MAX / 4)
-        return FRONTA_ERANGE;
+        return fronta__fail(FRONTA_ERANGE, "submit: %zu after futures", d->nafter);
     size_t n = d->nargs;
     if (n == 0)
         while (n < FRONTA_MAX_ARGS && d->args[n].kind != FRONTA_ARG_NONE)
             n++;
     if (n != k->nparams || !kinds_match(k, d, n)) /* kinds first: the likely mistake */
-        return FRONTA_EARG;
+        return fronta__fail(FRONTA_EARG, "kernel '%s': %zu arguments given, it takes %zu%s",
+                            k->name, n, k->nparams,
+                            n == k->nparams ? " (one is of the wrong kind)" : "");
     int rc = launch_shape(d, n, sh);
     if (rc)
-        return rc;
+        return fronta__fail(rc, "kernel '%s': no valid launch shape from rows, cols, global "
+                            "and local (or the first buffer's count)", k->name);
     kb->n = 0;
     for (size_t i = 0; i < n; i++) {
         if ((rc = check_arg(rt, &k->params[i], &d->args[i], d->args, sh)))
-            return rc;
+            return refuse_arg(rc, k, i, &d->args[i], sh);
         if (d->args[i].kind == FRONTA_ARG_BUFFER)
             kbufs_add(kb, d->args[i].buffer, d->args[i].access);
     }
     if ((k->flags & FRONTA_KERNEL_NO_ALIAS) && writes_aliased(d, n))
-        return FRONTA_EARG;
+        return fronta__fail(FRONTA_EARG, "kernel '%s': a buffer it writes is passed twice",
+                            k->name);
     if (k->check && (rc = check_hook(k, d, n, sh)))
-        return rc;
+        return fronta__fail(rc, "kernel '%s': its check refused the arguments", k->name);
     if ((rc = check_retries(d, kb)))
         return rc;
     if ((k->flags & FRONTA_KERNEL_FLAT) && sh->dims == 2)
@@ -223,7 +253,8 @@ static int check_task(fronta_runtime_t *rt, const fronta_task_desc_t *d, size_t 
                               .local = sh->local_rows * sh->local_cols, .dims = 1};
     for (size_t i = 0; i < d->nafter; i++)
         if (!fronta__task_valid(d->after[i]) || d->after[i]->rt != rt)
-            return FRONTA_EINVAL;
+            return fronta__fail(FRONTA_EINVAL, "submit: after[%zu] is not a future of this "
+                                "runtime", i);
     *nargs = n;
     return 0;
 }
@@ -543,7 +574,8 @@ int fronta_submit(fronta_runtime_t *rt, const fronta_task_desc_t *task, fronta_f
     if (!rt || !task ||
         fronta__desc_read(&d, sizeof d, task, offsetof(fronta_task_desc_t, kernel) +
                                                   sizeof d.kernel))
-        return FRONTA_EINVAL;
+        return fronta__fail(FRONTA_EINVAL, "submit: no runtime, no task descriptor, or a "
+                            "descriptor size that is too small");
     return fronta__ktask_submit_desc(rt, &d, 0, 0, out);
 }
 

@@ -194,7 +194,8 @@ int fronta__sched_place(fronta_runtime_t *rt, fronta__ktask *kt, const fronta__k
         return fronta__fail(FRONTA_ENODEV, "needs device %d: the runtime has %d devices",
                             kt->needs.device_id, rt->ndevices);
     if ((unsigned)kt->needs.device > FRONTA_NEED_DEVICE)
-        return FRONTA_EINVAL;
+        return fronta__fail(FRONTA_EINVAL, "kernel '%s': needs.device %u is not a "
+                            "fronta_need_t", kt->k->name, (unsigned)kt->needs.device);
     uint64_t cands = 0, runnable = 0;
     char why[256] = "";
     for (int id = 0; id < rt->ndevices; id++) {
@@ -205,7 +206,9 @@ int fronta__sched_place(fronta_runtime_t *rt, fronta__ktask *kt, const fronta__k
             cands |= 1ull << id;
     }
     if (!runnable)
-        return FRONTA_ENOIMPL;
+        return fronta__fail(FRONTA_ENOIMPL, "kernel '%s': no device its needs admit has an "
+                            "implementation of it (CPU for the pool, OpenCL for a device)",
+                            kt->k->name);
     if (!cands)
         return fronta__fail(FRONTA_ERESOURCE, "kernel '%s': no device that can run it has "
                             "the resources: %s", kt->k->name, why);
