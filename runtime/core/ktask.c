@@ -566,27 +566,32 @@ int fronta__ktask_submit_desc(fronta_runtime_t *rt, const fronta_task_desc_t *d,
     return submit_kt(rt, &sub, d, kt, &kb, out != NULL, out);
 }
 
+/* The caller's descriptor, of whatever size it was built with, into d. */
+static int read_desc(fronta_runtime_t *rt, const fronta_task_desc_t *task,
+                     fronta_task_desc_t *d)
+{
+    if (!rt || !task ||
+        fronta__desc_read(d, sizeof *d, task, offsetof(fronta_task_desc_t, kernel) +
+                                                  sizeof d->kernel))
+        return fronta__fail(FRONTA_EINVAL, "submit: no runtime, no task descriptor, or a "
+                            "descriptor size that is too small");
+    return 0;
+}
+
 int fronta_submit(fronta_runtime_t *rt, const fronta_task_desc_t *task, fronta_future_t **out)
 {
     if (out)
         *out = NULL;
     fronta_task_desc_t d;
-    if (!rt || !task ||
-        fronta__desc_read(&d, sizeof d, task, offsetof(fronta_task_desc_t, kernel) +
-                                                  sizeof d.kernel))
-        return fronta__fail(FRONTA_EINVAL, "submit: no runtime, no task descriptor, or a "
-                            "descriptor size that is too small");
-    return fronta__ktask_submit_desc(rt, &d, 0, 0, out);
+    int rc = read_desc(rt, task, &d);
+    return rc ? rc : fronta__ktask_submit_desc(rt, &d, 0, 0, out);
 }
 
 int fronta__submit_check(fronta_runtime_t *rt, const fronta_task_desc_t *task)
 {
     fronta_task_desc_t d;
-    if (!rt || !task ||
-        fronta__desc_read(&d, sizeof d, task, offsetof(fronta_task_desc_t, kernel) +
-                                                  sizeof d.kernel))
-        return fronta__fail(FRONTA_EINVAL, "submit: no runtime or no task descriptor");
-    return fronta__ktask_check(rt, &d);
+    int rc = read_desc(rt, task, &d);
+    return rc ? rc : fronta__ktask_check(rt, &d);
 }
 
 int fronta__ktask_check(fronta_runtime_t *rt, const fronta_task_desc_t *d)

@@ -157,13 +157,13 @@ static size_t count_nz(const uint8_t *m, size_t len)
  * element on a cold chunk, which is then about the mask's own read). */
 #define AHEAD ((size_t)2048)
 
-/* Kept elements of a piece at y[pos .. end); returns where it stopped.
+/* Kept elements of a piece at y[pos .. end).
  * Dense: branch-free, each element written at pos, which passes the kept
  * ones only (the loop stops before a write at end). Sparse (under one in
  * 8 kept): 16 mask bytes at a time, reading only the kept elements of x. */
 #define DEF_SCATTER(S, T)                                                      \
-    static size_t scatter_##S(const piece_t *p, char *yv, size_t pos, size_t end, \
-                              int sparse)                                      \
+    static void scatter_##S(const piece_t *p, char *yv, size_t pos, size_t end, \
+                            int sparse)                                        \
     {                                                                          \
         const T *x = (const T *)(const void *)p->x;                            \
         T *y = (T *)(void *)yv;                                                \
@@ -184,20 +184,19 @@ static size_t count_nz(const uint8_t *m, size_t len)
             y[pos] = x[i];                                                     \
             pos += p->m[i] != 0;                                               \
         }                                                                      \
-        return pos;                                                            \
     }
 DEF_SCATTER(1, uint8_t)
 DEF_SCATTER(4, uint32_t)
 DEF_SCATTER(8, uint64_t)
 
-static size_t scatter(size_t es, const piece_t *p, char *y, size_t pos, size_t end,
-                      int sparse)
+static void scatter(size_t es, const piece_t *p, char *y, size_t pos, size_t end, int sparse)
 {
     if (es == 1)
-        return scatter_1(p, y, pos, end, sparse);
-    if (es == 4)
-        return scatter_4(p, y, pos, end, sparse);
-    return scatter_8(p, y, pos, end, sparse);
+        scatter_1(p, y, pos, end, sparse);
+    else if (es == 4)
+        scatter_4(p, y, pos, end, sparse);
+    else
+        scatter_8(p, y, pos, end, sparse);
 }
 
 /* Count the piece's mask (a pass at memory speed, without branches);
@@ -219,7 +218,7 @@ static void count_piece(void *ud, size_t i)
         return;
     if ((p->stage = fronta__mem_alloc(&g->rt->alloc, c * g->es))) {
         p->stage_bytes = c * g->es;
-        (void)scatter(g->es, p, p->stage, 0, c, 1);
+        scatter(g->es, p, p->stage, 0, c, 1);
     }
 }
 
@@ -256,7 +255,7 @@ static void gather_piece(void *ud, size_t i)
     if (p->stage)
         memcpy(g->y + p->off * g->es, p->stage, (end - p->off) * g->es);
     else
-        (void)scatter(g->es, p, g->y, p->off, end, (next - p->off) * 8 < p->len);
+        scatter(g->es, p, g->y, p->off, end, (next - p->off) * 8 < p->len);
 }
 
 /* Its one argument: out (OUT). Inputs that failed fail it (the lowest

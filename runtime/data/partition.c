@@ -362,6 +362,18 @@ static void unretire(fronta__part *p)
     p->writers = NULL;
 }
 
+/* b whole again: p goes to its retired list, and the claim ends. */
+static void retire_part(fronta_buffer_t *b, fronta__part *p, int homed)
+{
+    pthread_mutex_lock(&b->lock);
+    p->homed = homed;
+    b->part = NULL;
+    p->next = b->retired;
+    b->retired = p;
+    b->part_busy = 0;
+    pthread_mutex_unlock(&b->lock);
+}
+
 /* After shutdown no task runs and the chunks' contents are home already
  * (fronta__buffers_unload): retiring them is all there is to do. */
 static void unpartition_stopped(fronta_buffer_t *b, fronta__part *p)
@@ -371,12 +383,7 @@ static void unpartition_stopped(fronta_buffer_t *b, fronta__part *p)
         p->chunks[i]->chunk_retired = 1;
         pthread_mutex_unlock(&p->chunks[i]->lock);
     }
-    pthread_mutex_lock(&b->lock);
-    b->part = NULL;
-    p->next = b->retired;
-    b->retired = p;
-    b->part_busy = 0;
-    pthread_mutex_unlock(&b->lock);
+    retire_part(b, p, 0);
 }
 
 static int unpartition_live(fronta_buffer_t *b);
@@ -418,12 +425,7 @@ static int unpartition_live(fronta_buffer_t *b)
         unclaim(b);
         return rc;
     }
-    pthread_mutex_lock(&b->lock);
-    b->part = NULL;
-    p->next = b->retired;
-    b->retired = p;
-    b->part_busy = 0;
-    pthread_mutex_unlock(&b->lock);
+    retire_part(b, p, 0);
     return 0;
 }
 
@@ -456,11 +458,7 @@ static int retire_idle(fronta__part *p)
     }
     if (i == p->n)
         return 1;
-    while (i-- > 0) {
-        pthread_mutex_lock(&p->chunks[i]->lock);
-        p->chunks[i]->chunk_retired = 0;
-        pthread_mutex_unlock(&p->chunks[i]->lock);
-    }
+    unretire(p); /* the chunks past i were never retired */
     return 0;
 }
 
@@ -488,15 +486,8 @@ int fronta__unpartition_idle(fronta_buffer_t *b)
         (void)chunk_home(p, p->chunks[i], msg, sizeof msg);
         pthread_mutex_unlock(&p->chunks[i]->lock);
     }
-    if (ok) {
-        pthread_mutex_lock(&b->lock);
-        p->homed = 1;
-        b->part = NULL;
-        p->next = b->retired;
-        b->retired = p;
-        b->part_busy = 0;
-        pthread_mutex_unlock(&b->lock);
-    }
+    if (ok)
+        retire_part(b, p, 1);
     pthread_rwlock_unlock(&rt->stop_lock);
     return ok;
 }
