@@ -11,7 +11,8 @@ static int fused_cpu(fronta_ctx_t *ctx, const fronta_karg_t *args, size_t nargs,
     uint8_t *m = args[1].ptr;
 
     /* One chunk per task, several chunks per pool thread (dv_nchunks):
-     * the loop stays on this thread rather than spreading over the pool. */
+     * the loop stays on this thread rather than spreading over the pool.
+     * Called on each piece of its chunk when fused with the compaction. */
     (void)ctx;
     (void)nargs;
     for (size_t i = 0; i < n; i++)
@@ -42,6 +43,9 @@ static fronta_kernel_t *fused_kernel(fronta_runtime_t *rt)
         .cpu = fused_cpu,
         .cl_source = fused_cl,
         .cl_entry = "dv_fused",
+        /* It is: so the compaction after the map counts each 64 Ki piece
+         * as the kernel writes it, in cache (docs/arrays.md, section 5). */
+        .flags = FRONTA_KERNEL_ELEMENTWISE,
     };
     fronta_kernel_t *k = NULL;
     int rc;

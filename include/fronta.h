@@ -801,7 +801,20 @@ enum {
      * of rows x cols work items (work-group local_rows x local_cols), so a
      * matrix is processed as its row-major elements. Count rules are
      * checked against the shape as given. */
-    FRONTA_KERNEL_FLAT = 1u << 2
+    FRONTA_KERNEL_FLAT = 1u << 2,
+    /* The kernel is elementwise: element i of each buffer it writes
+     * depends only on element i of the buffers it reads and on the
+     * scalars (no neighbours, no index, no random stream), and its CPU
+     * function computes the same elements when called on any range
+     * [lo, hi) of a 1-D launch: each buffer's ptr advanced to element lo,
+     * its count and n = hi - lo (fronta_ctx_shape still gives the whole
+     * launch). The runtime may then run a pool launch in pieces and use
+     * each piece while it is in the core's cache: fronta_compact counts
+     * and copies the kept elements of a chunk's piece as soon as the
+     * kernel writing that chunk's mask from x has written it
+     * (docs/arrays.md). A kernel that breaks the promise gives wrong
+     * results there, not an error. */
+    FRONTA_KERNEL_ELEMENTWISE = 1u << 3
 };
 
 typedef struct fronta_kernel_desc {

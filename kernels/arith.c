@@ -109,7 +109,7 @@ static void arith_desc(fronta_kernel_desc_t *d, const char *name, fronta_cpu_ker
                        const char *cl_options)
 {
     *d = (fronta_kernel_desc_t){
-        .flags = FRONTA_KERNEL_FLAT,
+        .flags = FRONTA_KERNEL_FLAT | FRONTA_KERNEL_ELEMENTWISE,
         .size = sizeof *d,
         .name = name,
         .params = arith_params,

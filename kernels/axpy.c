@@ -139,7 +139,7 @@ static const fronta_param_t axpy_params[] = {
 void fronta__ew_scale_desc(fronta_kernel_desc_t *d)
 {
     *d = (fronta_kernel_desc_t){
-        .flags = FRONTA_KERNEL_FLAT,
+        .flags = FRONTA_KERNEL_FLAT | FRONTA_KERNEL_ELEMENTWISE,
         .size = sizeof *d,
         .name = "scale",
         .params = scale_params,
@@ -154,7 +154,7 @@ void fronta__ew_scale_desc(fronta_kernel_desc_t *d)
 void fronta__ew_axpy_desc(fronta_kernel_desc_t *d)
 {
     *d = (fronta_kernel_desc_t){
-        .flags = FRONTA_KERNEL_FLAT,
+        .flags = FRONTA_KERNEL_FLAT | FRONTA_KERNEL_ELEMENTWISE,
         .size = sizeof *d,
         .name = "axpy",
         .params = axpy_params,

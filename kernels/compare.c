@@ -66,7 +66,7 @@ static void cmp_desc(fronta_kernel_desc_t *d, const char *name, fronta_cpu_kerne
                      const char *cl_options)
 {
     *d = (fronta_kernel_desc_t){
-        .flags = FRONTA_KERNEL_FLAT,
+        .flags = FRONTA_KERNEL_FLAT | FRONTA_KERNEL_ELEMENTWISE,
         .size = sizeof *d,
         .name = name,
         .params = cmp_params,
@@ -167,7 +167,7 @@ static const fronta_param_t select_params[] = {
 void fronta__ew_select_desc(fronta_kernel_desc_t *d)
 {
     *d = (fronta_kernel_desc_t){
-        .flags = FRONTA_KERNEL_FLAT,
+        .flags = FRONTA_KERNEL_FLAT | FRONTA_KERNEL_ELEMENTWISE,
         .size = sizeof *d,
         .name = "select",
         .params = select_params,

@@ -139,7 +139,7 @@ static const fronta_param_t divby_params[] = {
 void fronta__ew_divisible_by_desc(fronta_kernel_desc_t *d)
 {
     *d = (fronta_kernel_desc_t){
-        .flags = FRONTA_KERNEL_FLAT,
+        .flags = FRONTA_KERNEL_FLAT | FRONTA_KERNEL_ELEMENTWISE,
         .size = sizeof *d,
         .name = "divisible_by",
         .params = divby_params,

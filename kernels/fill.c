@@ -79,7 +79,7 @@ static const fronta_param_t fill_params[] = {
 void fronta__ew_fill_desc(fronta_kernel_desc_t *d)
 {
     *d = (fronta_kernel_desc_t){
-        .flags = FRONTA_KERNEL_FLAT,
+        .flags = FRONTA_KERNEL_FLAT | FRONTA_KERNEL_ELEMENTWISE,
         .size = sizeof *d,
         .name = "fill",
         .params = fill_params,
@@ -129,7 +129,7 @@ static const fronta_param_t copy_params[] = {
 void fronta__ew_copy_desc(fronta_kernel_desc_t *d)
 {
     *d = (fronta_kernel_desc_t){
-        .flags = FRONTA_KERNEL_FLAT,
+        .flags = FRONTA_KERNEL_FLAT | FRONTA_KERNEL_ELEMENTWISE,
         .size = sizeof *d,
         .name = "copy",
         .params = copy_params,

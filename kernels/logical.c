@@ -78,7 +78,7 @@ static void logical_desc(fronta_kernel_desc_t *d, const char *name, fronta_cpu_k
                          const char *entry, size_t nparams)
 {
     *d = (fronta_kernel_desc_t){
-        .flags = FRONTA_KERNEL_FLAT,
+        .flags = FRONTA_KERNEL_FLAT | FRONTA_KERNEL_ELEMENTWISE,
         .size = sizeof *d,
         .name = name,
         .params = nparams == 3 ? binary_params : unary_params,

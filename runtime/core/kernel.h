@@ -182,6 +182,18 @@ typedef struct fronta__shape {
     unsigned dims;
 } fronta__shape;
 
+/* A consumer of an elementwise pool kernel's pieces (FRONTA_KERNEL_
+ * ELEMENTWISE; data/compact.c): the kernel runs piece by piece and calls
+ * done after each (index from 0, elements [lo, lo + len)); undo when a
+ * piece failed (what done made is stale: a retry or the fallback
+ * recomputes it); release once, whether it ran or not. */
+typedef struct fronta__piece_hook {
+    size_t piece;                     /* elements a piece (the last one shorter) */
+    void (*done)(struct fronta__piece_hook *h, size_t index, size_t lo, size_t len);
+    void (*undo)(struct fronta__piece_hook *h);
+    void (*release)(struct fronta__piece_hook *h);
+} fronta__piece_hook;
+
 typedef struct fronta__ktask {
     fronta_future_t *task;
     fronta_kernel_t *k;
@@ -228,7 +240,22 @@ typedef struct fronta__ktask {
      * an acquirer when its turn comes. */
     void (*defer_ready)(void *ud);
     void *defer_ud;
+    /* Its piece consumer: NULL, one attached (fronta__ktask_hook), or
+     * fronta__hook_closed once the pool has started it or it is freed.
+     * Whoever swaps a consumer out releases it. */
+    _Atomic(fronta__piece_hook *) hook;
 } fronta__ktask;
+
+extern fronta__piece_hook fronta__hook_closed;
+/* Attach h to t, the task that last wrote `out` (the caller holds out's
+ * lock, which keeps t referenced), when t is a 1-D elementwise kernel
+ * task not started yet, with a CPU function, reading or writing `in` and
+ * writing `out` among buffers of its launch's length. 1: attached (h is
+ * released by whoever runs or frees t); 0: not (h untouched). */
+int fronta__ktask_hook(fronta_future_t *t, const fronta_buffer_t *in, const fronta_buffer_t *out,
+                       fronta__piece_hook *h);
+/* t's consumer released if it never ran (t is being freed). */
+void fronta__ktask_unhook(fronta__ktask *kt);
 
 /* The distinct buffers of a task, in address order (the lock order), each
  * with the union of its modes. */

@@ -344,6 +344,77 @@ static size_t max_deps(const fronta_task_desc_t *desc, const kbufs *kb, size_t k
 
 /* ---- the CPU implementation, on a pool thread ---- */
 
+fronta__piece_hook fronta__hook_closed;
+
+int fronta__ktask_hook(fronta_future_t *t, const fronta_buffer_t *in, const fronta_buffer_t *out,
+                       fronta__piece_hook *h)
+{
+    const fronta__ktask *kt = t ? fronta__ktask_of(t) : NULL;
+    if (!kt || !kt->k || !kt->k->cpu || !(kt->k->flags & FRONTA_KERNEL_ELEMENTWISE) ||
+        kt->shape.dims != 1 || !kt->shape.n || fronta_future_done(t))
+        return 0;
+    int reads = 0, writes = 0;
+    for (uint32_t i = 0; i < kt->nargs; i++) {
+        const fronta_arg_t *a = &kt->args[i];
+        if (a->kind != FRONTA_ARG_BUFFER)
+            continue;
+        if (a->buffer->count != kt->shape.n) /* not every buffer can be cut alike */
+            return 0;
+        reads |= a->buffer == in;
+        writes |= a->buffer == out && (a->access & FRONTA_ACCESS_OUT);
+    }
+    fronta__piece_hook *none = NULL;
+    return reads && writes &&
+           atomic_compare_exchange_strong_explicit(&((fronta__ktask *)kt)->hook, &none, h,
+                                                   memory_order_acq_rel, memory_order_acquire);
+}
+
+void fronta__ktask_unhook(fronta__ktask *kt)
+{
+    fronta__piece_hook *h = atomic_exchange_explicit(&kt->hook, &fronta__hook_closed,
+                                                     memory_order_acq_rel);
+    if (h && h != &fronta__hook_closed)
+        h->release(h);
+}
+
+/* The consumer attached to an elementwise kernel, taken as it starts
+ * (later attaches then fail); NULL when none. */
+static fronta__piece_hook *take_hook(fronta__ktask *kt)
+{
+    if (!(kt->k->flags & FRONTA_KERNEL_ELEMENTWISE))
+        return NULL;
+    fronta__piece_hook *h = atomic_exchange_explicit(&kt->hook, &fronta__hook_closed,
+                                                     memory_order_acq_rel);
+    return h == &fronta__hook_closed ? NULL : h;
+}
+
+/* The launch piece by piece, the consumer after each while the piece is
+ * in this core's cache (FRONTA_KERNEL_ELEMENTWISE says the pieces give
+ * what one call would). */
+static int run_pieces(fronta_ctx_t *ctx, const fronta__ktask *kt, const fronta_karg_t *ka,
+                      fronta__piece_hook *h)
+{
+    fronta_karg_t kp[FRONTA_MAX_ARGS];
+    size_t n = kt->shape.n;
+    int rc = 0;
+    for (size_t lo = 0, i = 0; lo < n && !rc; lo += h->piece, i++) {
+        size_t len = n - lo < h->piece ? n - lo : h->piece;
+        for (uint32_t a = 0; a < kt->nargs; a++) {
+            kp[a] = ka[a];
+            if (kt->args[a].kind != FRONTA_ARG_BUFFER)
+                continue;
+            kp[a].ptr = (char *)ka[a].ptr + lo * fronta_dtype_size(kt->args[a].buffer->type);
+            kp[a].count = len;
+        }
+        if (!(rc = kt->k->cpu(ctx, kp, kt->nargs, len)))
+            h->done(h, i, lo, len);
+    }
+    if (rc)
+        h->undo(h);
+    h->release(h);
+    return rc;
+}
+
 int fronta__ktask_run(fronta_ctx_t *ctx, void *arg)
 {
     fronta__ktask *kt;
@@ -372,7 +443,8 @@ int fronta__ktask_run(fronta_ctx_t *ctx, void *arg)
     fronta_runtime_t *rt = ctx->task->rt;
     int counted = host_writing(kt, 1);
     uint64_t t0 = fronta__now_ns();
-    int rc = kt->k->cpu(ctx, ka, kt->nargs, kt->shape.n);
+    fronta__piece_hook *h = take_hook(kt);
+    int rc = h ? run_pieces(ctx, kt, ka, h) : kt->k->cpu(ctx, ka, kt->nargs, kt->shape.n);
     fronta__sched_kernel_ran(rt, kt, 0, fronta__now_ns() - t0, rc == 0);
     for (uint32_t i = 0; i < kt->nargs; i++) {
         fronta_buffer_t *b = kt->args[i].buffer;
@@ -449,6 +521,7 @@ static fronta__ktask *ktask_new(fronta_runtime_t *rt, const fronta_task_desc_t *
     atomic_init(&kt->rn.dev, -1);
     kt->est_dev = -1;
     atomic_init(&kt->sched_dev, -1);
+    atomic_init(&kt->hook, NULL);
     return kt;
 }
 

@@ -65,6 +65,7 @@ void fronta__task_free_parts(fronta_future_t *t)
         /* An internal task's data goes first: it may hold futures, whose
          * release must not find this task half freed. */
         fronta__ktask *kt = fronta__ktask_of(t);
+        fronta__ktask_unhook(kt);
         if (kt->priv_free)
             kt->priv_free(t->rt, kt->priv);
         kt->priv_free = NULL;
