@@ -1504,7 +1504,8 @@ static int cl_fields_valid(const fronta_kernel_desc_t *d)
 {
     int wants_shape = d->cl_local[0] || d->cl_local[1] || d->cl_scratch || d->cl_passes > 1;
     if (d->flags &
-        ~(unsigned)(FRONTA_KERNEL_CL_SHAPE_ARGS | FRONTA_KERNEL_NO_ALIAS | FRONTA_KERNEL_FLAT))
+        ~(unsigned)(FRONTA_KERNEL_CL_SHAPE_ARGS | FRONTA_KERNEL_NO_ALIAS | FRONTA_KERNEL_FLAT |
+                    FRONTA_KERNEL_ELEMENTWISE))
         return 0;
     if (wants_shape && !(d->flags & FRONTA_KERNEL_CL_SHAPE_ARGS))
         return 0;
