@@ -265,6 +265,87 @@ static void retried_kernel(void **state)
     fcase_down(&c);
 }
 
+/* The bundled elementwise kernels fuse too, for each element size of x
+ * (the sparse copy, of pieces keeping under one in 8, has a loop per
+ * size; the keep kernel above keeps one in 3, the dense case):
+ * divisible_by 11 over int32 and int64, gt over uint8 and double (one in
+ * 90), each result against the serial one. */
+static void bundled_kernels(void **state)
+{
+    (void)state;
+    static const fronta_dtype_t types[] = {FRONTA_INT32, FRONTA_INT64, FRONTA_UINT8,
+                                           FRONTA_DOUBLE};
+    size_t n = 3 * PIECE + 1001;
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        size_t es = fronta_dtype_size(types[t]), want = 0;
+        char *x = malloc(n * es), *y = malloc(n * es), *out = malloc(n * es);
+        char *ref = malloc(n * es);
+        uint8_t *m = calloc(n, 1);
+        assert_true(x && y && out && ref && m);
+        for (size_t i = 0; i < n; i++) {
+            uint64_t v = i * 2654435761u % 1000003u;
+            int keep = types[t] == FRONTA_INT32 || types[t] == FRONTA_INT64 ? v % 11 == 0
+                                                                          : v % 90 == 0;
+            switch (types[t]) {
+            case FRONTA_INT32: ((int32_t *)x)[i] = (int32_t)v; break;
+            case FRONTA_INT64: ((int64_t *)x)[i] = (int64_t)v; break;
+            case FRONTA_UINT8: /* gt x, y: x 1 where kept, y 0 */
+                ((uint8_t *)x)[i] = (uint8_t)keep, ((uint8_t *)y)[i] = 0; break;
+            default: ((double *)x)[i] = keep ? 2.0 + (double)v : 0.5, ((double *)y)[i] = 1.0;
+            }
+            if (keep)
+                memcpy(ref + es * want++, x + es * i, es);
+        }
+        memset(out, 0xab, n * es);
+        fronta_buffer_t *bx, *by = NULL, *bm, *bo;
+        assert_int_equal(fronta_buffer_wrap(rt, x, n, types[t], &bx), 0);
+        assert_int_equal(fronta_buffer_wrap(rt, m, n, FRONTA_UINT8, &bm), 0);
+        assert_int_equal(fronta_buffer_wrap(rt, out, n, types[t], &bo), 0);
+        fronta_partition_t how = {.size = sizeof how, .nchunks = 3};
+        assert_int_equal(fronta_buffer_partition(bx, &how), 0);
+        assert_int_equal(fronta_buffer_partition(bm, &how), 0);
+        int divides = types[t] == FRONTA_INT32 || types[t] == FRONTA_INT64;
+        fronta_task_desc_t d = {.size = sizeof d, .nargs = 3};
+        if (divides) {
+            d.kernel = fronta_kernel_builtin(rt, "divisible_by");
+            d.args[0] = FRONTA_IN(bx);
+            d.args[1] = types[t] == FRONTA_INT32 ? FRONTA_I32(11) : FRONTA_I64(11);
+            d.args[2] = FRONTA_OUT(bm);
+        } else {
+            assert_int_equal(fronta_buffer_wrap(rt, y, n, types[t], &by), 0);
+            assert_int_equal(fronta_buffer_partition(by, &how), 0);
+            d.kernel = fronta_kernel_builtin(rt, "gt");
+            d.args[0] = FRONTA_IN(bx);
+            d.args[1] = FRONTA_IN(by);
+            d.args[2] = FRONTA_OUT(bm);
+        }
+        ft_gate_t g;
+        ft_gate_init(&g, 0);
+        fronta_future_t *gate = ft_gate_submit(rt, &g), *map = NULL, *f = NULL;
+        d.after = &gate;
+        d.nafter = 1;
+        assert_int_equal(fronta_submit_map(rt, &d, &map, NULL), 0);
+        assert_int_equal(fronta_compact(rt, bx, bm, bo, &f), 0);
+        ft_gate_open(&g);
+        FT_EXPECT_OUTCOME(f, 0);
+        int64_t kept = -1;
+        assert_int_equal(fronta_future_result(f, 0, &kept, sizeof kept), 0);
+        FT_EXPECT_OUTCOME(map, 0);
+        fronta_future_release(f);
+        fronta_future_release(map);
+        fronta_future_release(gate);
+        assert_int_equal(fronta_buffer_destroy(bo), 0);
+        assert_int_equal(fronta_buffer_destroy(bm), 0);
+        assert_int_equal(fronta_buffer_destroy(bx), 0);
+        if (by)
+            assert_int_equal(fronta_buffer_destroy(by), 0);
+        if (kept != (int64_t)want || memcmp(out, ref, want * es))
+            fail_msg("dtype %d: kept %lld of %zu%s", (int)types[t], (long long)kept,
+                     want, memcmp(out, ref, want * es) ? ", wrong elements" : "");
+        free(x), free(y), free(out), free(ref), free(m);
+    }
+}
+
 /* The flag is accepted by fronta_kernel_create, and an unknown one still
  * refused. */
 static void flag_accepted(void **state)
@@ -303,6 +384,7 @@ int main(void)
         cmocka_unit_test(does_not_fuse_otherwise),
         cmocka_unit_test(failed_piece),
         cmocka_unit_test(retried_kernel),
+        cmocka_unit_test(bundled_kernels),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

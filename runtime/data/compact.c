@@ -2,6 +2,7 @@
 #include "data/chunkops.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -167,13 +168,13 @@ static size_t count_nz(const uint8_t *m, size_t len)
  * 8 kept): 16 mask bytes at a time, reading only the kept elements of x. */
 #define DEF_SCATTER(S, T)                                                      \
     static void scatter_##S(const piece_t *p, char *yv, size_t pos, size_t end, \
-                            int sparse)                                        \
+                            int sparse, int hot)                               \
     {                                                                          \
         const T *x = (const T *)(const void *)p->x;                            \
         T *y = (T *)(void *)yv;                                                \
         size_t i = 0;                                                          \
         for (; sparse && i + 16 <= p->len && pos < end; i += 16) {             \
-            if (i + AHEAD + 16 <= p->len) {                                    \
+            if (!hot && i + AHEAD + 16 <= p->len) {                            \
                 unsigned f = nz16(p->m + i + AHEAD);                           \
                 if (f)                                                         \
                     __builtin_prefetch(x + i + AHEAD + (size_t)__builtin_ctz(f)); \
@@ -193,14 +194,77 @@ DEF_SCATTER(1, uint8_t)
 DEF_SCATTER(4, uint32_t)
 DEF_SCATTER(8, uint64_t)
 
-static void scatter(size_t es, const piece_t *p, char *y, size_t pos, size_t end, int sparse)
+/* The sparse copy of a piece in this core's cache (fusion), with AVX2:
+ * 32 mask bytes a step and no prefetch, which halves the steps of the
+ * loop above, its cost when nothing waits for memory (the fused demo's
+ * compaction went from about 0.3 to 0.1 ns an element). */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HOT_AVX2 1
+#include <immintrin.h>
+
+__attribute__((target("avx2"))) static inline uint32_t nz32(const uint8_t *m)
 {
+    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)m);
+    return ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_setzero_si256()));
+}
+
+#define DEF_HOT(S, T)                                                          \
+    __attribute__((target("avx2"))) static void hot_##S(const piece_t *p, char *yv, \
+                                                        size_t end)            \
+    {                                                                          \
+        const T *x = (const T *)(const void *)p->x;                            \
+        T *y = (T *)(void *)yv;                                                \
+        size_t i = 0, pos = 0;                                                 \
+        for (; i + 32 <= p->len && pos < end; i += 32)                         \
+            for (uint32_t b = nz32(p->m + i); b && pos < end; b &= b - 1)      \
+                y[pos++] = x[i + (size_t)__builtin_ctz(b)];                    \
+        for (; i < p->len && pos < end; i++)                                   \
+            if (p->m[i])                                                       \
+                y[pos++] = x[i];                                               \
+    }
+DEF_HOT(1, uint8_t)
+DEF_HOT(4, uint32_t)
+DEF_HOT(8, uint64_t)
+
+/* FRONTA_KERNELS_PORTABLE=1 takes the baseline loop, as the bundled
+ * kernels do, so that the tests cover it on an AVX2 machine too. */
+static int hot_avx2(void)
+{
+    static int has = -1; /* a race sets it twice to the same value */
+    const char *env = getenv("FRONTA_KERNELS_PORTABLE");
+    if (env && *env && *env != '0')
+        return 0;
+    int h = __atomic_load_n(&has, __ATOMIC_RELAXED);
+    if (h < 0) {
+        __builtin_cpu_init();
+        h = __builtin_cpu_supports("avx2") != 0;
+        __atomic_store_n(&has, h, __ATOMIC_RELAXED);
+    }
+    return h;
+}
+#endif
+
+/* hot: x and the mask are in this core's cache (fusion): no prefetch. */
+static void scatter(size_t es, const piece_t *p, char *y, size_t pos, size_t end, int sparse,
+                    int hot)
+{
+#ifdef HOT_AVX2
+    if (hot && sparse && !pos && hot_avx2()) {
+        if (es == 1)
+            hot_1(p, y, end);
+        else if (es == 4)
+            hot_4(p, y, end);
+        else
+            hot_8(p, y, end);
+        return;
+    }
+#endif
     if (es == 1)
-        scatter_1(p, y, pos, end, sparse);
+        scatter_1(p, y, pos, end, sparse, hot);
     else if (es == 4)
-        scatter_4(p, y, pos, end, sparse);
+        scatter_4(p, y, pos, end, sparse, hot);
     else
-        scatter_8(p, y, pos, end, sparse);
+        scatter_8(p, y, pos, end, sparse, hot);
 }
 
 /* Count the piece's mask (a pass at memory speed, without branches);
@@ -211,9 +275,8 @@ static void scatter(size_t es, const piece_t *p, char *y, size_t pos, size_t end
  * taken for a whole chunk (1 MiB, beyond malloc's mmap threshold) cost a
  * fresh mapping, its page faults and an unmap per chunk, which doubled
  * the pass. No memory: the gather copies the piece from x. */
-static void count_piece(void *ud, size_t i)
+static void stage_piece(chunk_job *j, size_t i, int hot)
 {
-    chunk_job *j = ud;
     gather_rec *g = j->g;
     piece_t *p = &g->pieces[j->p0 + i];
     if (p->counted)
@@ -224,8 +287,13 @@ static void count_piece(void *ud, size_t i)
         return;
     if ((p->stage = fronta__mem_alloc(&g->rt->alloc, c * g->es))) {
         p->stage_bytes = c * g->es;
-        scatter(g->es, p, p->stage, 0, c, 1);
+        scatter(g->es, p, p->stage, 0, c, 1, hot);
     }
+}
+
+static void count_piece(void *ud, size_t i)
+{
+    stage_piece(ud, i, 0);
 }
 
 /* ---- fusion with the kernel that writes the mask ----
@@ -244,7 +312,7 @@ static void hook_done(fronta__piece_hook *h, size_t index, size_t lo, size_t len
     chunk_job *j = (chunk_job *)(void *)h;
     (void)lo, (void)len;
     if (index < j->np) {
-        count_piece(j, index);
+        stage_piece(j, index, 1);
         j->g->pieces[j->p0 + index].counted = 1;
     }
 }
@@ -316,7 +384,7 @@ static void gather_piece(void *ud, size_t i)
     if (p->stage)
         memcpy(g->y + p->off * g->es, p->stage, (end - p->off) * g->es);
     else
-        scatter(g->es, p, g->y, p->off, end, (next - p->off) * 8 < p->len);
+        scatter(g->es, p, g->y, p->off, end, (next - p->off) * 8 < p->len, 0);
 }
 
 /* Its one argument: out (OUT). Inputs that failed fail it (the lowest
