@@ -142,8 +142,15 @@ static const char *unavailable(void)
                  child ? child : "fronta-bench-mpi");
         return why;
     }
-    if (!mpiexec_path())
+    if (!executable(mpiexec_path())) {
+        const char *env = getenv("FRONTA_BENCH_MPIEXEC");
+        if (env && *env) {
+            snprintf(why, sizeof why, "mpi: skipped, FRONTA_BENCH_MPIEXEC=%s is not an "
+                                      "executable", env);
+            return why;
+        }
         return "mpi: skipped, mpiexec not found (put it in PATH or set FRONTA_BENCH_MPIEXEC)";
+    }
     return NULL;
 }
 
