@@ -53,7 +53,7 @@ if(NOT seen STREQUAL "overhead/fronta;overhead/mpi_raw;stencil/fronta;stencil/mp
   message(FATAL_ERROR "rows ${seen}, expected the four of the group\n${table}\n${err}")
 endif()
 # Rank 1 of 4 is interior: 2 sends and 2 receives of 256 floats per step.
-if(NOT err MATCHES "per rank per step[^\n]* \\[1\\] 2 2 2048 2048")
+if(NOT err MATCHES "per rank per step[^\n]* \\[1\\] 2 2 2048 2048 ")
   message(FATAL_ERROR "mpi/stencil fronta: rank 1 did not move one row each way per step:\n${err}")
 endif()
 
