@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
 #include "mpi_bench.h"
 
 /* libfronta does not link MPI, so fronta-bench cannot run these cases in
@@ -148,6 +150,9 @@ int main(int argc, char **argv)
         MPI_Abort(MPI_COMM_WORLD, 2);
     }
     env_up(&e, provided);
+    if (rank0)
+        fprintf(e.out, "note mpi/%s: %d ranks, each with %d fronta pool threads and %d OpenMP "
+                       "threads\n", c->name, e.size, e.threads, omp_get_max_threads());
     /* Round robin, as fronta-bench's own rows: drift on a shared machine
      * falls on both implementations alike. */
     for (int r = 0; r < runs; r++)

@@ -306,7 +306,10 @@ static size_t grids_n;
 
 mb_status_t mb_stencil_fronta(mb_env_t *e, size_t n, int steps, double *value)
 {
-    size_t nb = (size_t)e->size * (size_t)(e->threads > 0 ? e->threads : 1);
+    /* One block per rank, as the baseline's: its middle task spreads over
+     * the rank's pool (fronta_ctx_parallel), so more blocks would add only
+     * submissions -- and every rank submits every rank's tasks. */
+    size_t nb = (size_t)e->size;
     fronta_kernel_t *fill, *k;
     fronta_buffer_t *g[2];
     fronta_mpi_stats_t s0 = {.size = sizeof s0}, s1 = {.size = sizeof s1};
@@ -316,8 +319,6 @@ mb_status_t mb_stencil_fronta(mb_env_t *e, size_t n, int steps, double *value)
 
     if (!e->m)
         return MB_ERROR;
-    if (nb > n / 3)
-        nb = (size_t)e->size; /* blocks of at least 3 rows: top, middle, bottom */
     k = kernels(e, &fill);
     if (grids_n != n) {
         for (int i = 0; i < 2; i++) {
