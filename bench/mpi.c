@@ -295,7 +295,8 @@ static void parse_row(char *line)
 static void job_run(const bench_env_t *env, const bench_case_t *c, size_t n)
 {
     const char *mpiexec = mpiexec_path(), *child = child_path();
-    char tmpl[] = "/tmp/fronta-bench-mpi-XXXXXX", omp[64], np[16], size[32], steps[16], runs[16];
+    char tmpl[PATH_MAX], omp[64], np[16], size[32], steps[16], runs[16];
+    const char *tmpdir = getenv("TMPDIR");
     char *argv[24], line[65536], **envp = job_env(job_np(c), omp, sizeof omp);
     int fd = -1, a = 0, rc;
     FILE *f;
@@ -303,6 +304,7 @@ static void job_run(const bench_env_t *env, const bench_case_t *c, size_t n)
     memset(&job, 0, sizeof job);
     job.c = c;
     job.failed = 1;
+    snprintf(tmpl, sizeof tmpl, "%s/fronta-bench-mpi-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
     if (!envp || !mpiexec || (fd = mkstemp(tmpl)) < 0) {
         fprintf(stderr, "fronta-bench: mpi/%s: cannot set the job up\n", c->name);
         free(envp);

@@ -37,7 +37,8 @@ typedef struct mb_impl {
 /* mpi_stencil.c */
 mb_status_t mb_stencil_fronta(mb_env_t *e, size_t n, int steps, double *value);
 mb_status_t mb_stencil_mpi_openmp(mb_env_t *e, size_t n, int steps, double *value);
-/* Frees what the stencil kept between runs (the serial reference). */
+/* Frees what the stencil kept between runs (the serial reference, fronta's
+ * grids); after the runtime's last use of them. */
 void mb_stencil_fini(void);
 
 /* mpi_overhead.c */

@@ -181,10 +181,10 @@ int main(int argc, char **argv)
         if (fclose(e.out) != 0)
             perror(path);
     }
-    mb_stencil_fini();
     if (e.m)
         (void)fronta_mpi_detach(e.m);
     (void)fronta_runtime_destroy(e.rt);
+    mb_stencil_fini();
     MPI_Finalize();
     return 0;
 }

@@ -53,10 +53,18 @@ static struct {
     int steps;
 } ref;
 
+static float *grids[2]; /* fronta's two grids, kept from run to run */
+static size_t grids_n;
+
 void mb_stencil_fini(void)
 {
     free(ref.grid);
     ref.grid = NULL;
+    for (int i = 0; i < 2; i++) {
+        free(grids[i]);
+        grids[i] = NULL;
+    }
+    grids_n = 0;
 }
 
 static const float *reference(size_t n, int steps)
@@ -65,7 +73,8 @@ static const float *reference(size_t n, int steps)
 
     if (ref.grid && ref.n == n && ref.steps == steps)
         return ref.grid;
-    mb_stencil_fini();
+    free(ref.grid);
+    ref.grid = NULL;
     a = malloc(n * n * sizeof *a);
     b = malloc(n * n * sizeof *b);
     if (!a || !b) {
@@ -300,9 +309,6 @@ static void note_traffic(const mb_env_t *e, const fronta_mpi_stats_t *s0,
     }
     free(all);
 }
-
-static float *grids[2];
-static size_t grids_n;
 
 mb_status_t mb_stencil_fronta(mb_env_t *e, size_t n, int steps, double *value)
 {
