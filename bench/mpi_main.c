@@ -147,7 +147,11 @@ int main(int argc, char **argv)
         if (rank0)
             fprintf(stderr, "fronta-bench-mpi: stencil: a %zu^2 grid is too small for %d "
                             "ranks (3 rows each at least)\n", n, e.size);
-        MPI_Abort(MPI_COMM_WORLD, 2);
+        /* Every rank saw the same arguments: all stop here alike. */
+        if (e.out)
+            fclose(e.out);
+        MPI_Finalize();
+        return 2;
     }
     env_up(&e, provided);
     if (rank0)
