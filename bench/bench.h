@@ -55,6 +55,11 @@ typedef struct bench_env {
     /* What the harness lends the rows that make runtimes of their own
      * (bench_runtime_create): the progress hook, --stats. */
     struct bench_hooks *hooks;
+    /* What a case that runs its rows elsewhere (the mpi group: another
+     * process) must know of the run ahead of time: --quick, and the most
+     * calls a row may get (its warm-up plus its timed runs at most). */
+    int quick;
+    int runs;
 } bench_env_t;
 
 /* Runs an implementation once over n items. Stores the run's metric in
@@ -82,6 +87,13 @@ typedef struct bench_case {
     /* Optional: called once after the case's rows have all run (frees
      * what its rows kept from run to run: their runtimes). */
     void (*fini)(void);
+    /* Optional: run only when named (`fronta-bench mpi`), not in the
+     * whole suite that no NAME selects. */
+    int opt_in;
+    /* Optional: why the case cannot run on this machine (one line, the
+     * same text for every case of a group: said once), or NULL when it
+     * can. Its rows are then skipped, which is no failure. */
+    const char *(*unavailable)(void);
 } bench_case_t;
 
 /* One row of the registry: an implementation of a case on a device. */

@@ -27,7 +27,8 @@ static void usage(FILE *out)
           "                    [--stats] [--quiet]\n"
           "\n"
           "  NAME          a bench (\"overhead\") or one case (\"overhead/chain\");\n"
-          "                none runs the whole suite\n"
+          "                none runs the whole suite (but the mpi group: MPI jobs\n"
+          "                under mpiexec, run only when named)\n"
           "  --list, -l    list the devices, one per line, and exit\n"
           "  --device D    run only the implementations on D (default all)\n"
           "  --size N      problem size for every selected case (default per case)\n"
@@ -171,7 +172,7 @@ static int name_matches(const char *name, const bench_case_t *c)
 static int case_selected(const opts_t *o, const bench_case_t *c)
 {
     if (o->nnames == 0)
-        return 1;
+        return !c->opt_in;
     for (int i = 0; i < o->nnames; i++)
         if (name_matches(o->names[i], c))
             return 1;
@@ -377,8 +378,16 @@ static void run_rows(run_ctx_t *x, const bench_impl_t *const *im, size_t nim, si
 static size_t case_rows(const bench_machine_t *m, const opts_t *o, const bench_case_t *c,
                         const bench_impl_t **im, size_t cap, int say)
 {
+    static const char *said; /* the last reason given: a group's cases share one */
+    const char *why = c->unavailable ? c->unavailable() : NULL;
     size_t nim = 0;
 
+    if (why) {
+        if (say && why != said)
+            fprintf(stderr, "%s\n", why);
+        said = say ? why : said;
+        return 0;
+    }
     for (size_t k = 0; k < bench_registry_len && nim < cap; k++) {
         const bench_impl_t *row = &bench_registry[k];
         if (row->c != c || (o->device != DEV_ALL && (int)row->dev != o->device))
@@ -514,6 +523,8 @@ static int run(const opts_t *o)
         return 1;
     }
     env.threads = fronta_runtime_cpu_threads(env.rt);
+    env.quick = o->quick;
+    env.runs = 1 + policy_of(o).max;
     bench_machine_probe(&env, &m);
     if (o->list) {
         bench_machine_list(&m, stdout);

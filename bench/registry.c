@@ -3,6 +3,7 @@
 #include "divisible.h"
 #include "kernel_chain.h"
 #include "kernels_bench.h"
+#include "mpi.h"
 #include "overhead.h"
 #include "placement.h"
 #include "scale.h"
@@ -117,6 +118,14 @@ const bench_impl_t bench_registry[] = {
     {ROW(placement_mixed, "eager",  BENCH_DEV_ALL, placement_mixed_eager), .extra = "first_ms"},
     {ROW(placement_mixed, "ws",     BENCH_DEV_ALL, placement_mixed_ws), .extra = "first_ms"},
     {ROW(placement_mixed, "oracle", BENCH_DEV_ALL, placement_mixed_oracle), .extra = "first_ms"},
+    /* Run in fronta-bench-mpi under mpiexec (mpi.c); only when named. The
+     * stencil rows' extra is the most messages a rank sent per step. */
+    {ROW(mpi_stencil, "fronta",     BENCH_DEV_CPU, mpi_stencil_fronta),
+     .extra = "msgs_per_rank_step"},
+    {ROW(mpi_stencil, "mpi_openmp", BENCH_DEV_CPU, mpi_stencil_mpi_openmp),
+     .extra = "msgs_per_rank_step"},
+    {ROW(mpi_overhead, "fronta",    BENCH_DEV_CPU, mpi_overhead_fronta)},
+    {ROW(mpi_overhead, "mpi_raw",   BENCH_DEV_CPU, mpi_overhead_mpi_raw)},
 };
 
 const size_t bench_registry_len = sizeof bench_registry / sizeof bench_registry[0];
