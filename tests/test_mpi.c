@@ -232,8 +232,7 @@ static void dag_tasks(env *e, dag *g, uint64_t *rng)
             .nargs = 4};
         fronta_future_t *f = NULL;
         FM_REQUIRE(fronta_mpi_submit(e->m, on, &td, &f) == 0);
-        int exec = on != FRONTA_MPI_OWNER ? on : fronta_mpi_buffer_owner(e->m, g->slot[d]);
-        FM_REQUIRE((f != NULL) == (exec == fm_rank));
+        FM_REQUIRE(f != NULL); /* a handle on every rank */
         fronta_future_release(f);
         if (fm_rank == 0)
             model_apply(g->mslot[d], g->mslot[a], g->mslot[b], k, inout);
@@ -498,6 +497,9 @@ static void one_transfer_per_version(void **state)
 
 /* ---- a failure on one rank fails the readers on another ---- */
 
+/* x fails on rank 0; y's writer on rank 1 reads x; z's on rank 2 (or 0)
+ * follows y's task through `after`: every rank's handles name the
+ * failed task's global id as the root, the one its own handle has. */
 static void remote_failure(void **state)
 {
     (void)state;
@@ -505,29 +507,55 @@ static void remote_failure(void **state)
         skip();
     env e;
     env_up(&e);
-    fronta_buffer_t *x, *y;
+    fronta_buffer_t *x, *y, *z;
     FM_REQUIRE(fronta_buffer_create(e.rt, L, FRONTA_INT64, &x) == 0);
     FM_REQUIRE(fronta_buffer_create(e.rt, L, FRONTA_INT64, &y) == 0);
+    FM_REQUIRE(fronta_buffer_create(e.rt, L, FRONTA_INT64, &z) == 0);
     FM_REQUIRE(fronta_mpi_buffer_register(e.m, x, 0) == 0);
     FM_REQUIRE(fronta_mpi_buffer_register(e.m, y, 1) == 0);
-    submit_or_die(&e, e.fail, FRONTA_OUT(x), y, y); /* on rank 0; y travels there */
-    fronta_task_desc_t td = {.size = sizeof td, .kernel = e.out,
-                             .args = {FRONTA_OUT(y), FRONTA_IN(x), FRONTA_IN(x), FRONTA_I64(1)},
-                             .nargs = 4};
-    fronta_future_t *f = NULL;
-    FM_REQUIRE(fronta_mpi_submit(e.m, FRONTA_MPI_OWNER, &td, &f) == 0);
-    int code = 0;
-    if (f) {
-        FM_REQUIRE(fronta_future_wait(f, FT_LIMIT) == 0);
-        code = fronta_future_error(f, NULL);
-        fronta_future_release(f);
-    }
+    FM_REQUIRE(fronta_mpi_buffer_register(e.m, z, 2 % fm_size) == 0);
+    fronta_task_desc_t td = {.size = sizeof td, .kernel = e.fail, .nargs = 4,
+                             .args = {FRONTA_OUT(x), FRONTA_IN(y), FRONTA_IN(y), FRONTA_I64(1)}};
+    fronta_future_t *fx = NULL, *fy = NULL, *fz = NULL;
+    FM_REQUIRE(fronta_mpi_submit(e.m, FRONTA_MPI_OWNER, &td, &fx) == 0); /* y travels to 0 */
+    td = (fronta_task_desc_t){.size = sizeof td, .kernel = e.out, .nargs = 4,
+                              .args = {FRONTA_OUT(y), FRONTA_IN(x), FRONTA_IN(x), FRONTA_I64(1)}};
+    FM_REQUIRE(fronta_mpi_submit(e.m, FRONTA_MPI_OWNER, &td, &fy) == 0);
+    td = (fronta_task_desc_t){.size = sizeof td, .kernel = e.out, .nargs = 4,
+                              .args = {FRONTA_OUT(z), FRONTA_IN(z), FRONTA_IN(z), FRONTA_I64(1)},
+                              .after = &fy, .nafter = 1};
+    FM_REQUIRE(fronta_mpi_submit(e.m, FRONTA_MPI_OWNER, &td, &fz) == 0);
+    FM_REQUIRE(fx && fy && fz);
+    fronta_error_t ex = {0}, ey = {0}, ez = {0};
+    FM_REQUIRE(fronta_future_wait(fz, FT_LIMIT) == 0 && fronta_future_wait(fy, FT_LIMIT) == 0 &&
+               fronta_future_wait(fx, FT_LIMIT) == 0);
+    int cx = fronta_future_error(fx, &ex), cy = fronta_future_error(fy, &ey),
+        cz = fronta_future_error(fz, &ez);
+    uint64_t idx = fronta_future_task_id(fx), idy = fronta_future_task_id(fy);
+    /* The same ids on every rank: the max and min across ranks agree. */
+    uint64_t idmax = 0, idmin = 0;
+    MPI_Allreduce(&idx, &idmax, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
+    MPI_Allreduce(&idx, &idmin, 1, MPI_UINT64_T, MPI_MIN, MPI_COMM_WORLD);
+    fronta_future_release(fx);
+    fronta_future_release(fy);
+    fronta_future_release(fz);
     FM_REQUIRE(fronta_mpi_wait_all(e.m, FT_LIMIT) == 0);
     fronta_mpi_stats_t s = stats(&e);
     env_down(&e);
-    assert_int_equal(code, fm_rank == 1 ? FRONTA_EDEPFAILED : 0);
+    assert_int_equal(idmax, idmin);
+    assert_true(idx >= (UINT64_C(1) << 63) && idy == idx + 1);
+    assert_int_equal(cx, FRONTA_ETASK);
+    assert_int_equal(ex.task_id, idx);
+    assert_int_equal(cy, FRONTA_EDEPFAILED);
+    assert_int_equal(ey.task_id, idx);
+    assert_int_equal(cz, FRONTA_EDEPFAILED);
+    assert_int_equal(ez.task_id, idx);
     /* y to rank 0 went well; x back to rank 1 failed on both ends */
     assert_int_equal(s.transfers_failed, fm_rank <= 1 ? 1 : 0);
+    /* each task's outcome to each other rank, from the rank that ran it */
+    unsigned ran = (unsigned)((fm_rank == 0) + (fm_rank == 1) + (fm_rank == 2 % fm_size));
+    assert_int_equal(s.futures_sent, ran * (unsigned)(fm_size - 1));
+    assert_int_equal(s.futures_received, 3u - ran);
 }
 
 /* ---- the calls' checks: the same refusal on every rank, no effect ---- */
@@ -566,7 +594,7 @@ static void refusals(void **state)
     assert_int_equal(range, FRONTA_ERANGE);
     assert_int_equal(unregistered, FRONTA_EINVAL);
     assert_int_equal(bad_rank, FRONTA_ERANGE);
-    assert_int_equal(after, FRONTA_ENOTSUP);
+    assert_int_equal(after, FRONTA_EINVAL);
     assert_int_equal(arg, FRONTA_EARG);
     assert_int_equal(flat_2d, FRONTA_EINVAL);
     assert_int_equal(nchunks, 0);
