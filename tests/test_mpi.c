@@ -1,25 +1,9 @@
 /* Tests of libfronta_mpi under mpirun: random DAGs over distributed
  * buffers and chunks against a serial model on rank 0, transfers once per
  * version, failures across ranks, and the calls' checks. */
-#include "test_util.h"
+#include "test_mpi.h"
 
-#include <mpi.h>
-
-#include "fronta_mpi.h"
-
-/* A failure mid-test on one rank would leave the others waiting for it:
- * end the whole job instead, with the reason (MPI cannot go on without a
- * rank anyway). cmocka's asserts are used once the ranks agree. */
-#define FM_REQUIRE(cond)                                                              \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "rank %d: %s:%d: %s failed (%s)\n", fm_rank, __FILE__,    \
-                    __LINE__, #cond, fronta_last_error());                            \
-            MPI_Abort(MPI_COMM_WORLD, 1);                                             \
-        }                                                                             \
-    } while (0)
-
-static int fm_rank, fm_size;
+int fm_rank, fm_size;
 
 #define L 64     /* elements of every whole buffer and of every chunk */
 #define NB 6     /* whole buffers of a DAG */
@@ -82,13 +66,7 @@ static fronta_kernel_t *kernel(fronta_runtime_t *rt, const char *name, fronta_cp
 
 /* ---- a rank's runtime, attached ---- */
 
-typedef struct env {
-    fronta_runtime_t *rt;
-    fronta_mpi_t *m;
-    fronta_kernel_t *inout, *out, *fail;
-} env;
-
-static void env_up(env *e)
+void env_up(env *e)
 {
     /* One pool thread and no OpenCL device per rank: up to 4 ranks share
      * this machine's 2 cores. */
@@ -101,21 +79,21 @@ static void env_up(env *e)
     e->fail = kernel(e->rt, "fail", fail_cpu, FRONTA_ACCESS_OUT);
 }
 
-static void env_down(env *e)
+void env_down(env *e)
 {
     FM_REQUIRE(fronta_mpi_wait_all(e->m, FT_LIMIT) == 0);
     FM_REQUIRE(fronta_mpi_detach(e->m) == 0);
     FM_REQUIRE(fronta_runtime_destroy(e->rt) == 0);
 }
 
-static fronta_mpi_stats_t stats(env *e)
+fronta_mpi_stats_t stats(env *e)
 {
     fronta_mpi_stats_t s = {.size = sizeof s};
     FM_REQUIRE(fronta_mpi_stats(e->m, &s) == 0);
     return s;
 }
 
-static uint64_t sum_all(uint64_t v)
+uint64_t sum_all(uint64_t v)
 {
     uint64_t s = 0;
     MPI_Allreduce(&v, &s, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
@@ -124,7 +102,7 @@ static uint64_t sum_all(uint64_t v)
 
 /* ---- random DAGs against a serial model ---- */
 
-static uint64_t rng_next(uint64_t *s)
+uint64_t rng_next(uint64_t *s)
 {
     *s ^= *s << 13;
     *s ^= *s >> 7;
@@ -132,7 +110,7 @@ static uint64_t rng_next(uint64_t *s)
     return *s;
 }
 
-static uint64_t seed_base(void)
+uint64_t seed_base(void)
 {
     const char *s = getenv("FRONTA_TEST_SEED");
     uint64_t seed = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL);
@@ -623,6 +601,11 @@ int main(void)
         cmocka_unit_test(dag_cyclic),
         cmocka_unit_test(dag_block_cyclic_2d),
         cmocka_unit_test(stencil_1d),
+        cmocka_unit_test(futures_refusals),
+        cmocka_unit_test(futures_chain),
+        cmocka_unit_test(futures_after_kernels),
+        cmocka_unit_test(futures_roots),
+        cmocka_unit_test(dag_calls),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     /* A rank that failed an assert must not leave the others waiting. */
