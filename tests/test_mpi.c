@@ -606,6 +606,8 @@ int main(void)
         cmocka_unit_test(futures_after_kernels),
         cmocka_unit_test(futures_roots),
         cmocka_unit_test(dag_calls),
+        cmocka_unit_test(stencil_2d),
+        cmocka_unit_test(demo_divisible),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     /* A rank that failed an assert must not leave the others waiting. */
