@@ -252,7 +252,8 @@ void futures_refusals(void **state)
     codes[5] = fronta_mpi_submit_call(e.m, 0, &c, &none);
     codes[6] = fronta_mpi_submit_call(NULL, 0, &c, &none);
     codes[7] = fronta_mpi_submit_call(e.m, 0, NULL, &none);
-    fronta_future_t *wild = (fronta_future_t *)&a; /* not a future at all */
+    static _Alignas(64) unsigned char junk[1024]; /* not a future at all */
+    fronta_future_t *wild = (fronta_future_t *)junk;
     fronta_task_desc_t td = {.size = sizeof td, .kernel = e.out, .nargs = 0, .after = &wild,
                              .nafter = 1};
     int kwild = fronta_mpi_submit(e.m, 0, &td, &none);
