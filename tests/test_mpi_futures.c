@@ -262,6 +262,20 @@ void futures_refusals(void **state)
     uint64_t next_id = fronta_future_task_id(next);
     FM_REQUIRE(fronta_future_wait(next, FT_LIMIT) == 0);
     fronta_future_release(next);
+    /* A need the running rank's pool does not declare: refused there
+     * only, after every rank's checks, so every rank's handle fails with
+     * it and every rank's call returns 0; without a handle, the running
+     * rank alone returns it. */
+    fronta_call_t needy = {.size = sizeof needy, .fn = hash_fn, .arg = &a,
+                           .arg_size = sizeof a, .resources = {{"gpu", 1}}, .nresources = 1};
+    fronta_future_t *nf = NULL;
+    int needy_rc = fronta_mpi_submit_call(e.m, fm_size - 1, &needy, &nf);
+    FM_REQUIRE(nf && fronta_future_wait(nf, FT_LIMIT) == 0);
+    fronta_error_t nerr = {0};
+    int needy_code = fronta_future_error(nf, &nerr);
+    uint64_t needy_id = fronta_future_task_id(nf);
+    fronta_future_release(nf);
+    int needy_bare = fronta_mpi_submit_call(e.m, fm_size - 1, &needy, NULL);
     FM_REQUIRE(fronta_future_wait(local, FT_LIMIT) == 0);
     fronta_future_release(local);
     fronta_mpi_stats_t s = stats(&e);
@@ -278,7 +292,12 @@ void futures_refusals(void **state)
     assert_int_equal(nmsg, 3);
     assert_true(none == NULL);
     assert_int_equal(next_id, FM_ID_BASE + 1);
-    assert_int_equal(s.tasks_run + s.tasks_skipped, 1);
+    assert_int_equal(needy_rc, 0);
+    assert_int_equal(needy_code, FRONTA_ERESOURCE);
+    assert_int_equal(nerr.task_id, needy_id);
+    assert_int_equal(needy_id, FM_ID_BASE + 2);
+    assert_int_equal(needy_bare, fm_rank == fm_size - 1 ? FRONTA_ERESOURCE : 0);
+    assert_int_equal(s.tasks_run + s.tasks_skipped, 3);
 }
 
 /* ---- random DAGs of call tasks ---- */

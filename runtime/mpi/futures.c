@@ -91,14 +91,25 @@ int fronta__mpi_task_open(fronta_mpi_t *m, int exec, fronta_future_t **out,
     return 0;
 }
 
-/* Settle the handle, tell the other ranks, forget rec. */
+/* Settle the handle, tell the other ranks, forget rec. What is sent is
+ * what the handle ended with (a result the promise had no memory for
+ * fails it, and must fail the proxies alike). */
 static void relay(fronta__mpi_task *rec, int code, uint64_t root, const char *msg,
                   const void *res, size_t size)
 {
-    if (rec->promise) {
-        if (fronta__promise_settle(rec->promise, code, root, msg, res, size) == FRONTA_EINVAL)
-            code = code ? code : FRONTA_ENOMEM; /* cannot happen: a promise of ours */
-        fronta__mpi_outcome_send(rec, code, root, msg, res, size);
+    fronta_future_t *p = rec->promise;
+    if (p) {
+        /* Held across the settle: the user may release theirs as soon as
+         * it completes. */
+        fronta_future_retain(p);
+        (void)fronta__promise_settle(p, code, root, msg, res, size);
+        fronta_error_t pe = {0};
+        int pc = fronta_future_error(p, &pe);
+        if (pc != code)
+            fronta__mpi_outcome_send(rec, pc, pe.task_id, pe.message, NULL, 0);
+        else
+            fronta__mpi_outcome_send(rec, code, root, msg, res, size);
+        fronta_future_release(p);
     }
     free(rec);
 }
@@ -160,17 +171,13 @@ void fronta__mpi_outcome_send(fronta__mpi_task *rec, int code, uint64_t root, co
         msz = strlen(msg) + 1;
     }
     fronta__mpi_blob *b = malloc(sizeof *b + size + msz);
-    if (!b) { /* still a header, from the stack's copy below: the others must settle */
-        static const char oom[] = "fronta_mpi: out of memory for the outcome's message";
-        b = malloc(sizeof *b + sizeof oom);
-        code = FRONTA_ENOMEM, root = rec->gid, size = 0, msz = b ? sizeof oom : 0;
-        if (b)
-            memcpy(b->data, oom, sizeof oom);
-        msg = NULL;
+    if (!b && (b = malloc(sizeof *b))) {
+        /* A header alone still settles the others' handles: failed. */
+        code = FRONTA_ENOMEM, root = rec->gid, size = 0, msz = 0, msg = NULL;
     }
     if (!b) {
-        /* Nothing to send with: the planned sends are given up (the
-         * others' handles then wait; out of memory on the relay path). */
+        /* Nothing to send with: the planned sends are given up, and the
+         * other ranks' handles of this task stay pending. */
         for (int k = 0; k < peers; k++)
             fronta__mpi_outstanding_done(m);
         return;
@@ -186,7 +193,7 @@ void fronta__mpi_outcome_send(fronta__mpi_task *rec, int code, uint64_t root, co
         if (r == m->rank)
             continue;
         fronta__mpi_xfer *x = calloc(1, sizeof *x);
-        if (!x) {
+        if (!x) { /* out of memory: rank r's handle stays pending */
             if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1)
                 free(b);
             fronta__mpi_outstanding_done(m);
