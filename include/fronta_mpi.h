@@ -167,7 +167,9 @@ FRONTA_API FRONTA_NODISCARD int fronta_mpi_submit(fronta_mpi_t *m, int rank,
  * out is non-NULL (results are small values: keep large data in
  * buffers; at most INT_MAX bytes, else the other ranks' handles fail
  * with FRONTA_ERANGE). A key of 0 becomes the task's global id, so its
- * random stream does not depend on the rank that runs it. The same
+ * random stream does not depend on the rank that runs it; the handles'
+ * fronta_future_key is the key on every rank (a kernel task's handle's
+ * is not its stream's: that one is derived where it runs). The same
  * handles, refusals and errors as fronta_mpi_submit; the checks made on
  * every rank are fronta_submit_call's (FRONTA_EINVAL: no fn, arg_size
  * without arg, nafter without after, an `after` not a handle of m;

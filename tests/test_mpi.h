@@ -45,6 +45,7 @@ void futures_after_kernels(void **state);
 void futures_roots(void **state);
 void futures_refusals(void **state);
 void dag_calls(void **state);
+void futures_random(void **state);
 /* test_mpi_arrays.c */
 void stencil_1d(void **state);
 void stencil_2d(void **state);

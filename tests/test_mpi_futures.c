@@ -300,6 +300,42 @@ void futures_refusals(void **state)
     assert_int_equal(s.tasks_run + s.tasks_skipped, 3);
 }
 
+static int random_fn(fronta_ctx_t *ctx, void *arg)
+{
+    (void)arg;
+    uint64_t v[2] = {fronta_ctx_random(ctx), fronta_ctx_random(ctx)};
+    return fronta_ctx_return(ctx, v, sizeof v);
+}
+
+/* The first call task of two runs, on rank 0 then on the last rank: its
+ * random stream is keyed by its global id (key 0), so both draw the same
+ * values (whatever else each rank submitted first), and every rank's
+ * handle reports that key. */
+void futures_random(void **state)
+{
+    (void)state;
+    uint64_t got[2][2], key[2];
+    for (int run = 0; run < 2; run++) {
+        env e;
+        env_up(&e);
+        fronta_call_t c = {.size = sizeof c, .fn = random_fn};
+        fronta_future_t *f = NULL;
+        if (run) { /* a local task first: an automatic key would differ now */
+            FM_REQUIRE(fronta_submit_fn(e.rt, random_fn, NULL, 0, &f) == 0);
+            FM_REQUIRE(fronta_future_wait(f, FT_LIMIT) == 0);
+            fronta_future_release(f);
+        }
+        FM_REQUIRE(fronta_mpi_submit_call(e.m, run ? fm_size - 1 : 0, &c, &f) == 0);
+        FM_REQUIRE(fronta_future_result(f, FT_LIMIT, got[run], sizeof got[run]) == 0);
+        key[run] = fronta_future_key(f);
+        fronta_future_release(f);
+        env_down(&e);
+    }
+    assert_true(got[0][0] == got[1][0] && got[0][1] == got[1][1]);
+    assert_true(got[0][0] != got[0][1]);
+    assert_true(key[0] == FM_ID_BASE + 1 && key[1] == FM_ID_BASE + 1);
+}
+
 /* ---- random DAGs of call tasks ---- */
 
 #define NC 60

@@ -13,7 +13,7 @@ static int promise_fn(fronta_ctx_t *ctx, void *arg)
     return FRONTA_ETASK;
 }
 
-int fronta__promise_new(fronta_runtime_t *rt, uint64_t id, const char *name,
+int fronta__promise_new(fronta_runtime_t *rt, uint64_t id, uint64_t key, const char *name,
                         fronta_future_t **out)
 {
     if (out)
@@ -35,6 +35,8 @@ int fronta__promise_new(fronta_runtime_t *rt, uint64_t id, const char *name,
     }
     if (id)
         t->id = id; /* before anyone sees t: what errors and task_id name */
+    if (key)
+        t->key = key;
     /* RUNNING from the start: fronta_future_cancel answers FRONTA_EBUSY,
      * as for a task under way elsewhere, and no claim races the settle. */
     fronta__task_start(t);

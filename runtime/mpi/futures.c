@@ -33,10 +33,11 @@ static int outcome_tag(const fronta_mpi_t *m, int base, int exec, int r)
     return (int)(((uint64_t)base + (uint64_t)k) % (uint64_t)m->tag_ub);
 }
 
-static int proxy_open(fronta_mpi_t *m, int exec, uint64_t gid, int base, fronta_future_t **out)
+static int proxy_open(fronta_mpi_t *m, int exec, uint64_t gid, uint64_t key, int base,
+                      fronta_future_t **out)
 {
     fronta__mpi_xfer *x = calloc(1, sizeof *x);
-    int rc = x ? fronta__promise_new(m->rt, gid, "fronta_mpi proxy", out) : FRONTA_ENOMEM;
+    int rc = x ? fronta__promise_new(m->rt, gid, key, "fronta_mpi proxy", out) : FRONTA_ENOMEM;
     if (rc) {
         free(x);
         return fronta__mpi_fail(rc, "fronta_mpi: no handle for task %llu: %s",
@@ -55,7 +56,7 @@ static int proxy_open(fronta_mpi_t *m, int exec, uint64_t gid, int base, fronta_
     return 0;
 }
 
-int fronta__mpi_task_open(fronta_mpi_t *m, int exec, fronta_future_t **out,
+int fronta__mpi_task_open(fronta_mpi_t *m, int exec, uint64_t key, fronta_future_t **out,
                           fronta__mpi_task **rec)
 {
     *rec = NULL;
@@ -68,7 +69,7 @@ int fronta__mpi_task_open(fronta_mpi_t *m, int exec, fronta_future_t **out,
         m->next_tag += (uint64_t)(m->size - 1);
     }
     if (m->rank != exec)
-        return out && m->size > 1 ? proxy_open(m, exec, gid, base, out) : 0;
+        return out && m->size > 1 ? proxy_open(m, exec, gid, key, base, out) : 0;
     fronta__mpi_task *r = calloc(1, sizeof *r);
     if (!r)
         return fronta__mpi_fail(FRONTA_ENOMEM, "fronta_mpi: out of memory for a task");
@@ -76,7 +77,7 @@ int fronta__mpi_task_open(fronta_mpi_t *m, int exec, fronta_future_t **out,
     r->gid = gid;
     r->tag_base = base;
     if (out) {
-        int rc = fronta__promise_new(m->rt, gid, "fronta_mpi task", &r->promise);
+        int rc = fronta__promise_new(m->rt, gid, key, "fronta_mpi task", &r->promise);
         if (rc) {
             free(r);
             return fronta__mpi_fail(rc, "fronta_mpi: no handle for task %llu: %s",
@@ -267,13 +268,15 @@ int fronta_mpi_submit_call(fronta_mpi_t *m, int rank, const fronta_call_t *call,
     if (!rc)
         rc = check_call(m, rank, &c);
     fronta__mpi_task *rec = NULL;
+    /* The random stream follows from the task, not from the rank that
+     * happens to run it or its count of submissions: key 0 becomes the
+     * global id the task is about to get, on every rank (its handles'
+     * fronta_future_key). */
+    if (!rc && !c.key)
+        c.key = FRONTA__MPI_ID_BASE + m->seq + 1;
     if (!rc)
-        rc = fronta__mpi_task_open(m, rank, out, &rec);
+        rc = fronta__mpi_task_open(m, rank, c.key, out, &rec);
     if (!rc && rec) {
-        /* The random stream follows from the task, not from the rank
-         * that happens to run it or its count of submissions. */
-        if (!c.key)
-            c.key = rec->gid;
         fronta_future_t *real = NULL;
         int src = fronta_submit_call(m->rt, &c, &real);
         /* With a handle, a refusal here is its outcome on every rank. */

@@ -176,9 +176,10 @@ int fronta__mpi_check_after(const fronta_mpi_t *m, fronta_future_t *const *after
                             const char *what);
 /* A task passed every rank's checks and runs on exec: its global id, and
  * with a handle (out non-NULL, on every rank alike) the handle *out: a
- * promise on exec, a proxy fed by exec's outcome message elsewhere.
- * *rec (exec only) goes to fronta__mpi_task_submitted. */
-int fronta__mpi_task_open(fronta_mpi_t *m, int exec, fronta_future_t **out,
+ * promise on exec, a proxy fed by exec's outcome message elsewhere, its
+ * fronta_future_key key (0: none given). *rec (exec only) goes to
+ * fronta__mpi_task_submitted. */
+int fronta__mpi_task_open(fronta_mpi_t *m, int exec, uint64_t key, fronta_future_t **out,
                           fronta__mpi_task **rec);
 /* On exec, after the local submission: rc its code, real its future. */
 void fronta__mpi_task_submitted(fronta__mpi_task *rec, int rc, fronta_future_t *real);

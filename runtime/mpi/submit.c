@@ -155,7 +155,7 @@ int fronta_mpi_submit(fronta_mpi_t *m, int rank, const fronta_task_desc_t *task,
     int rc = check(m, rank, task, &p, &exec);
     fronta__mpi_task *rec = NULL;
     if (!rc)
-        rc = fronta__mpi_task_open(m, exec, out, &rec);
+        rc = fronta__mpi_task_open(m, exec, 0, out, &rec); /* a kernel task's key is its rank's */
     if (!rc) {
         rc = bring_inputs(m, &p, exec);
         /* The receives come first in this rank's order of accesses, so
