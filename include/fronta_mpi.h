@@ -34,14 +34,19 @@ typedef struct fronta_mpi fronta_mpi_t;
  * FRONTA_ESYS (no thread). */
 FRONTA_API FRONTA_NODISCARD int fronta_mpi_attach(fronta_runtime_t *rt, MPI_Comm comm,
                                                   fronta_mpi_t **out);
-/* Wait until every transfer submitted on this rank has completed, then
- * synchronise with the other ranks (a barrier), stop the progress thread
- * and free m. Registered buffers stay the user's (unregistered). Call it
+/* Wait until every transfer submitted on this rank has completed (the
+ * outcome messages of handles too, so every handle of this rank is done),
+ * then synchronise with the other ranks (a barrier), stop the progress
+ * thread and free m. Handles stay valid until released or until the
+ * runtime is destroyed. Registered buffers stay the user's (unregistered). Call it
  * before destroying rt and before MPI_Finalize; collective. NULL: 0. */
 FRONTA_API int fronta_mpi_detach(fronta_mpi_t *m);
 /* fronta_runtime_wait_all, then wait until every transfer of this rank
  * has completed too (a send whose data's writer failed ends its access at
- * once but its empty message later). Not collective. timeout as
+ * once but its empty message later; the outcome messages of handles).
+ * Handles count as the runtime's tasks, so the first wait waits for this
+ * rank's proxies to hear from the ranks that run their tasks. Not
+ * collective. timeout as
  * fronta_future_wait's (the runtime's wait, then the transfers', each
  * with it); FRONTA_ETIMEDOUT, or what fronta_runtime_wait_all returns. */
 FRONTA_API int fronta_mpi_wait_all(fronta_mpi_t *m, double timeout);
@@ -117,7 +122,9 @@ FRONTA_API FRONTA_NODISCARD int fronta_mpi_buffer_fetch(fronta_mpi_t *m, fronta_
  * fronta_future_task_id of its handle on every rank, and the task_id of
  * fronta_error_t for every failure that started in it, on every rank,
  * whichever rank's dependent reports it (a failure that started in a
- * rank's own non-fronta_mpi task keeps that runtime's id).
+ * rank's own non-fronta_mpi task keeps that runtime's id; the message's
+ * text, the running rank's, may name a local id: read the root from
+ * task_id).
  *
  * With out non-NULL -- alike on every rank, like every argument -- each
  * rank gets a handle: on the running rank a future that completes with
