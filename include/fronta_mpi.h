@@ -34,8 +34,9 @@ typedef struct fronta_mpi fronta_mpi_t;
  * FRONTA_ESYS (no thread). */
 FRONTA_API FRONTA_NODISCARD int fronta_mpi_attach(fronta_runtime_t *rt, MPI_Comm comm,
                                                   fronta_mpi_t **out);
-/* Wait until every transfer submitted on this rank has completed (the
- * outcome messages of handles too, so every handle of this rank is done),
+/* Wait until every transfer submitted on this rank and every fronta_mpi
+ * task it runs have completed (the outcome messages of handles too, so
+ * every handle of this rank is done),
  * then synchronise with the other ranks (a barrier), stop the progress
  * thread and free m. Handles stay valid until released or until the
  * runtime is destroyed. Registered buffers stay the user's (unregistered). Call it

@@ -538,6 +538,7 @@ int main(void)
         cmocka_unit_test(futures_after_kernels),
         cmocka_unit_test(futures_roots),
         cmocka_unit_test(futures_random),
+        cmocka_unit_test(futures_detach_waits),
         cmocka_unit_test(dag_calls),
         cmocka_unit_test(stencil_2d),
         cmocka_unit_test(demo_divisible),

@@ -46,6 +46,7 @@ void futures_roots(void **state);
 void futures_refusals(void **state);
 void dag_calls(void **state);
 void futures_random(void **state);
+void futures_detach_waits(void **state);
 /* test_mpi_arrays.c */
 void stencil_1d(void **state);
 void stencil_2d(void **state);

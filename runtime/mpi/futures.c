@@ -134,6 +134,8 @@ static void on_real_done(fronta_future_t *f, void *ud)
         res = NULL, size = 0;
     relay(rec, code, root, code ? err.message : NULL, res, size);
     fronta_future_release(f);
+    /* Last: detach may free m as soon as this rank has nothing left. */
+    fronta__mpi_outstanding_done(m);
 }
 
 void fronta__mpi_task_submitted(fronta__mpi_task *rec, int rc, fronta_future_t *real)
@@ -146,6 +148,9 @@ void fronta__mpi_task_submitted(fronta__mpi_task *rec, int rc, fronta_future_t *
         return;
     }
     rec->local_id = fronta_future_task_id(real);
+    /* Its callback uses m: detach waits for it as for a transfer, also
+     * when no handle and no message depend on it. */
+    fronta__mpi_outstanding_add(m, 1);
     /* Before the callback can run: a reader of what real writes may fail
      * and name real as its root at any time from here. */
     (void)fronta__mpi_id_put(m, rec->local_id, rec->gid); /* out of memory: readers keep
