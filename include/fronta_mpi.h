@@ -34,14 +34,20 @@ typedef struct fronta_mpi fronta_mpi_t;
  * FRONTA_ESYS (no thread). */
 FRONTA_API FRONTA_NODISCARD int fronta_mpi_attach(fronta_runtime_t *rt, MPI_Comm comm,
                                                   fronta_mpi_t **out);
-/* Wait until every transfer submitted on this rank has completed, then
- * synchronise with the other ranks (a barrier), stop the progress thread
- * and free m. Registered buffers stay the user's (unregistered). Call it
+/* Wait until every transfer submitted on this rank and every fronta_mpi
+ * task it runs have completed (the outcome messages of handles too, so
+ * every handle of this rank is done),
+ * then synchronise with the other ranks (a barrier), stop the progress
+ * thread and free m. Handles stay valid until released or until the
+ * runtime is destroyed. Registered buffers stay the user's (unregistered). Call it
  * before destroying rt and before MPI_Finalize; collective. NULL: 0. */
 FRONTA_API int fronta_mpi_detach(fronta_mpi_t *m);
 /* fronta_runtime_wait_all, then wait until every transfer of this rank
  * has completed too (a send whose data's writer failed ends its access at
- * once but its empty message later). Not collective. timeout as
+ * once but its empty message later; the outcome messages of handles).
+ * Handles count as the runtime's tasks, so the first wait waits for this
+ * rank's proxies to hear from the ranks that run their tasks. Not
+ * collective. timeout as
  * fronta_future_wait's (the runtime's wait, then the transfers', each
  * with it); FRONTA_ETIMEDOUT, or what fronta_runtime_wait_all returns. */
 FRONTA_API int fronta_mpi_wait_all(fronta_mpi_t *m, double timeout);
@@ -111,23 +117,75 @@ FRONTA_API FRONTA_NODISCARD int fronta_mpi_buffer_fetch(fronta_mpi_t *m, fronta_
 /* Run on the owner of the task's first written buffer. */
 #define FRONTA_MPI_OWNER (-1)
 
+/* Handles and global ids (docs/scale-out.md, "Futures across ranks").
+ * Every fronta_mpi task gets a global id, 2^63 + its place among the
+ * fronta_mpi tasks of m (1, 2, ...), the same on every rank: it is
+ * fronta_future_task_id of its handle on every rank, and the task_id of
+ * fronta_error_t for every failure that started in it, on every rank,
+ * whichever rank's dependent reports it (a failure that started in a
+ * rank's own non-fronta_mpi task keeps that runtime's id; the message's
+ * text, the running rank's, may name a local id: read the root from
+ * task_id).
+ *
+ * With out non-NULL -- alike on every rank, like every argument -- each
+ * rank gets a handle: on the running rank a future that completes with
+ * the task, elsewhere a proxy that completes when the outcome message
+ * from the running rank arrives (one small message to each other rank
+ * when the task completes, eagerly: a rank may wait on it, read its
+ * status, its error and root, and its result bytes, or name it in
+ * `after`). Handles are RUNNING until done (fronta_future_cancel:
+ * FRONTA_EBUSY) and count as tasks of the rank's runtime, so
+ * fronta_runtime_wait_all waits for them; release each as usual. With
+ * out NULL nothing is sent beyond what the task's data needs. A
+ * done-callback of a handle may run on the progress thread or inside a
+ * fronta_mpi call: it must not call fronta_mpi_* on the same m. */
+
 /* fronta_submit on every rank at once: the task runs on `rank`
  * (FRONTA_MPI_OWNER: the owner of its first OUT or INOUT buffer argument,
  * else of its first buffer, else rank 0). Each of its buffers must be
- * registered. On that rank, inputs whose latest version is elsewhere are
+ * registered; each of its `after` futures must be a handle that
+ * fronta_mpi_submit or fronta_mpi_submit_call gave on m (each rank
+ * passes its own handle of the same task: on the running rank the task
+ * then waits for the earlier task's outcome, received if it ran
+ * elsewhere, and fails with FRONTA_EDEPFAILED naming its root when that
+ * one failed). On that rank, inputs whose latest version is elsewhere are
  * received first (once per version: a version received stays cached,
- * read-only, until a write makes it stale), the task is submitted, and
- * *out (may be NULL) is its future; the other ranks send what it needs
- * from them, record what it writes, and get *out = NULL. The arguments
- * are checked on every rank first (fronta_submit's checks), so a call
- * that fails fails everywhere and has no effect. A task that writes a
- * buffer it does not own leaves the latest version on its rank; nothing
- * is sent back until a task elsewhere reads it. Errors: those of
- * fronta_submit, FRONTA_EINVAL (a buffer not registered), FRONTA_ERANGE
- * (rank), FRONTA_ENOTSUP (`after` futures: not across ranks yet). */
+ * read-only, until a write makes it stale), then the task is submitted;
+ * the other ranks send what it needs from them and record what it
+ * writes. The arguments are checked on every rank first (fronta_submit's
+ * checks), so a call that fails fails everywhere and has no effect. A
+ * refusal by the running rank's own fronta_submit after that (a resource
+ * or device it lacks, shutdown) is, with a handle, the handle's outcome
+ * on every rank (the call returns 0); without one, the running rank's
+ * return. A task that writes a buffer it does not own leaves the latest
+ * version on its rank; nothing is sent back until a task elsewhere reads
+ * it. Errors: those of fronta_submit, FRONTA_EINVAL (a buffer not
+ * registered, an `after` future that is not a handle of m), FRONTA_ERANGE
+ * (rank), FRONTA_ENOMEM (no handle: the ranks are then out of step). */
 FRONTA_API FRONTA_NODISCARD int fronta_mpi_submit(fronta_mpi_t *m, int rank,
                                                   const fronta_task_desc_t *task,
                                                   fronta_future_t **out);
+
+/* fronta_submit_call on every rank at once: call->fn(ctx, arg) runs on
+ * `rank` (a rank of the communicator: a plain task has no data to choose
+ * by) after the `after` futures, handles of m as for fronta_mpi_submit;
+ * inside it fronta_ctx_input(ctx, i) is the result of after[i], whose
+ * bytes came with the earlier task's outcome message when it ran
+ * elsewhere. Its own result travels to every rank with its outcome when
+ * out is non-NULL (results are small values: keep large data in
+ * buffers; at most INT_MAX bytes, else the other ranks' handles fail
+ * with FRONTA_ERANGE). A key of 0 becomes the task's global id, so its
+ * random stream does not depend on the rank that runs it; the handles'
+ * fronta_future_key is the key on every rank (a kernel task's handle's
+ * is not its stream's: that one is derived where it runs). The same
+ * handles, refusals and errors as fronta_mpi_submit; the checks made on
+ * every rank are fronta_submit_call's (FRONTA_EINVAL: no fn, arg_size
+ * without arg, nafter without after, an `after` not a handle of m;
+ * FRONTA_ERANGE: rank, arg_size, nafter or retries); resources are
+ * checked on the running rank (a refusal there as above). */
+FRONTA_API FRONTA_NODISCARD int fronta_mpi_submit_call(fronta_mpi_t *m, int rank,
+                                                       const fronta_call_t *call,
+                                                       fronta_future_t **out);
 
 /* ---- statistics ---------------------------------------------------------- */
 
@@ -140,6 +198,9 @@ typedef struct fronta_mpi_stats {
     uint64_t cache_hits;           /* inputs already here as a received version */
     uint64_t transfers_done;       /* sends and receives completed */
     uint64_t transfers_failed;     /* ... of which failed (the data's writer or MPI) */
+    /* Since futures across ranks: outcome messages planned (at submit),
+     * one per other rank for each task with handles; not in the above. */
+    uint64_t futures_sent, futures_received;
 } fronta_mpi_stats_t;
 /* Counters of this rank since attach; any thread. */
 FRONTA_API int fronta_mpi_stats(fronta_mpi_t *m, fronta_mpi_stats_t *out);

@@ -1,25 +1,9 @@
 /* Tests of libfronta_mpi under mpirun: random DAGs over distributed
  * buffers and chunks against a serial model on rank 0, transfers once per
  * version, failures across ranks, and the calls' checks. */
-#include "test_util.h"
+#include "test_mpi.h"
 
-#include <mpi.h>
-
-#include "fronta_mpi.h"
-
-/* A failure mid-test on one rank would leave the others waiting for it:
- * end the whole job instead, with the reason (MPI cannot go on without a
- * rank anyway). cmocka's asserts are used once the ranks agree. */
-#define FM_REQUIRE(cond)                                                              \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "rank %d: %s:%d: %s failed (%s)\n", fm_rank, __FILE__,    \
-                    __LINE__, #cond, fronta_last_error());                            \
-            MPI_Abort(MPI_COMM_WORLD, 1);                                             \
-        }                                                                             \
-    } while (0)
-
-static int fm_rank, fm_size;
+int fm_rank, fm_size;
 
 #define L 64     /* elements of every whole buffer and of every chunk */
 #define NB 6     /* whole buffers of a DAG */
@@ -82,13 +66,7 @@ static fronta_kernel_t *kernel(fronta_runtime_t *rt, const char *name, fronta_cp
 
 /* ---- a rank's runtime, attached ---- */
 
-typedef struct env {
-    fronta_runtime_t *rt;
-    fronta_mpi_t *m;
-    fronta_kernel_t *inout, *out, *fail;
-} env;
-
-static void env_up(env *e)
+void env_up(env *e)
 {
     /* One pool thread and no OpenCL device per rank: up to 4 ranks share
      * this machine's 2 cores. */
@@ -101,21 +79,21 @@ static void env_up(env *e)
     e->fail = kernel(e->rt, "fail", fail_cpu, FRONTA_ACCESS_OUT);
 }
 
-static void env_down(env *e)
+void env_down(env *e)
 {
     FM_REQUIRE(fronta_mpi_wait_all(e->m, FT_LIMIT) == 0);
     FM_REQUIRE(fronta_mpi_detach(e->m) == 0);
     FM_REQUIRE(fronta_runtime_destroy(e->rt) == 0);
 }
 
-static fronta_mpi_stats_t stats(env *e)
+fronta_mpi_stats_t stats(env *e)
 {
     fronta_mpi_stats_t s = {.size = sizeof s};
     FM_REQUIRE(fronta_mpi_stats(e->m, &s) == 0);
     return s;
 }
 
-static uint64_t sum_all(uint64_t v)
+uint64_t sum_all(uint64_t v)
 {
     uint64_t s = 0;
     MPI_Allreduce(&v, &s, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
@@ -124,7 +102,7 @@ static uint64_t sum_all(uint64_t v)
 
 /* ---- random DAGs against a serial model ---- */
 
-static uint64_t rng_next(uint64_t *s)
+uint64_t rng_next(uint64_t *s)
 {
     *s ^= *s << 13;
     *s ^= *s >> 7;
@@ -132,7 +110,7 @@ static uint64_t rng_next(uint64_t *s)
     return *s;
 }
 
-static uint64_t seed_base(void)
+uint64_t seed_base(void)
 {
     const char *s = getenv("FRONTA_TEST_SEED");
     uint64_t seed = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL);
@@ -216,7 +194,33 @@ static void model_apply(int64_t *d, const int64_t *a, const int64_t *b, int64_t 
                                : mix_out_1((uint64_t)a[i], (uint64_t)b[i], (uint64_t)k));
 }
 
-static void dag_tasks(env *e, dag *g, uint64_t *rng)
+/* A call task of the DAG: k plus the count of its inputs, each of which
+ * finished (kernel tasks' handles: no bytes). */
+static int dag_call_fn(fronta_ctx_t *ctx, void *arg)
+{
+    uint64_t v = *(const uint64_t *)arg + fronta_ctx_ninputs(ctx);
+    return fronta_ctx_return(ctx, &v, sizeof v);
+}
+
+/* Kernel tasks over the slots, each also after up to two random earlier
+ * handles (an order the buffers may not give: the model is unchanged),
+ * and every eighth step a call task on a random rank after up to three,
+ * whose result every rank checks. */
+typedef struct dag_hs {
+    fronta_future_t *k[NT], *c[NT / 8 + 1];
+    uint64_t want[NT / 8 + 1];
+    size_t nk, nc;
+} dag_hs;
+
+static size_t dag_after(uint64_t *rng, dag_hs *h, size_t most, fronta_future_t **after)
+{
+    size_t n = h->nk ? (size_t)(rng_next(rng) % (most + 1)) : 0;
+    for (size_t i = 0; i < n; i++)
+        after[i] = h->k[rng_next(rng) % h->nk];
+    return n;
+}
+
+static void dag_tasks(env *e, dag *g, uint64_t *rng, dag_hs *h)
 {
     for (int t = 0; t < NT; t++) {
         size_t d = rng_next(rng) % g->nslots, a = rng_next(rng) % g->nslots,
@@ -225,19 +229,47 @@ static void dag_tasks(env *e, dag *g, uint64_t *rng)
         int64_t k = (int64_t)(rng_next(rng) % 1000);
         int on = rng_next(rng) % 5 == 0 ? (int)(rng_next(rng) % (uint64_t)fm_size)
                                         : FRONTA_MPI_OWNER;
+        fronta_future_t *after[3];
         fronta_task_desc_t td = {
             .size = sizeof td, .kernel = inout ? e->inout : e->out,
             .args = {inout ? FRONTA_INOUT(g->slot[d]) : FRONTA_OUT(g->slot[d]),
                      FRONTA_IN(g->slot[a]), FRONTA_IN(g->slot[b]), FRONTA_I64(k)},
-            .nargs = 4};
+            .nargs = 4, .after = after, .nafter = dag_after(rng, h, 2, after)};
         fronta_future_t *f = NULL;
         FM_REQUIRE(fronta_mpi_submit(e->m, on, &td, &f) == 0);
-        int exec = on != FRONTA_MPI_OWNER ? on : fronta_mpi_buffer_owner(e->m, g->slot[d]);
-        FM_REQUIRE((f != NULL) == (exec == fm_rank));
-        fronta_future_release(f);
+        FM_REQUIRE(f != NULL); /* a handle on every rank */
+        h->k[h->nk++] = f;
         if (fm_rank == 0)
             model_apply(g->mslot[d], g->mslot[a], g->mslot[b], k, inout);
+        if (t % 8 == 7) {
+            uint64_t v = rng_next(rng) % 1000;
+            fronta_call_t c = {.size = sizeof c, .fn = dag_call_fn, .arg = &v,
+                               .arg_size = sizeof v, .after = after,
+                               .nafter = dag_after(rng, h, 3, after)};
+            h->want[h->nc] = v + c.nafter;
+            int rank = (int)(rng_next(rng) % (uint64_t)fm_size);
+            FM_REQUIRE(fronta_mpi_submit_call(e->m, rank, &c, &h->c[h->nc]) == 0);
+            h->nc++;
+        }
     }
+}
+
+/* Every handle finished on every rank; the calls' results; 0 or the
+ * count of wrong ones. */
+static long dag_handles(dag_hs *h)
+{
+    long bad = 0;
+    for (size_t i = 0; i < h->nk; i++) {
+        FM_REQUIRE(fronta_future_wait(h->k[i], FT_LIMIT) == 0);
+        bad += fronta_future_status(h->k[i]) != FRONTA_FINISHED;
+        fronta_future_release(h->k[i]);
+    }
+    for (size_t i = 0; i < h->nc; i++) {
+        uint64_t v = 0;
+        bad += fronta_future_result(h->c[i], FT_LIMIT, &v, sizeof v) != 0 || v != h->want[i];
+        fronta_future_release(h->c[i]);
+    }
+    return bad;
 }
 
 /* Everything to rank 0, then compare there; returns the mismatches (on
@@ -282,8 +314,11 @@ static void run_dag(fronta_mpi_dist_kind_t kind, uint64_t seed)
     dag_partition(&e, &g, kind);
     if (kind == FRONTA_MPI_DIST_BLOCK_CYCLIC_2D && fm_rank == 0)
         tiles_pack(&g, 0);
-    dag_tasks(&e, &g, &rng);
+    static dag_hs h;
+    memset(&h, 0, sizeof h);
+    dag_tasks(&e, &g, &rng, &h);
     long bad = dag_check(&e, &g, kind == FRONTA_MPI_DIST_BLOCK_CYCLIC_2D);
+    long bad_handles = (long)sum_all((uint64_t)dag_handles(&h));
     FM_REQUIRE(fronta_mpi_wait_all(e.m, FT_LIMIT) == 0);
     fronta_mpi_stats_t s = stats(&e);
     uint64_t sends = sum_all(s.sends), recvs = sum_all(s.recvs);
@@ -293,6 +328,7 @@ static void run_dag(fronta_mpi_dist_kind_t kind, uint64_t seed)
         printf("dag seed %llu dist %d: %llu messages, %ld wrong elements\n",
                (unsigned long long)seed, (int)kind, (unsigned long long)sends, bad);
     assert_int_equal(bad, 0);
+    assert_int_equal(bad_handles, 0);
     assert_int_equal(sends, recvs);
     assert_int_equal(done, sends + recvs);
     assert_int_equal(failed, 0);
@@ -323,133 +359,6 @@ static void dag_block_cyclic_2d(void **state)
 {
     (void)state;
     dags(FRONTA_MPI_DIST_BLOCK_CYCLIC_2D);
-}
-
-/* ---- a 1-D stencil whose halo exchange is only task accesses ---- */
-
-/* dst[i] = left + 2 mid + right of src around i, where the chunk's edges
- * read its neighbours' (args 1 and 3; flags bit 0 / bit 1 when they
- * exist, else the edge reads 0). Unsigned: wrapping is defined, so the
- * serial model matches bit for bit. */
-static int stencil_cpu(fronta_ctx_t *ctx, const fronta_karg_t *a, size_t na, size_t n)
-{
-    (void)ctx, (void)na;
-    uint64_t *d = a[0].ptr;
-    const uint64_t *l = a[1].ptr, *m = a[2].ptr, *r = a[3].ptr;
-    int64_t flags = a[4].v.i64;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t lv = i ? m[i - 1] : (flags & 1) ? l[a[1].count - 1] : 0;
-        uint64_t rv = i + 1 < n ? m[i + 1] : (flags & 2) ? r[0] : 0;
-        d[i] = lv + 2u * m[i] + rv;
-    }
-    return 0;
-}
-
-static fronta_kernel_t *stencil_kernel(fronta_runtime_t *rt)
-{
-    const fronta_param_t p[5] = {
-        {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_INT64, .access = FRONTA_ACCESS_OUT},
-        {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_INT64, .access = FRONTA_ACCESS_IN,
-         .count = FRONTA_COUNT_ANY}, /* neighbours: chunks differ by one element */
-        {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_INT64, .access = FRONTA_ACCESS_IN},
-        {.kind = FRONTA_ARG_BUFFER, .dtype = FRONTA_INT64, .access = FRONTA_ACCESS_IN,
-         .count = FRONTA_COUNT_ANY},
-        {.kind = FRONTA_ARG_I64},
-    };
-    fronta_kernel_desc_t kd = {.name = "stencil3", .params = p, .nparams = 5,
-                               .cpu = stencil_cpu};
-    fronta_kernel_t *k = NULL;
-    FM_REQUIRE(fronta_kernel_create(rt, &kd, &k) == 0);
-    return k;
-}
-
-#define SN 1001 /* elements */
-#define SK 8    /* chunks */
-#define STEPS 12
-
-static void stencil_model(uint64_t *a, uint64_t *b)
-{
-    for (int s = 0; s < STEPS; s++) {
-        for (size_t i = 0; i < SN; i++)
-            b[i] = (i ? a[i - 1] : 0) + 2u * a[i] + (i + 1 < SN ? a[i + 1] : 0);
-        memcpy(a, b, sizeof(uint64_t) * SN);
-    }
-}
-
-/* One step: chunk j of dst from chunks j-1, j, j+1 of src, on dst_j's
- * owner; the neighbours' chunks travel when another rank owns them. */
-static void stencil_step(env *e, fronta_kernel_t *k, fronta_buffer_t *dst, fronta_buffer_t *src)
-{
-    for (size_t j = 0; j < SK; j++) {
-        fronta_buffer_t *mid = fronta_buffer_chunk(src, j);
-        fronta_buffer_t *l = j ? fronta_buffer_chunk(src, j - 1) : mid;
-        fronta_buffer_t *r = j + 1 < SK ? fronta_buffer_chunk(src, j + 1) : mid;
-        int64_t flags = (j ? 1 : 0) | (j + 1 < SK ? 2 : 0);
-        fronta_task_desc_t td = {.size = sizeof td, .kernel = k, .nargs = 5,
-                                 .args = {FRONTA_OUT(fronta_buffer_chunk(dst, j)),
-                                          FRONTA_IN(l), FRONTA_IN(mid), FRONTA_IN(r),
-                                          FRONTA_I64(flags)}};
-        int rc = fronta_mpi_submit(e->m, FRONTA_MPI_OWNER, &td, NULL);
-        if (rc)
-            fprintf(stderr, "rank %d: step chunk %zu: %s (%s)\n", fm_rank, j, fronta_err_name(rc),
-                    fronta_last_error());
-        FM_REQUIRE(rc == 0);
-    }
-}
-
-static void stencil_run(fronta_mpi_dist_kind_t kind)
-{
-    static uint64_t a[SN], b[SN], ma[SN], mb[SN];
-    for (size_t i = 0; i < SN; i++) {
-        /* Only the owner's contents count: the others start wrong. */
-        a[i] = fm_rank == 0 ? (uint64_t)(i * 7 % 13) : 0xdeadu;
-        b[i] = 0xbeefu;
-        ma[i] = (uint64_t)(i * 7 % 13);
-    }
-    env e;
-    env_up(&e);
-    fronta_kernel_t *k = stencil_kernel(e.rt);
-    fronta_buffer_t *ba, *bb;
-    FM_REQUIRE(fronta_buffer_wrap(e.rt, a, SN, FRONTA_INT64, &ba) == 0);
-    FM_REQUIRE(fronta_buffer_wrap(e.rt, b, SN, FRONTA_INT64, &bb) == 0);
-    FM_REQUIRE(fronta_mpi_buffer_register(e.m, ba, 0) == 0);
-    FM_REQUIRE(fronta_mpi_buffer_register(e.m, bb, 0) == 0);
-    fronta_partition_t how = {.size = sizeof how, .nchunks = SK};
-    fronta_mpi_dist_t dist = {.size = sizeof dist, .kind = kind};
-    FM_REQUIRE(fronta_mpi_buffer_partition(e.m, ba, &how, &dist) == 0);
-    FM_REQUIRE(fronta_mpi_buffer_partition(e.m, bb, &how, &dist) == 0);
-    for (int s = 0; s < STEPS; s++)
-        stencil_step(&e, k, s % 2 ? ba : bb, s % 2 ? bb : ba);
-    fronta_buffer_t *last = STEPS % 2 ? bb : ba;
-    FM_REQUIRE(fronta_mpi_buffer_unpartition(e.m, ba) == 0);
-    FM_REQUIRE(fronta_mpi_buffer_unpartition(e.m, bb) == 0);
-    FM_REQUIRE(fronta_mpi_buffer_fetch(e.m, last, 0) == 0);
-    FM_REQUIRE(fronta_mpi_wait_all(e.m, FT_LIMIT) == 0);
-    long bad = 0;
-    if (fm_rank == 0) {
-        stencil_model(ma, mb);
-        void *host = NULL;
-        FM_REQUIRE(fronta_buffer_acquire(last, FRONTA_ACCESS_IN, FT_LIMIT, &host) == 0);
-        for (size_t i = 0; i < SN; i++)
-            bad += ((uint64_t *)host)[i] != ma[i];
-        FM_REQUIRE(fronta_buffer_release(last) == 0);
-    }
-    MPI_Bcast(&bad, 1, MPI_LONG, 0, MPI_COMM_WORLD);
-    uint64_t sends = sum_all(stats(&e).sends);
-    env_down(&e);
-    if (fm_rank == 0)
-        printf("stencil dist %d: %d steps, %llu messages, %ld wrong elements\n", (int)kind,
-               STEPS, (unsigned long long)sends, bad);
-    assert_int_equal(bad, 0);
-    if (fm_size > 1)
-        assert_true(sends > 0); /* halos did cross ranks */
-}
-
-static void stencil_1d(void **state)
-{
-    (void)state;
-    stencil_run(FRONTA_MPI_DIST_BLOCK);
-    stencil_run(FRONTA_MPI_DIST_CYCLIC);
 }
 
 /* ---- no duplicate transfer ---- */
@@ -498,6 +407,9 @@ static void one_transfer_per_version(void **state)
 
 /* ---- a failure on one rank fails the readers on another ---- */
 
+/* x fails on rank 0; y's writer on rank 1 reads x; z's on rank 2 (or 0)
+ * follows y's task through `after`: every rank's handles name the
+ * failed task's global id as the root, the one its own handle has. */
 static void remote_failure(void **state)
 {
     (void)state;
@@ -505,29 +417,55 @@ static void remote_failure(void **state)
         skip();
     env e;
     env_up(&e);
-    fronta_buffer_t *x, *y;
+    fronta_buffer_t *x, *y, *z;
     FM_REQUIRE(fronta_buffer_create(e.rt, L, FRONTA_INT64, &x) == 0);
     FM_REQUIRE(fronta_buffer_create(e.rt, L, FRONTA_INT64, &y) == 0);
+    FM_REQUIRE(fronta_buffer_create(e.rt, L, FRONTA_INT64, &z) == 0);
     FM_REQUIRE(fronta_mpi_buffer_register(e.m, x, 0) == 0);
     FM_REQUIRE(fronta_mpi_buffer_register(e.m, y, 1) == 0);
-    submit_or_die(&e, e.fail, FRONTA_OUT(x), y, y); /* on rank 0; y travels there */
-    fronta_task_desc_t td = {.size = sizeof td, .kernel = e.out,
-                             .args = {FRONTA_OUT(y), FRONTA_IN(x), FRONTA_IN(x), FRONTA_I64(1)},
-                             .nargs = 4};
-    fronta_future_t *f = NULL;
-    FM_REQUIRE(fronta_mpi_submit(e.m, FRONTA_MPI_OWNER, &td, &f) == 0);
-    int code = 0;
-    if (f) {
-        FM_REQUIRE(fronta_future_wait(f, FT_LIMIT) == 0);
-        code = fronta_future_error(f, NULL);
-        fronta_future_release(f);
-    }
+    FM_REQUIRE(fronta_mpi_buffer_register(e.m, z, 2 % fm_size) == 0);
+    fronta_task_desc_t td = {.size = sizeof td, .kernel = e.fail, .nargs = 4,
+                             .args = {FRONTA_OUT(x), FRONTA_IN(y), FRONTA_IN(y), FRONTA_I64(1)}};
+    fronta_future_t *fx = NULL, *fy = NULL, *fz = NULL;
+    FM_REQUIRE(fronta_mpi_submit(e.m, FRONTA_MPI_OWNER, &td, &fx) == 0); /* y travels to 0 */
+    td = (fronta_task_desc_t){.size = sizeof td, .kernel = e.out, .nargs = 4,
+                              .args = {FRONTA_OUT(y), FRONTA_IN(x), FRONTA_IN(x), FRONTA_I64(1)}};
+    FM_REQUIRE(fronta_mpi_submit(e.m, FRONTA_MPI_OWNER, &td, &fy) == 0);
+    td = (fronta_task_desc_t){.size = sizeof td, .kernel = e.out, .nargs = 4,
+                              .args = {FRONTA_OUT(z), FRONTA_IN(z), FRONTA_IN(z), FRONTA_I64(1)},
+                              .after = &fy, .nafter = 1};
+    FM_REQUIRE(fronta_mpi_submit(e.m, FRONTA_MPI_OWNER, &td, &fz) == 0);
+    FM_REQUIRE(fx && fy && fz);
+    fronta_error_t ex = {0}, ey = {0}, ez = {0};
+    FM_REQUIRE(fronta_future_wait(fz, FT_LIMIT) == 0 && fronta_future_wait(fy, FT_LIMIT) == 0 &&
+               fronta_future_wait(fx, FT_LIMIT) == 0);
+    int cx = fronta_future_error(fx, &ex), cy = fronta_future_error(fy, &ey),
+        cz = fronta_future_error(fz, &ez);
+    uint64_t idx = fronta_future_task_id(fx), idy = fronta_future_task_id(fy);
+    /* The same ids on every rank: the max and min across ranks agree. */
+    uint64_t idmax = 0, idmin = 0;
+    MPI_Allreduce(&idx, &idmax, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
+    MPI_Allreduce(&idx, &idmin, 1, MPI_UINT64_T, MPI_MIN, MPI_COMM_WORLD);
+    fronta_future_release(fx);
+    fronta_future_release(fy);
+    fronta_future_release(fz);
     FM_REQUIRE(fronta_mpi_wait_all(e.m, FT_LIMIT) == 0);
     fronta_mpi_stats_t s = stats(&e);
     env_down(&e);
-    assert_int_equal(code, fm_rank == 1 ? FRONTA_EDEPFAILED : 0);
+    assert_int_equal(idmax, idmin);
+    assert_true(idx >= (UINT64_C(1) << 63) && idy == idx + 1);
+    assert_int_equal(cx, FRONTA_ETASK);
+    assert_int_equal(ex.task_id, idx);
+    assert_int_equal(cy, FRONTA_EDEPFAILED);
+    assert_int_equal(ey.task_id, idx);
+    assert_int_equal(cz, FRONTA_EDEPFAILED);
+    assert_int_equal(ez.task_id, idx);
     /* y to rank 0 went well; x back to rank 1 failed on both ends */
     assert_int_equal(s.transfers_failed, fm_rank <= 1 ? 1 : 0);
+    /* each task's outcome to each other rank, from the rank that ran it */
+    unsigned ran = (unsigned)((fm_rank == 0) + (fm_rank == 1) + (fm_rank == 2 % fm_size));
+    assert_int_equal(s.futures_sent, ran * (unsigned)(fm_size - 1));
+    assert_int_equal(s.futures_received, 3u - ran);
 }
 
 /* ---- the calls' checks: the same refusal on every rank, no effect ---- */
@@ -566,7 +504,7 @@ static void refusals(void **state)
     assert_int_equal(range, FRONTA_ERANGE);
     assert_int_equal(unregistered, FRONTA_EINVAL);
     assert_int_equal(bad_rank, FRONTA_ERANGE);
-    assert_int_equal(after, FRONTA_ENOTSUP);
+    assert_int_equal(after, FRONTA_EINVAL);
     assert_int_equal(arg, FRONTA_EARG);
     assert_int_equal(flat_2d, FRONTA_EINVAL);
     assert_int_equal(nchunks, 0);
@@ -595,6 +533,15 @@ int main(void)
         cmocka_unit_test(dag_cyclic),
         cmocka_unit_test(dag_block_cyclic_2d),
         cmocka_unit_test(stencil_1d),
+        cmocka_unit_test(futures_refusals),
+        cmocka_unit_test(futures_chain),
+        cmocka_unit_test(futures_after_kernels),
+        cmocka_unit_test(futures_roots),
+        cmocka_unit_test(futures_random),
+        cmocka_unit_test(futures_detach_waits),
+        cmocka_unit_test(dag_calls),
+        cmocka_unit_test(stencil_2d),
+        cmocka_unit_test(demo_divisible),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     /* A rank that failed an assert must not leave the others waiting. */

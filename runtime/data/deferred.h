@@ -45,4 +45,21 @@ FRONTA_INTERNAL_API int fronta__submit_check(fronta_runtime_t *rt,
 /* Set this thread's fronta_last_error() to msg; returns code. */
 FRONTA_INTERNAL_API int fronta__set_last_error(int code, const char *msg);
 
+/* A promise: a future that no task backs, RUNNING (so not cancellable:
+ * FRONTA_EBUSY) until fronta__promise_settle, counted as one of rt's
+ * tasks meanwhile (fronta_runtime_wait_all waits for it). id, unless 0,
+ * is its task id, the one errors rooted in it name; key, unless 0, its
+ * fronta_future_key (the stream key of the task it stands for). *out holds one
+ * reference for the caller; the settle drops the other. FRONTA_EINVAL,
+ * FRONTA_ENOMEM, FRONTA_ESHUTDOWN. */
+FRONTA_INTERNAL_API int fronta__promise_new(fronta_runtime_t *rt, uint64_t id, uint64_t key,
+                                            const char *name, fronta_future_t **out);
+/* Complete a promise once, from any thread: code 0 finishes it with the
+ * result res (size bytes, copied); FRONTA_ECANCELLED cancels it; another
+ * code fails it, naming root (0: itself) with msg (copied). Its
+ * successors and callbacks run in the caller's thread. FRONTA_EINVAL
+ * (not a promise), FRONTA_EBUSY (settled already). */
+FRONTA_INTERNAL_API int fronta__promise_settle(fronta_future_t *f, int code, uint64_t root,
+                                               const char *msg, const void *res, size_t size);
+
 #endif

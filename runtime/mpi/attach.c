@@ -62,6 +62,8 @@ static int check_mpi(void)
 static void mpi_free(fronta_mpi_t *m)
 {
     fronta__mpi_table_free(m);
+    fronta__mpi_ids_free(m);
+    pthread_mutex_destroy(&m->idlock);
     pthread_mutex_destroy(&m->lock);
     pthread_mutex_destroy(&m->qlock);
     pthread_cond_destroy(&m->qcond);
@@ -103,6 +105,7 @@ int fronta_mpi_attach(fronta_runtime_t *rt, MPI_Comm comm, fronta_mpi_t **out)
     m->st.size = sizeof m->st;
     pthread_mutex_init(&m->lock, NULL);
     pthread_mutex_init(&m->qlock, NULL);
+    pthread_mutex_init(&m->idlock, NULL);
     pthread_condattr_t ca; /* the progress thread's backoff waits on a monotonic clock */
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -12,6 +12,9 @@
 #define FRONTA__MPI_MAGIC 0x464d5049u /* "FMPI" */
 /* have[r] when rank r holds no version of the buffer. */
 #define FRONTA__MPI_NONE UINT64_MAX
+/* Global task ids: 2^63 + the task's sequence number on its fronta_mpi_t,
+ * the same on every rank; a runtime's own ids never get there. */
+#define FRONTA__MPI_ID_BASE (UINT64_C(1) << 63)
 
 /* A logical array as every rank sees it. Every rank keeps the same state
  * for every buffer, since every rank sees every submission: so a rank
@@ -27,19 +30,72 @@ typedef struct fronta__mpi_buf {
     struct fronta__mpi_buf *parent;   /* a chunk's parent, else NULL */
 } fronta__mpi_buf;
 
-/* One message: a deferred access of this rank's copy (IN to send, OUT to
- * receive) that the progress thread begins when its turn comes. */
+/* What one transfer is. A buffer's sends and receives are deferred
+ * accesses of this rank's copy (IN to send, OUT to receive) that begin
+ * when their turn in the buffer's order comes; a task's outcome (its
+ * status, error and result, to a rank that holds a handle of it) is
+ * ready at once: a receive is posted at submit, a send when the task
+ * completes. */
+enum {
+    FRONTA__X_BUF_SEND,
+    FRONTA__X_BUF_RECV,
+    FRONTA__X_FUT_SEND,
+    FRONTA__X_FUT_RECV
+};
+
+/* A task's outcome on the wire: this header, then (when res_size +
+ * msg_size > 0) one message of the result bytes and the error message
+ * (with its NUL), on the same tag: MPI keeps the order of two messages
+ * of one sender and tag. */
+typedef struct fronta__mpi_hdr {
+    uint64_t gid;                     /* the task's global id: a check of the tag's pairing */
+    uint64_t root;                    /* the global id of the failure's root, else 0 */
+    int32_t code;                     /* 0: finished */
+    uint32_t res_size, msg_size;
+    uint32_t pad;
+} fronta__mpi_hdr;
+
+/* An outcome packed once, shared by its sends to every other rank. */
+typedef struct fronta__mpi_blob {
+    atomic_int refs;
+    fronta__mpi_hdr hdr;
+    unsigned char data[];             /* res_size + msg_size bytes */
+} fronta__mpi_blob;
+
+/* One message. Under the progress thread alone once it is queued. */
 typedef struct fronta__mpi_xfer {
     struct fronta__mpi_xfer *next;    /* the ready list */
     struct fronta_mpi *m;
+    int kind;                         /* FRONTA__X_* */
+    int phase;                        /* 0: the first message; 1: the second */
+    int peer, tag;
+    MPI_Request req;
+    /* buffers */
     fronta_buffer_t *b;
     fronta_future_t *h;               /* the access */
     size_t bytes;
     void *scratch;                    /* a receive whose access failed lands here */
-    int peer, tag, is_send;
     int failed;                       /* the access failed: send an empty message */
-    MPI_Request req;
+    /* A failed send's empty message is followed by the global id of the
+     * failure's root, so that the readers on the receiving rank name it. */
+    uint64_t root;
+    /* outcomes */
+    fronta__mpi_blob *blob;           /* a send's */
+    fronta_future_t *proxy;           /* a receive's: settled from what arrives */
+    uint64_t gid;
+    fronta__mpi_hdr hdr;              /* a receive's header */
+    unsigned char *payload;           /* a receive's result and message */
 } fronta__mpi_xfer;
+
+/* A task this rank runs, from its submission to its completion callback,
+ * which relays its outcome to the handle and the other ranks. */
+typedef struct fronta__mpi_task {
+    struct fronta_mpi *m;
+    uint64_t gid;
+    uint64_t local_id;                /* the real task's id in this rank's runtime */
+    fronta_future_t *promise;         /* the user's handle, or NULL when none was asked */
+    int tag_base;                     /* the outcome's sends: one tag per other rank */
+} fronta__mpi_task;
 
 /* The progress thread's requests in flight (its own: no lock). */
 typedef struct fronta__mpi_active {
@@ -63,6 +119,7 @@ struct fronta_mpi {
     fronta__mpi_buf **table;          /* open addressing by buffer address */
     size_t table_cap, table_used, table_dead;
     uint64_t next_tag;
+    uint64_t seq;                     /* fronta_mpi tasks submitted: the last global id */
     fronta_mpi_stats_t st;
     /* The progress thread's queue. qlock is taken inside completions
      * (the ready callback) and never held while calling into fronta. */
@@ -75,6 +132,14 @@ struct fronta_mpi {
     pthread_t thread;
     fronta__mpi_active act;
     atomic_uint_fast64_t done, failed;
+    /* This rank's task ids that may be named as a failure's root, each
+     * with the global id every rank names it by: the tasks it runs (until
+     * they finish without being a root) and the receives that failed
+     * (their root is the sender's). Under idlock alone: written at
+     * submit, by completion callbacks and by the progress thread. */
+    pthread_mutex_t idlock;
+    uint64_t *id_keys, *id_vals;
+    size_t id_cap, id_used, id_dead;
 };
 
 /* ---- attach.c ---- */
@@ -90,6 +155,39 @@ void fronta__mpi_progress_stop(fronta_mpi_t *m);
  * of accesses; the progress thread runs it when its turn comes. */
 int fronta__mpi_xfer_submit(fronta_mpi_t *m, fronta_buffer_t *b, int peer, int tag,
                             int is_send);
+
+/* Queue x for the progress thread (any thread; takes qlock). */
+void fronta__mpi_xfer_ready(fronta_mpi_t *m, fronta__mpi_xfer *x);
+/* One transfer more, or less, that detach and wait_all wait for. */
+void fronta__mpi_outstanding_add(fronta_mpi_t *m, size_t n);
+void fronta__mpi_outstanding_done(fronta_mpi_t *m);
+
+/* ---- ids.c (each takes idlock) ---- */
+int fronta__mpi_id_put(fronta_mpi_t *m, uint64_t local, uint64_t gid);
+void fronta__mpi_id_del(fronta_mpi_t *m, uint64_t local);
+/* The global id of root: itself when it is one already, its entry's, or
+ * root unchanged (a failure that began outside fronta_mpi's tasks). */
+uint64_t fronta__mpi_id_global(fronta_mpi_t *m, uint64_t root);
+void fronta__mpi_ids_free(fronta_mpi_t *m);
+
+/* ---- futures.c (under m->lock) ---- */
+/* 0 when each of the n futures is a handle fronta_mpi gave on m. */
+int fronta__mpi_check_after(const fronta_mpi_t *m, fronta_future_t *const *after, size_t n,
+                            const char *what);
+/* A task passed every rank's checks and runs on exec: its global id, and
+ * with a handle (out non-NULL, on every rank alike) the handle *out: a
+ * promise on exec, a proxy fed by exec's outcome message elsewhere, its
+ * fronta_future_key key (0: none given). *rec (exec only) goes to
+ * fronta__mpi_task_submitted. */
+int fronta__mpi_task_open(fronta_mpi_t *m, int exec, uint64_t key, fronta_future_t **out,
+                          fronta__mpi_task **rec);
+/* On exec, after the local submission: rc its code, real its future. */
+void fronta__mpi_task_submitted(fronta__mpi_task *rec, int rc, fronta_future_t *real);
+/* The outcome messages of a completed task, to every rank but this one. */
+void fronta__mpi_outcome_send(fronta__mpi_task *rec, int code, uint64_t root, const char *msg,
+                              const void *res, size_t size);
+/* A received outcome: settle x->proxy (progress thread). */
+void fronta__mpi_outcome_settle(fronta__mpi_xfer *x, int code, const char *msg);
 
 /* ---- registry.c (under m->lock) ---- */
 fronta__mpi_buf *fronta__mpi_find(const fronta_mpi_t *m, const fronta_buffer_t *b);

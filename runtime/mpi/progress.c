@@ -19,14 +19,21 @@
 
 static fronta_access_t xfer_mode(const fronta__mpi_xfer *x)
 {
-    return x->is_send ? FRONTA_ACCESS_IN : FRONTA_ACCESS_OUT;
+    return x->kind == FRONTA__X_BUF_SEND ? FRONTA_ACCESS_IN : FRONTA_ACCESS_OUT;
 }
 
-/* The access's turn came: runs inside a completion, so it only queues. */
-static void on_ready(void *ud)
+static int is_buf(const fronta__mpi_xfer *x)
 {
-    fronta__mpi_xfer *x = ud;
-    fronta_mpi_t *m = x->m;
+    return x->kind == FRONTA__X_BUF_SEND || x->kind == FRONTA__X_BUF_RECV;
+}
+
+static int is_send(const fronta__mpi_xfer *x)
+{
+    return x->kind == FRONTA__X_BUF_SEND || x->kind == FRONTA__X_FUT_SEND;
+}
+
+void fronta__mpi_xfer_ready(fronta_mpi_t *m, fronta__mpi_xfer *x)
+{
     pthread_mutex_lock(&m->qlock);
     x->next = NULL;
     if (m->ready_tail)
@@ -38,27 +45,45 @@ static void on_ready(void *ud)
     pthread_mutex_unlock(&m->qlock);
 }
 
-int fronta__mpi_xfer_submit(fronta_mpi_t *m, fronta_buffer_t *b, int peer, int tag, int is_send)
+/* The access's turn came: runs inside a completion, so it only queues. */
+static void on_ready(void *ud)
+{
+    fronta__mpi_xfer *x = ud;
+    fronta__mpi_xfer_ready(x->m, x);
+}
+
+void fronta__mpi_outstanding_add(fronta_mpi_t *m, size_t n)
+{
+    pthread_mutex_lock(&m->qlock);
+    m->outstanding += n;
+    pthread_mutex_unlock(&m->qlock);
+}
+
+void fronta__mpi_outstanding_done(fronta_mpi_t *m)
+{
+    pthread_mutex_lock(&m->qlock);
+    if (--m->outstanding == 0)
+        pthread_cond_broadcast(&m->idle);
+    pthread_mutex_unlock(&m->qlock);
+}
+
+int fronta__mpi_xfer_submit(fronta_mpi_t *m, fronta_buffer_t *b, int peer, int tag, int send)
 {
     fronta__mpi_xfer *x = calloc(1, sizeof *x);
     if (!x)
         return fronta__mpi_fail(FRONTA_ENOMEM, "fronta_mpi: out of memory for a transfer");
     x->m = m;
+    x->kind = send ? FRONTA__X_BUF_SEND : FRONTA__X_BUF_RECV;
     x->b = b;
     x->bytes = fronta_buffer_count(b) * fronta_dtype_size(fronta_buffer_dtype(b));
     x->peer = peer;
     x->tag = tag;
-    x->is_send = is_send;
     x->req = MPI_REQUEST_NULL;
     /* Counted first: it may be ready, run and complete before the call returns. */
-    pthread_mutex_lock(&m->qlock);
-    m->outstanding++;
-    pthread_mutex_unlock(&m->qlock);
+    fronta__mpi_outstanding_add(m, 1);
     int rc = fronta__defer_submit(b, xfer_mode(x), on_ready, x, &x->h);
     if (rc) {
-        pthread_mutex_lock(&m->qlock);
-        m->outstanding--;
-        pthread_mutex_unlock(&m->qlock);
+        fronta__mpi_outstanding_done(m);
         free(x);
     }
     return rc;
@@ -66,20 +91,29 @@ int fronta__mpi_xfer_submit(fronta_mpi_t *m, fronta_buffer_t *b, int peer, int t
 
 static void finish(fronta_mpi_t *m, fronta__mpi_xfer *x, int code, const char *msg)
 {
-    /* Counted before the access ends: whoever waits for it (wait_all)
-     * then reads the counts with it. */
-    atomic_fetch_add_explicit(&m->done, 1, memory_order_relaxed);
-    if (code || x->failed)
-        atomic_fetch_add_explicit(&m->failed, 1, memory_order_relaxed);
-    if (!x->failed) /* else the access ended when it could not begin */
-        fronta__defer_end(x->b, x->h, xfer_mode(x), code, msg);
-    fronta_future_release(x->h);
-    free(x->scratch);
+    if (is_buf(x)) {
+        /* Counted before the access ends: whoever waits for it (wait_all)
+         * then reads the counts with it. */
+        atomic_fetch_add_explicit(&m->done, 1, memory_order_relaxed);
+        if (code || x->failed)
+            atomic_fetch_add_explicit(&m->failed, 1, memory_order_relaxed);
+        /* Before the access fails its readers: their completion names its
+         * id as their root, which must then read as the sender's. */
+        if (x->kind == FRONTA__X_BUF_RECV && code == FRONTA_EDEPFAILED && x->root)
+            fronta__mpi_id_put(m, fronta_future_task_id(x->h), x->root);
+        if (!x->failed) /* else the access ended when it could not begin */
+            fronta__defer_end(x->b, x->h, xfer_mode(x), code, msg);
+        fronta_future_release(x->h);
+        free(x->scratch);
+    } else if (x->kind == FRONTA__X_FUT_SEND) {
+        if (atomic_fetch_sub_explicit(&x->blob->refs, 1, memory_order_acq_rel) == 1)
+            free(x->blob);
+    } else {
+        fronta__mpi_outcome_settle(x, code, msg);
+        free(x->payload);
+    }
     free(x);
-    pthread_mutex_lock(&m->qlock);
-    if (--m->outstanding == 0)
-        pthread_cond_broadcast(&m->idle);
-    pthread_mutex_unlock(&m->qlock);
+    fronta__mpi_outstanding_done(m);
 }
 
 static void mpi_error(int err, const char *what, char *msg, size_t msz)
@@ -112,42 +146,83 @@ static int active_grow(fronta__mpi_active *a)
     return 0;
 }
 
-/* A receive whose access failed still takes its message, into scratch,
- * so that the sender's request completes and later tags stay matched. */
-static void *begin(fronta__mpi_xfer *x)
+/* A buffer access that cannot begin (its writer failed, or a copy did).
+ * A receive still takes its message, into scratch, so that the sender's
+ * request completes and later tags stay matched; a send names the
+ * failure's root for the receiver. */
+static void *begin(fronta_mpi_t *m, fronta__mpi_xfer *x)
 {
     char msg[256];
     void *host = NULL;
     if (fronta__defer_begin(x->b, x->h, xfer_mode(x), &host, msg, sizeof msg) == 0)
         return host;
     x->failed = 1;
-    if (!x->is_send)
+    if (x->kind == FRONTA__X_BUF_RECV) {
         x->scratch = malloc(x->bytes ? x->bytes : 1);
-    return x->scratch;
+        return x->scratch;
+    }
+    fronta_error_t err;
+    x->root = fronta_future_error(x->h, &err) ? fronta__mpi_id_global(m, err.task_id) : 0;
+    return NULL;
 }
 
-/* Post x; 1 when that is progress (it was started or ended). */
+static int post(fronta_mpi_t *m, fronta__mpi_xfer *x, void *buf, size_t count)
+{
+    return is_send(x) ? MPI_Isend(buf, (int)count, MPI_BYTE, x->peer, x->tag, m->comm, &x->req)
+                      : MPI_Irecv(buf, (int)count, MPI_BYTE, x->peer, x->tag, m->comm, &x->req);
+}
+
+static int advance(fronta_mpi_t *m, fronta__mpi_xfer *x, MPI_Status *st, int *code, char *msg,
+                   size_t msz);
+
+/* Post x's first message; 1 (progress: it was started or ended). */
 static int start(fronta_mpi_t *m, fronta__mpi_xfer *x)
 {
-    void *host = begin(x);
-    /* A failed sender sends an empty message: the receiver's count says
-     * the data's writer failed (fronta__mpi_bring keeps bytes <= INT_MAX). */
-    int count = x->failed && (x->is_send || !host) ? 0 : (int)x->bytes;
-    int rc = x->is_send ? MPI_Isend(host, count, MPI_BYTE, x->peer, x->tag, m->comm, &x->req)
-                        : MPI_Irecv(host, count, MPI_BYTE, x->peer, x->tag, m->comm, &x->req);
+    int rc;
+    switch (x->kind) {
+    case FRONTA__X_BUF_SEND: {
+        void *host = begin(m, x);
+        /* A failed sender sends an empty message: the receiver's count says
+         * the data's writer failed (fronta__mpi_bring keeps bytes <= INT_MAX). */
+        rc = post(m, x, host, x->failed ? 0 : x->bytes);
+        break;
+    }
+    case FRONTA__X_BUF_RECV: {
+        void *host = begin(m, x);
+        rc = post(m, x, host, host ? x->bytes : 0);
+        break;
+    }
+    case FRONTA__X_FUT_SEND:
+        rc = post(m, x, &x->blob->hdr, sizeof x->blob->hdr);
+        break;
+    default:
+        rc = post(m, x, &x->hdr, sizeof x->hdr);
+        break;
+    }
     if (rc != MPI_SUCCESS) {
         char msg[MPI_MAX_ERROR_STRING + 64];
-        mpi_error(rc, x->is_send ? "MPI_Isend" : "MPI_Irecv", msg, sizeof msg);
+        mpi_error(rc, is_send(x) ? "MPI_Isend" : "MPI_Irecv", msg, sizeof msg);
         finish(m, x, FRONTA_ECOMM, msg);
         return 1;
     }
     fronta__mpi_active *a = &m->act;
     if (a->n == a->cap && active_grow(a)) {
         /* No room to track it: wait for it here, late but correct. */
-        MPI_Status st;
-        rc = MPI_Wait(&x->req, &st);
-        finish(m, x, rc == MPI_SUCCESS ? 0 : FRONTA_ECOMM, "fronta_mpi: MPI_Wait failed");
-        return 1;
+        for (;;) {
+            MPI_Status st;
+            rc = MPI_Wait(&x->req, &st);
+            if (rc != MPI_SUCCESS) {
+                finish(m, x, FRONTA_ECOMM, "fronta_mpi: MPI_Wait failed");
+                return 1;
+            }
+            /* The second message of two, if any, the same way. */
+            char msg[MPI_MAX_ERROR_STRING + 160];
+            int code = 0;
+            if (!advance(m, x, &st, &code, msg, sizeof msg)) {
+                finish(m, x, code, msg[0] ? msg : NULL);
+                return 1;
+            }
+        }
     }
     a->x[a->n] = x;
     a->req[a->n] = x->req;
@@ -155,21 +230,74 @@ static int start(fronta_mpi_t *m, fronta__mpi_xfer *x)
     return 1;
 }
 
-/* The outcome of a completed request, from its status. */
-static int outcome(const fronta__mpi_xfer *x, MPI_Status *st, int err, char *msg, size_t msz)
+/* x's message completed well: post the second one and return 1, or
+ * return 0 with the outcome in *code and msg. */
+static int advance(fronta_mpi_t *m, fronta__mpi_xfer *x, MPI_Status *st, int *code, char *msg,
+                   size_t msz)
 {
-    if (err != MPI_SUCCESS) {
-        mpi_error(err, x->is_send ? "a send" : "a receive", msg, msz);
-        return FRONTA_ECOMM;
-    }
+    void *buf = NULL;
+    size_t count = 0;
     int got = 0;
-    if (!x->is_send && !x->failed && MPI_Get_count(st, MPI_BYTE, &got) == MPI_SUCCESS &&
-        (size_t)got != x->bytes) {
-        snprintf(msg, msz, "fronta_mpi: rank %d could not send this buffer: the task that "
-                 "last wrote it there failed", x->peer);
-        return FRONTA_EDEPFAILED;
+    *code = 0;
+    msg[0] = 0;
+    switch (x->kind) {
+    case FRONTA__X_BUF_SEND:
+        if (x->phase || !x->failed)
+            return 0;
+        buf = &x->root;
+        count = sizeof x->root;
+        break;
+    case FRONTA__X_BUF_RECV:
+        if (x->phase) {
+            snprintf(msg, msz, "fronta_mpi: rank %d could not send this buffer: the task that "
+                     "last wrote it there failed (root task %llu)", x->peer,
+                     (unsigned long long)x->root);
+            *code = FRONTA_EDEPFAILED;
+            return 0;
+        }
+        if (MPI_Get_count(st, MPI_BYTE, &got) != MPI_SUCCESS || (size_t)got == x->bytes)
+            return 0;
+        if (got != 0) {
+            snprintf(msg, msz, "fronta_mpi: %d bytes from rank %d where %zu were due: the "
+                     "ranks registered different buffers", got, x->peer, x->bytes);
+            *code = FRONTA_ECOMM;
+            return 0;
+        }
+        buf = &x->root; /* the sender failed: its root follows */
+        count = sizeof x->root;
+        break;
+    case FRONTA__X_FUT_SEND:
+        count = (size_t)x->blob->hdr.res_size + x->blob->hdr.msg_size;
+        if (x->phase || !count)
+            return 0;
+        buf = x->blob->data;
+        break;
+    default:
+        if (x->phase)
+            return 0;
+        if (x->hdr.gid != x->gid) {
+            snprintf(msg, msz, "fronta_mpi: the outcome of task %llu arrived where task %llu's "
+                     "was due: the ranks submitted different tasks",
+                     (unsigned long long)x->hdr.gid, (unsigned long long)x->gid);
+            *code = FRONTA_ECOMM;
+            return 0;
+        }
+        count = (size_t)x->hdr.res_size + x->hdr.msg_size;
+        if (!count)
+            return 0;
+        /* Out of memory leaves the message unmatched: its tag comes round
+         * again only tag_ub transfers later. */
+        buf = x->payload = malloc(count);
+        break;
     }
-    return 0;
+    x->phase = 1;
+    int rc = buf || !count ? post(m, x, buf, count) : MPI_ERR_NO_MEM;
+    if (rc != MPI_SUCCESS) {
+        mpi_error(rc, is_send(x) ? "MPI_Isend" : "MPI_Irecv", msg, msz);
+        *code = rc == MPI_ERR_NO_MEM ? FRONTA_ENOMEM : FRONTA_ECOMM;
+        return 0;
+    }
+    return 1;
 }
 
 /* Complete what MPI has done; 1 when something was. */
@@ -185,10 +313,18 @@ static int test_some(fronta_mpi_t *m)
         return 0;
     for (int k = 0; k < outcount; k++) {
         int i = a->idx[k];
-        char msg[MPI_MAX_ERROR_STRING + 128];
+        fronta__mpi_xfer *x = a->x[i];
+        char msg[MPI_MAX_ERROR_STRING + 160];
         int err = rc == MPI_ERR_IN_STATUS ? a->st[k].MPI_ERROR : MPI_SUCCESS;
-        int code = outcome(a->x[i], &a->st[k], err, msg, sizeof msg);
-        finish(m, a->x[i], code, msg);
+        int code = 0;
+        if (err != MPI_SUCCESS) {
+            mpi_error(err, is_send(x) ? "a send" : "a receive", msg, sizeof msg);
+            code = FRONTA_ECOMM;
+        } else if (advance(m, x, &a->st[k], &code, msg, sizeof msg)) {
+            a->req[i] = x->req; /* its second message: stays in flight */
+            continue;
+        }
+        finish(m, x, code, msg[0] ? msg : NULL);
         a->x[i] = NULL;
     }
     int n = 0; /* keep the rest in posting order */

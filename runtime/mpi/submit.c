@@ -125,13 +125,12 @@ static void record_writes(const plan *p, int exec)
 /* Checks every rank makes alike, before anything is planned. */
 static int check(fronta_mpi_t *m, int rank, const fronta_task_desc_t *t, plan *p, int *exec)
 {
-    if (t->nafter)
-        return fronta__mpi_fail(FRONTA_ENOTSUP, "fronta_mpi_submit: `after` futures do not "
-                                "cross ranks yet: order tasks through their buffers");
     if (rank != FRONTA_MPI_OWNER && (rank < 0 || rank >= m->size))
         return fronta__mpi_fail(FRONTA_ERANGE, "fronta_mpi_submit: rank %d of a communicator "
                                 "of %d", rank, m->size);
-    int rc = fronta__submit_check(m->rt, t);
+    int rc = fronta__mpi_check_after(m, t->after, t->nafter, "fronta_mpi_submit");
+    if (!rc)
+        rc = fronta__submit_check(m->rt, t);
     if (!rc)
         rc = gather(m, t, p);
     if (rc)
@@ -154,14 +153,20 @@ int fronta_mpi_submit(fronta_mpi_t *m, int rank, const fronta_task_desc_t *task,
     int exec = 0;
     pthread_mutex_lock(&m->lock);
     int rc = check(m, rank, task, &p, &exec);
+    fronta__mpi_task *rec = NULL;
+    if (!rc)
+        rc = fronta__mpi_task_open(m, exec, 0, out, &rec); /* a kernel task's key is its rank's */
     if (!rc) {
         rc = bring_inputs(m, &p, exec);
         /* The receives come first in this rank's order of accesses, so
-         * the task follows them; a submission that fails after the
-         * checks passed everywhere leaves the ranks out of step. */
-        if (m->rank == exec) {
-            int src = fronta_submit(m->rt, task, out);
-            rc = rc ? rc : src;
+         * the task follows them. A refusal here, after the checks passed
+         * everywhere, is the handle's outcome on every rank (the buffers'
+         * versions move on regardless, as on every rank). */
+        if (rec) {
+            fronta_future_t *real = NULL;
+            int src = fronta_submit(m->rt, task, &real);
+            fronta__mpi_task_submitted(rec, src, real);
+            rc = rc ? rc : out ? 0 : src;
             m->st.tasks_run++;
         } else {
             m->st.tasks_skipped++;
