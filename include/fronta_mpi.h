@@ -136,7 +136,11 @@ FRONTA_API FRONTA_NODISCARD int fronta_mpi_buffer_fetch(fronta_mpi_t *m, fronta_
  * `after`). Handles are RUNNING until done (fronta_future_cancel:
  * FRONTA_EBUSY) and count as tasks of the rank's runtime, so
  * fronta_runtime_wait_all waits for them; release each as usual. With
- * out NULL nothing is sent beyond what the task's data needs. A
+ * out NULL nothing is sent beyond what the task's data needs.
+ * fronta_future_device of a handle: on the running rank, once it is done,
+ * the device of that rank that ran the task (its pool, 0, or an OpenCL
+ * device: each rank schedules its tasks over its own devices as on one
+ * machine); -1 before, and on the other ranks. A
  * done-callback of a handle may run on the progress thread or inside a
  * fronta_mpi call: it must not call fronta_mpi_* on the same m. */
 

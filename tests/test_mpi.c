@@ -542,6 +542,7 @@ int main(void)
         cmocka_unit_test(dag_calls),
         cmocka_unit_test(stencil_2d),
         cmocka_unit_test(demo_divisible),
+        cmocka_unit_test(devices_per_rank),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     /* A rank that failed an assert must not leave the others waiting. */

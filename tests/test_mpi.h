@@ -51,5 +51,7 @@ void futures_detach_waits(void **state);
 void stencil_1d(void **state);
 void stencil_2d(void **state);
 void demo_divisible(void **state);
+/* test_mpi_devices.c */
+void devices_per_rank(void **state);
 
 #endif

@@ -23,6 +23,9 @@ int fronta_future_device(const fronta_future_t *f)
     if (!fronta__task_valid(f))
         return FRONTA_EINVAL;
     const fronta__ktask *kt = fronta__ktask_of(f);
+    int dev = -1;
+    if (!kt && fronta__promise_device(f, &dev)) /* a handle of libfronta_mpi's */
+        return dev;
     return kt ? atomic_load_explicit(&kt->dev, memory_order_acquire) : -1;
 }
 

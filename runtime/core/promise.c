@@ -27,7 +27,10 @@ int fronta__promise_new(fronta_runtime_t *rt, uint64_t id, uint64_t key, const c
     int rc = fronta__enter(rt, &sub, 1);
     if (rc)
         return rc;
-    fronta_call_t c = {.size = sizeof c, .fn = promise_fn, .name = name};
+    /* Its argument bytes hold the device fronta_future_device reports. */
+    int dev = -1;
+    fronta_call_t c = {.size = sizeof c, .fn = promise_fn, .arg = &dev, .arg_size = sizeof dev,
+                       .name = name};
     fronta_future_t *t;
     if ((rc = fronta__task_new(rt, &sub, &c, 1, &t))) {
         fronta__unenter(rt, &sub, 1);
@@ -75,4 +78,21 @@ int fronta__promise_settle(fronta_future_t *f, int code, uint64_t root, const ch
     fronta__complete(f);
     fronta__task_release(f); /* the reference the execution would have held */
     return 0;
+}
+
+int fronta__promise_set_device(fronta_future_t *f, int device)
+{
+    if (!fronta__task_valid(f) || f->fn != promise_fn)
+        return FRONTA_EINVAL;
+    /* Atomic: a thread may ask fronta_future_device meanwhile. */
+    __atomic_store_n((int *)f->arg, device, __ATOMIC_RELEASE);
+    return 0;
+}
+
+int fronta__promise_device(const fronta_future_t *f, int *device)
+{
+    if (f->fn != promise_fn)
+        return 0;
+    *device = __atomic_load_n((const int *)f->arg, __ATOMIC_ACQUIRE);
+    return 1;
 }

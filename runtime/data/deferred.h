@@ -61,5 +61,11 @@ FRONTA_INTERNAL_API int fronta__promise_new(fronta_runtime_t *rt, uint64_t id, u
  * (not a promise), FRONTA_EBUSY (settled already). */
 FRONTA_INTERNAL_API int fronta__promise_settle(fronta_future_t *f, int code, uint64_t root,
                                                const char *msg, const void *res, size_t size);
+/* The device that ran the task a promise stands for, as fronta_future_device
+ * reports it (-1 until set; set it before the settle). FRONTA_EINVAL
+ * when f is not a promise. */
+FRONTA_INTERNAL_API int fronta__promise_set_device(fronta_future_t *f, int device);
+/* 1 and *device when f is a promise; 0 when it is not. */
+int fronta__promise_device(const fronta_future_t *f, int *device);
 
 #endif

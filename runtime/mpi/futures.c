@@ -132,6 +132,8 @@ static void on_real_done(fronta_future_t *f, void *ud)
     size_t size = 0;
     if (!code && fronta_future_result_ptr(f, &res, &size))
         res = NULL, size = 0;
+    if (rec->promise) /* where it ran, as the task itself would say */
+        (void)fronta__promise_set_device(rec->promise, fronta_future_device(f));
     relay(rec, code, root, code ? err.message : NULL, res, size);
     fronta_future_release(f);
     /* Last: detach may free m as soon as this rank has nothing left. */
