@@ -280,10 +280,10 @@ static void fronta_step(mb_env_t *e, fronta_kernel_t *k, fronta_buffer_t *dst,
  * shows it), on the first run only; the most messages a rank sent per
  * step is the row's extra figure. docs/scale-out.md's projection uses
  * both. */
-#define NT 5
+#define NT 6
 static void note_traffic(const mb_env_t *e, const fronta_mpi_stats_t *s0,
                          const fronta_mpi_stats_t *s1, int steps, double submit_s,
-                         double *max_sends)
+                         double wall_s, double *max_sends)
 {
     static int said;
     uint64_t tasks = (s1->tasks_run - s0->tasks_run) + (s1->tasks_skipped - s0->tasks_skipped);
@@ -291,7 +291,11 @@ static void note_traffic(const mb_env_t *e, const fronta_mpi_stats_t *s0,
                        (double)(s1->recvs - s0->recvs) / steps,
                        (double)(s1->bytes_sent - s0->bytes_sent) / steps,
                        (double)(s1->bytes_received - s0->bytes_received) / steps,
-                       tasks ? submit_s * 1e6 / (double)tasks : 0.0};
+                       tasks ? submit_s * 1e6 / (double)tasks : 0.0,
+                       /* the progress thread's CPU, % of the steps' wall time */
+                       wall_s > 0 ? (double)(s1->progress_cpu_ns - s0->progress_cpu_ns) /
+                                        (wall_s * 1e7)
+                                  : 0.0};
     double *all = e->rank == 0 ? malloc(NT * (size_t)e->size * sizeof *all) : NULL;
 
     MPI_Reduce(&mine[0], max_sends, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
@@ -300,10 +304,12 @@ static void note_traffic(const mb_env_t *e, const fronta_mpi_stats_t *s0,
     MPI_Gather(mine, NT, MPI_DOUBLE, all, NT, MPI_DOUBLE, 0, MPI_COMM_WORLD);
     if (e->rank == 0 && !said) {
         fprintf(e->out, "note mpi/stencil fronta, per rank per step (sends recvs bytes_sent "
-                        "bytes_received), then us per task submitted:");
+                        "bytes_received), then us per task submitted, then the progress "
+                        "thread's CPU in %% of the steps' time:");
         for (int r = 0; r < e->size; r++)
-            fprintf(e->out, " [%d] %.0f %.0f %.0f %.0f %.2f", r, all[NT * r], all[NT * r + 1],
-                    all[NT * r + 2], all[NT * r + 3], all[NT * r + 4]);
+            fprintf(e->out, " [%d] %.0f %.0f %.0f %.0f %.2f %.1f%%", r, all[NT * r],
+                    all[NT * r + 1], all[NT * r + 2], all[NT * r + 3], all[NT * r + 4],
+                    all[NT * r + 5]);
         fprintf(e->out, "\n");
         said = 1;
     }
@@ -368,7 +374,7 @@ mb_status_t mb_stencil_fronta(mb_env_t *e, size_t n, int steps, double *value)
     MPI_Reduce(&t, &value[0], 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
     value[0] *= 1e3;
     MB_CALL(e, fronta_mpi_stats(e->m, &s1));
-    note_traffic(e, &s0, &s1, steps, submit_s, &value[1]);
+    note_traffic(e, &s0, &s1, steps, submit_s, t, &value[1]);
 
     /* The result to rank 0 (the chunks' latest versions), checked there. */
     fronta_buffer_t *last = g[steps % 2];

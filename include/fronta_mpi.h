@@ -205,6 +205,10 @@ typedef struct fronta_mpi_stats {
     /* Since futures across ranks: outcome messages planned (at submit),
      * one per other rank for each task with handles; not in the above. */
     uint64_t futures_sent, futures_received;
+    /* CPU time the progress thread has used (its polls, posts, spins and
+     * copies), so that its cost can be measured; 0 where the system
+     * cannot say. */
+    uint64_t progress_cpu_ns;
 } fronta_mpi_stats_t;
 /* Counters of this rank since attach; any thread. */
 FRONTA_API int fronta_mpi_stats(fronta_mpi_t *m, fronta_mpi_stats_t *out);

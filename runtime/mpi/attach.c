@@ -196,6 +196,12 @@ int fronta_mpi_stats(fronta_mpi_t *m, fronta_mpi_stats_t *out)
     pthread_mutex_unlock(&m->lock);
     s.transfers_done = atomic_load_explicit(&m->done, memory_order_relaxed);
     s.transfers_failed = atomic_load_explicit(&m->failed, memory_order_relaxed);
+    s.progress_cpu_ns = 0;
+    clockid_t cid;
+    struct timespec ts;
+    /* The thread runs from attach to detach: its clock is valid here. */
+    if (pthread_getcpuclockid(m->thread, &cid) == 0 && clock_gettime(cid, &ts) == 0)
+        s.progress_cpu_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     s.size = want;
     memcpy(out, &s, want);
     return 0;
