@@ -403,6 +403,10 @@ static void one_transfer_per_version(void **state)
     assert_int_equal(s.cache_hits, fm_rank == 1 ? 2 * 9 : 0); /* x, twice an argument, once a need */
     assert_int_equal(s.tasks_run, fm_rank == 1 ? 20 : fm_rank == 0 ? 2 : 0);
     assert_int_equal(s.transfers_done, want_recv + want_send);
+    /* The progress thread posted and tested those: its CPU clock moved. */
+    if (want_recv + want_send) {
+        assert_true(s.progress_cpu_ns > 0);
+    }
 }
 
 /* ---- a failure on one rank fails the readers on another ---- */
