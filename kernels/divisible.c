@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "elementwise.h"
+#include "util/cpu.h"
 
 extern const char fronta_kernel_src_divisible[];
 
@@ -43,20 +44,10 @@ __attribute__((target("avx2"))) static void divby_i64_avx2(const void *px, uint8
 DIVBY_BODY(int64_t, uint64_t, 64u)
 
 /* FRONTA_KERNELS_PORTABLE=1 forces the baseline loop, so that the tests
- * cover it on a machine with AVX2 too. */
+ * cover it on a machine with AVX2 too (util/cpu.h). */
 static int divby_has_avx2(void)
 {
-    static int has = -1; /* a race sets it twice to the same value */
-    const char *env = getenv("FRONTA_KERNELS_PORTABLE");
-    if (env && *env && *env != '0')
-        return 0;
-    int h = __atomic_load_n(&has, __ATOMIC_RELAXED);
-    if (h < 0) {
-        __builtin_cpu_init();
-        h = __builtin_cpu_supports("avx2") != 0;
-        __atomic_store_n(&has, h, __ATOMIC_RELAXED);
-    }
-    return h;
+    return fronta__cpu_avx2(0);
 }
 #endif
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "util/cpu.h"
 
 /* The AVX2+FMA micro-kernel is compiled for that target alone (the
  * library is built for the baseline ISA) and picked at run time. */
@@ -113,11 +114,10 @@ static int gemm_check(const fronta_arg_t *args, size_t nargs, size_t rows, size_
 static int gemm_use_avx2(void)
 {
 #ifdef GEMM_X86
-    const char *env = getenv("FRONTA_GEMM_PORTABLE"), *all = getenv("FRONTA_KERNELS_PORTABLE");
-    if ((env && *env && *env != '0') || (all && *all && *all != '0'))
+    const char *env = getenv("FRONTA_GEMM_PORTABLE");
+    if (env && *env && *env != '0')
         return 0;
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return fronta__cpu_avx2(1); /* FRONTA_KERNELS_PORTABLE too */
 #else
     return 0;
 #endif

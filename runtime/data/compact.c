@@ -1,8 +1,8 @@
 /* Compaction across chunks: fronta_compact, numpy's out = x[mask]. */
 #include "data/chunkops.h"
+#include "util/cpu.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -197,7 +197,8 @@ DEF_SCATTER(8, uint64_t)
 /* The sparse copy of a piece in this core's cache (fusion), with AVX2:
  * 32 mask bytes a step and no prefetch, which halves the steps of the
  * loop above, its cost when nothing waits for memory (the fused demo's
- * compaction went from about 0.3 to 0.1 ns an element). */
+ * compaction went from about 0.3 to 0.1 ns an element).
+ * FRONTA_KERNELS_PORTABLE=1 takes the baseline loop (util/cpu.h). */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define HOT_AVX2 1
 #include <immintrin.h>
@@ -226,22 +227,6 @@ DEF_HOT(1, uint8_t)
 DEF_HOT(4, uint32_t)
 DEF_HOT(8, uint64_t)
 
-/* FRONTA_KERNELS_PORTABLE=1 takes the baseline loop, as the bundled
- * kernels do, so that the tests cover it on an AVX2 machine too. */
-static int hot_avx2(void)
-{
-    static int has = -1; /* a race sets it twice to the same value */
-    const char *env = getenv("FRONTA_KERNELS_PORTABLE");
-    if (env && *env && *env != '0')
-        return 0;
-    int h = __atomic_load_n(&has, __ATOMIC_RELAXED);
-    if (h < 0) {
-        __builtin_cpu_init();
-        h = __builtin_cpu_supports("avx2") != 0;
-        __atomic_store_n(&has, h, __ATOMIC_RELAXED);
-    }
-    return h;
-}
 #endif
 
 /* hot: x and the mask are in this core's cache (fusion): no prefetch. */
@@ -249,7 +234,7 @@ static void scatter(size_t es, const piece_t *p, char *y, size_t pos, size_t end
                     int hot)
 {
 #ifdef HOT_AVX2
-    if (hot && sparse && !pos && hot_avx2()) {
+    if (hot && sparse && !pos && fronta__cpu_avx2(0)) {
         if (es == 1)
             hot_1(p, y, end);
         else if (es == 4)
