@@ -83,24 +83,34 @@ static int fcase_pieces(const fcase *c)
     return p;
 }
 
-/* The map over the chunks held back by a gate until fronta_compact has
- * been called (else the kernels could start first, and nothing fuses),
- * then released; returns the compaction's future. */
-static fronta_future_t *map_then_compact(fcase *c, fronta_kernel_t *k, unsigned retries,
-                                         fronta_future_t **map, fronta_future_t **chunks)
+/* The map of t over the chunks, held back by a gate until fronta_compact
+ * of x by mask into out has been called (else the kernels could start
+ * first, and nothing fuses), then released; returns the compaction's
+ * future. */
+static fronta_future_t *gated_map_compact(fronta_task_desc_t t, fronta_buffer_t *x,
+                                          fronta_buffer_t *mask, fronta_buffer_t *out,
+                                          fronta_future_t **map, fronta_future_t **chunks)
 {
     ft_gate_t g;
     ft_gate_init(&g, 0);
     fronta_future_t *gate = ft_gate_submit(rt, &g), *f = NULL;
-    fronta_task_desc_t t = {.size = sizeof t, .kernel = k, .nargs = 2,
-                            .args = {FRONTA_IN(c->bx), FRONTA_OUT(c->bm)},
-                            .after = &gate, .nafter = 1, .retries = retries};
+    t.after = &gate;
+    t.nafter = 1;
     assert_int_equal(fronta_submit_map(rt, &t, map, chunks), 0);
-    assert_int_equal(fronta_compact(rt, c->bx, c->bm, c->bo, &f), 0);
+    assert_int_equal(fronta_compact(rt, x, mask, out, &f), 0);
     ft_gate_open(&g);
     FT_EXPECT_OUTCOME(gate, 0);
     fronta_future_release(gate);
     return f;
+}
+
+/* The case's mask = k(x), then x[mask]. */
+static fronta_future_t *map_then_compact(fcase *c, fronta_kernel_t *k, unsigned retries,
+                                         fronta_future_t **map, fronta_future_t **chunks)
+{
+    fronta_task_desc_t t = {.size = sizeof t, .kernel = k, .nargs = 2,
+                            .args = {FRONTA_IN(c->bx), FRONTA_OUT(c->bm)}, .retries = retries};
+    return gated_map_compact(t, c->bx, c->bm, c->bo, map, chunks);
 }
 
 static void fcase_down(fcase *c)
@@ -182,20 +192,13 @@ static void does_not_fuse_otherwise(void **state)
     fronta_partition_t how = {.size = sizeof how, .nchunks = 2};
     assert_int_equal(fronta_buffer_partition(by, &how), 0);
     fronta_kernel_t *k = keep_kernel("t.keep_ew", FRONTA_KERNEL_ELEMENTWISE);
-    ft_gate_t g;
-    ft_gate_init(&g, 0);
-    fronta_future_t *gate = ft_gate_submit(rt, &g), *map = NULL, *f = NULL;
     fronta_task_desc_t t = {.size = sizeof t, .kernel = k, .nargs = 2,
-                            .args = {FRONTA_IN(by), FRONTA_OUT(c.bm)}, .after = &gate,
-                            .nafter = 1};
-    assert_int_equal(fronta_submit_map(rt, &t, &map, NULL), 0);
-    assert_int_equal(fronta_compact(rt, c.bx, c.bm, c.bo, &f), 0);
-    ft_gate_open(&g);
+                            .args = {FRONTA_IN(by), FRONTA_OUT(c.bm)}};
+    fronta_future_t *map = NULL, *f = gated_map_compact(t, c.bx, c.bm, c.bo, &map, NULL);
     expect_result(&c, f);
     assert_int_equal(atomic_load(&calls), 2);
     fronta_future_release(f);
     fronta_future_release(map);
-    fronta_future_release(gate);
     /* The kernels done before the call: nothing to fuse with. */
     atomic_store(&calls, 0);
     t.args[0] = FRONTA_IN(c.bx);
@@ -319,21 +322,13 @@ static void bundled_kernels(void **state)
             d.args[1] = FRONTA_IN(by);
             d.args[2] = FRONTA_OUT(bm);
         }
-        ft_gate_t g;
-        ft_gate_init(&g, 0);
-        fronta_future_t *gate = ft_gate_submit(rt, &g), *map = NULL, *f = NULL;
-        d.after = &gate;
-        d.nafter = 1;
-        assert_int_equal(fronta_submit_map(rt, &d, &map, NULL), 0);
-        assert_int_equal(fronta_compact(rt, bx, bm, bo, &f), 0);
-        ft_gate_open(&g);
+        fronta_future_t *map = NULL, *f = gated_map_compact(d, bx, bm, bo, &map, NULL);
         FT_EXPECT_OUTCOME(f, 0);
         int64_t kept = -1;
         assert_int_equal(fronta_future_result(f, 0, &kept, sizeof kept), 0);
         FT_EXPECT_OUTCOME(map, 0);
         fronta_future_release(f);
         fronta_future_release(map);
-        fronta_future_release(gate);
         assert_int_equal(fronta_buffer_destroy(bo), 0);
         assert_int_equal(fronta_buffer_destroy(bm), 0);
         assert_int_equal(fronta_buffer_destroy(bx), 0);
