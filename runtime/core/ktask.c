@@ -374,8 +374,9 @@ int fronta__ktask_hook(fronta_future_t *t, const fronta_buffer_t *in, const fron
 
 void fronta__ktask_unhook(fronta__ktask *kt)
 {
-    fronta__piece_hook *h = atomic_exchange_explicit(&kt->hook, &fronta__hook_closed,
-                                                     memory_order_acq_rel);
+    /* Freed: no one can attach any more (an attacher holds a reference),
+     * so a load does, and spares every task's free an atomic swap. */
+    fronta__piece_hook *h = atomic_load_explicit(&kt->hook, memory_order_acquire);
     if (h && h != &fronta__hook_closed)
         h->release(h);
 }
