@@ -848,9 +848,14 @@ static void sleeping_workers_wait_at_home(void **state)
     assert_int_equal(fronta_runtime_create(&cfg, &rt), 0);
     home_probe p;
     run_home_tasks(rt, &p);
-    for (int i = 0; i < 2; i++)
-        assert_string_equal(p.cpus[i], all);
     assert_string_not_equal(p.tid[0], p.tid[1]);
+    if (strcmp(p.cpus[0], all) || strcmp(p.cpus[1], all)) {
+        /* OMP_PROC_BIND / OMP_PLACES placed them: the pool leaves them be. */
+        fprintf(stderr, "# workers bound by OpenMP (%s, %s): nothing to pin\n", p.cpus[0],
+                p.cpus[1]);
+        fronta_runtime_destroy(rt);
+        skip();
+    }
     char tid[2][32];
     memcpy(tid, p.tid, sizeof tid);
     /* Past the spin and the 10 ms a sleep lasts unpinned (HOME_AFTER_NS);
