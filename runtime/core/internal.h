@@ -140,6 +140,7 @@ struct fronta__worker {
     atomic_uint_fast64_t completed; /* tasks completed on it; written by it only */
     uint64_t id_next, id_end;       /* its block of task ids */
     atomic_uint parked;             /* futex word: 1 while asleep, cleared by its waker */
+    atomic_int home_cpu;            /* the CPU it sleeps pinned to (pool.c), or -1 */
     uint64_t victim_seed;
     atomic_uint_fast64_t tasks_run, tasks_stolen, sleeps;
     /* Busy time is what is not idle: idle_ns grows only when the worker

@@ -502,6 +502,7 @@ static int runtime_init(fronta_runtime_t *rt, const fronta__settings *set)
         w->rt = rt;
         w->index = i;
         w->victim_seed = 0x9e3779b97f4a7c15ull * (uint64_t)(i + 1);
+        atomic_init(&w->home_cpu, -1); /* none until the pool's thread says (pool.c) */
         if (fronta__deque_init(&w->deque, &rt->alloc, 256))
             return FRONTA_ENOMEM;
     }

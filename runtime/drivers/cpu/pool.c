@@ -29,17 +29,30 @@ static void cpu_notify(void *data, int after_plain_store)
     if (atomic_load_explicit(&rt->spinning, memory_order_seq_cst))
         return;
     /* Claim one parked worker (clear its flag) and wake it; a worker is
-     * claimed by one notifier only, so a burst wakes each worker once. */
-    for (int i = 0; i < rt->nworkers; i++) {
-        fronta__worker *w = &rt->workers[i];
-        unsigned one = 1;
-        if (atomic_load_explicit(&w->parked, memory_order_seq_cst) == 1 &&
-            atomic_compare_exchange_strong_explicit(&w->parked, &one, 0,
-                                                    memory_order_seq_cst,
-                                                    memory_order_relaxed)) {
-            fronta__unpark_one(&w->parked);
-            return;
+     * claimed by one notifier only, so a burst wakes each worker once.
+     * First the one that sleeps pinned to this thread's CPU, if any: it
+     * wakes where the kernel would have put it anyway (next to its waker,
+     * which runs it as soon as it waits or yields: a few microseconds),
+     * where one homed on an idle vCPU costs that vCPU's wake-up (100 us
+     * and more on the VM; a map of 2^16 floats takes 40 us). The next
+     * wake-up of a burst then goes to another CPU (park_worker). */
+    int cpu = sched_getcpu();
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < rt->nworkers; i++) {
+            fronta__worker *w = &rt->workers[i];
+            unsigned one = 1;
+            if (pass == 0 && atomic_load_explicit(&w->home_cpu, memory_order_relaxed) != cpu)
+                continue;
+            if (atomic_load_explicit(&w->parked, memory_order_seq_cst) == 1 &&
+                atomic_compare_exchange_strong_explicit(&w->parked, &one, 0,
+                                                        memory_order_seq_cst,
+                                                        memory_order_relaxed)) {
+                fronta__unpark_one(&w->parked);
+                return;
+            }
         }
+        if (cpu < 0)
+            break;
     }
 }
 
@@ -185,8 +198,60 @@ static int stopping(fronta_runtime_t *rt)
     return atomic_load_explicit(&rt->flags, memory_order_seq_cst) & FRONTA__RT_STOP;
 }
 
+/* ---- sleeping at home ----
+ *
+ * Linux wakes a thread on an idle CPU when it sees one, else next to its
+ * waker. Under a hypervisor an idle vCPU is often reported preempted (its
+ * host thread descheduled), so it is not seen as idle: a worker woken by
+ * the other worker (or by the submitter, which then goes to sleep in its
+ * wait) was queued behind the running worker on the same vCPU, and the
+ * second vCPU stayed idle until the load balancer moved it 2-4 ms later
+ * (perf sched on the 2-vCPU VM: woken 13 us after the other vCPU went
+ * idle, run 1.5 ms later; in the trace the second worker's first
+ * scale/chunked task started 3-4 ms into an 11 ms map, median over 22
+ * rows). So a worker sleeps pinned to a CPU of its own (the index-th of
+ * the CPUs it may run on), where its wake-up must take it, and takes its
+ * whole mask back as soon as it runs, so that while it works the kernel
+ * balances it as before. Pinning and unpinning are two system calls
+ * (2.5 us each on the VM): a worker pins itself only once it has slept
+ * HOME_AFTER_NS, so a short sleep (between the small maps of
+ * scale/chunked at 2^16, 40 us each) costs none, and a long one pays
+ * 5 us in 10 ms or more. Workers that OMP_PROC_BIND /
+ * OMP_PLACES gave one CPU, or more workers than CPUs, skip this:
+ * placement is then someone else's choice, or no CPU would be a
+ * worker's own. */
+#define HOME_AFTER_NS 10000000u
+typedef struct pool_home {
+    int on;
+    cpu_set_t all;  /* the mask the worker started with */
+    cpu_set_t home; /* one CPU of it */
+} pool_home;
+
+static void home_init(pool_home *h, fronta__worker *w, int index)
+{
+    const fronta_runtime_t *rt = w->rt;
+    h->on = 0;
+    atomic_store_explicit(&w->home_cpu, -1, memory_order_relaxed);
+    if (sched_getaffinity(0, sizeof h->all, &h->all) != 0)
+        return;
+    int ncpu = CPU_COUNT(&h->all);
+    if (ncpu < 2 || rt->nworkers > ncpu)
+        return;
+    for (int c = 0, k = 0; c < CPU_SETSIZE; c++) {
+        if (!CPU_ISSET(c, &h->all))
+            continue;
+        if (k++ == index) {
+            CPU_ZERO(&h->home);
+            CPU_SET(c, &h->home);
+            h->on = 1;
+            atomic_store_explicit(&w->home_cpu, c, memory_order_relaxed);
+            return;
+        }
+    }
+}
+
 /* Announce, re-check, sleep until a notifier clears `parked`. */
-static void park_worker(fronta__worker *w)
+static void park_worker(fronta__worker *w, const pool_home *h)
 {
     fronta_runtime_t *rt = w->rt;
     atomic_fetch_add_explicit(&rt->sleepers, 1, memory_order_seq_cst);
@@ -199,8 +264,19 @@ static void park_worker(fronta__worker *w)
         atomic_store_explicit(&w->parked, 0, memory_order_relaxed);
     } else {
         atomic_fetch_add_explicit(&w->sleeps, 1, memory_order_relaxed);
-        while (atomic_load_explicit(&w->parked, memory_order_acquire) == 1)
-            fronta__park(&w->parked, 1, 0);
+        /* Unpinned for the first HOME_AFTER_NS, then pinned (a failed
+         * call only leaves the mask as it was, and is not retried). */
+        uint64_t pin_at = h->on ? fronta__now_ns() + HOME_AFTER_NS : 0;
+        int pinned = 0;
+        while (atomic_load_explicit(&w->parked, memory_order_acquire) == 1) {
+            if (pin_at && fronta__now_ns() >= pin_at) {
+                pinned = sched_setaffinity(0, sizeof h->home, &h->home) == 0;
+                pin_at = 0;
+            }
+            fronta__park(&w->parked, 1, pin_at);
+        }
+        if (pinned)
+            (void)sched_setaffinity(0, sizeof h->all, &h->all);
     }
     atomic_fetch_sub_explicit(&rt->sleepers, 1, memory_order_seq_cst);
 }
@@ -229,7 +305,7 @@ static int spin_for_work(fronta__worker *w, uint64_t *t0)
  * once the worker goes to sleep: a worker that finds work within its spin
  * is busy (reading the clock twice per idle period would cost a chain of
  * short tasks ~70 ns each). */
-static int idle(fronta__worker *w, int *spun)
+static int idle(fronta__worker *w, const pool_home *h, int *spun)
 {
     fronta_runtime_t *rt = w->rt;
     fronta__pool_idle_check(w);
@@ -246,7 +322,7 @@ static int idle(fronta__worker *w, int *spun)
     if (!t0)
         t0 = fronta__now_ns();
     atomic_store_explicit(&w->idle_since, t0, memory_order_release);
-    park_worker(w);
+    park_worker(w, h);
     /* idle_ns first: a reader between the two sees the period at most
      * twice, never not at all, and busy time is clamped at 0. */
     atomic_store_explicit(&w->idle_ns,
@@ -263,6 +339,8 @@ static void worker_main(fronta_runtime_t *rt, int index)
     fronta__set_current(w, NULL);
     if (rt->set.worker_init)
         rt->set.worker_init(rt->set.worker_init_ud, index);
+    pool_home home;
+    home_init(&home, w, index); /* after worker_init, which may place the thread itself */
     int spun = 0;
     for (;;) {
         fronta_future_t *t = fronta__pool_find_work(w);
@@ -278,7 +356,7 @@ static void worker_main(fronta_runtime_t *rt, int index)
                     cpu_notify(rt, 1);
             }
             fronta__pool_run(w, t);
-        } else if (idle(w, &spun)) {
+        } else if (idle(w, &home, &spun)) {
             break;
         }
     }
