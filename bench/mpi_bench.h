@@ -49,5 +49,17 @@ mb_status_t mb_overhead_mpi_raw(mb_env_t *e, size_t n, int steps, double *value)
 mb_status_t mb_agree(mb_status_t mine);
 /* Print the failed fronta call on this rank (with fronta_last_error). */
 void mb_fail(const mb_env_t *e, const char *call, int rc);
+/* A fronta call failing in a benchmark fails on every rank alike
+ * (fronta_mpi checks a call everywhere first) or leaves the ranks out of
+ * step: either way the run cannot go on, and MPI cannot leave a rank
+ * behind, so the job ends, saying which call. */
+#define MB_CALL(e, call)                  \
+    do {                                  \
+        int rc_ = (call);                 \
+        if (rc_ != 0) {                   \
+            mb_fail((e), #call, rc_);     \
+            MPI_Abort(MPI_COMM_WORLD, 3); \
+        }                                 \
+    } while (0)
 
 #endif /* FRONTA_BENCH_MPI_BENCH_H */

@@ -46,18 +46,6 @@ static mb_status_t pp_check(const mb_env_t *e, int64_t a, int64_t b, size_t n, c
     return MB_WRONG;
 }
 
-/* A failed call aborts the job: the ranks would otherwise wait for each
- * other forever (fronta_mpi checks each call on every rank, so the
- * collective ones fail everywhere alike). */
-#define PP_CALL(e, call)                  \
-    do {                                  \
-        int rc_ = (call);                 \
-        if (rc_ != 0) {                   \
-            mb_fail((e), #call, rc_);     \
-            MPI_Abort(MPI_COMM_WORLD, 3); \
-        }                                 \
-    } while (0)
-
 /* Every rank submits all 2n tasks at once (the StarPU-MPI way: each rank
  * sees the whole flow); the timed region ends when the last task and
  * message of every rank are done. So a round trip's figure is what a
@@ -75,10 +63,10 @@ mb_status_t mb_overhead_fronta(mb_env_t *e, size_t n, int steps, double *value)
     (void)steps;
     if (!k || e->size < 2)
         return mb_agree(MB_ERROR);
-    PP_CALL(e, fronta_buffer_wrap(e->rt, &a, 1, FRONTA_INT64, &ba));
-    PP_CALL(e, fronta_buffer_wrap(e->rt, &b, 1, FRONTA_INT64, &bb));
-    PP_CALL(e, fronta_mpi_buffer_register(e->m, ba, 0));
-    PP_CALL(e, fronta_mpi_buffer_register(e->m, bb, 1 % e->size));
+    MB_CALL(e, fronta_buffer_wrap(e->rt, &a, 1, FRONTA_INT64, &ba));
+    MB_CALL(e, fronta_buffer_wrap(e->rt, &b, 1, FRONTA_INT64, &bb));
+    MB_CALL(e, fronta_mpi_buffer_register(e->m, ba, 0));
+    MB_CALL(e, fronta_mpi_buffer_register(e->m, bb, 1 % e->size));
     MPI_Barrier(MPI_COMM_WORLD);
     t = MPI_Wtime();
     for (size_t i = 0; i < n; i++) {
@@ -86,18 +74,18 @@ mb_status_t mb_overhead_fronta(mb_env_t *e, size_t n, int steps, double *value)
                                  .args = {FRONTA_OUT(ba), FRONTA_IN(bb)}};
         fronta_task_desc_t t1 = {.size = sizeof t1, .kernel = k, .nargs = 2, .name = "pong",
                                  .args = {FRONTA_OUT(bb), FRONTA_IN(ba)}};
-        PP_CALL(e, fronta_mpi_submit(e->m, FRONTA_MPI_OWNER, &t0, NULL));
-        PP_CALL(e, fronta_mpi_submit(e->m, FRONTA_MPI_OWNER, &t1, NULL));
+        MB_CALL(e, fronta_mpi_submit(e->m, FRONTA_MPI_OWNER, &t0, NULL));
+        MB_CALL(e, fronta_mpi_submit(e->m, FRONTA_MPI_OWNER, &t1, NULL));
     }
-    PP_CALL(e, fronta_mpi_wait_all(e->m, 300.0));
+    MB_CALL(e, fronta_mpi_wait_all(e->m, 300.0));
     t = MPI_Wtime() - t;
     MPI_Reduce(&t, &value[0], 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
     value[0] = value[0] * 1e6 / (double)n;
-    PP_CALL(e, fronta_mpi_buffer_unregister(e->m, ba));
-    PP_CALL(e, fronta_mpi_buffer_unregister(e->m, bb));
+    MB_CALL(e, fronta_mpi_buffer_unregister(e->m, ba));
+    MB_CALL(e, fronta_mpi_buffer_unregister(e->m, bb));
     /* destroy writes the last valid contents back to a and b. */
-    PP_CALL(e, fronta_buffer_destroy(ba));
-    PP_CALL(e, fronta_buffer_destroy(bb));
+    MB_CALL(e, fronta_buffer_destroy(ba));
+    MB_CALL(e, fronta_buffer_destroy(bb));
     st = pp_check(e, a, b, n, "fronta");
     return mb_agree(st);
 }

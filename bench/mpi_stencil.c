@@ -120,18 +120,6 @@ static mb_status_t check_grid(const float *g, size_t n, int steps, const char *i
 
 /* ---- fronta ------------------------------------------------------------ */
 
-/* A fronta call failing here fails on every rank alike (fronta_mpi checks
- * a call everywhere first) or leaves the ranks out of step: either way
- * the run cannot go on, and MPI cannot leave a rank behind. */
-#define MB_CALL(e, call)                            \
-    do {                                            \
-        int rc_ = (call);                           \
-        if (rc_ != 0) {                             \
-            mb_fail((e), #call, rc_);               \
-            MPI_Abort(MPI_COMM_WORLD, 3);           \
-        }                                           \
-    } while (0)
-
 /* Each row block of the grid is three chunks: its top row, its middle
  * rows, its bottom row. The step of a block's top row reads the bottom
  * row chunk of the block above, and its bottom row's step the top row

@@ -77,6 +77,28 @@ static void stencil_step(env *e, fronta_kernel_t *k, fronta_buffer_t *dst, front
     }
 }
 
+/* Both stencils' end: the two arrays whole again, the last one's latest
+ * version fetched to rank 0 and compared there with the serial model
+ * `want` (n elements); every rank gets the count of wrong elements. */
+static long result_on_rank0(env *e, fronta_buffer_t *ba, fronta_buffer_t *bb,
+                            fronta_buffer_t *last, const uint64_t *want, size_t n)
+{
+    FM_REQUIRE(fronta_mpi_buffer_unpartition(e->m, ba) == 0);
+    FM_REQUIRE(fronta_mpi_buffer_unpartition(e->m, bb) == 0);
+    FM_REQUIRE(fronta_mpi_buffer_fetch(e->m, last, 0) == 0);
+    FM_REQUIRE(fronta_mpi_wait_all(e->m, FT_LIMIT) == 0);
+    long bad = 0;
+    if (fm_rank == 0) {
+        void *host = NULL;
+        FM_REQUIRE(fronta_buffer_acquire(last, FRONTA_ACCESS_IN, FT_LIMIT, &host) == 0);
+        for (size_t i = 0; i < n; i++)
+            bad += ((uint64_t *)host)[i] != want[i];
+        FM_REQUIRE(fronta_buffer_release(last) == 0);
+    }
+    MPI_Bcast(&bad, 1, MPI_LONG, 0, MPI_COMM_WORLD);
+    return bad;
+}
+
 static void stencil_run(fronta_mpi_dist_kind_t kind)
 {
     static uint64_t a[SN], b[SN], ma[SN], mb[SN];
@@ -100,21 +122,9 @@ static void stencil_run(fronta_mpi_dist_kind_t kind)
     FM_REQUIRE(fronta_mpi_buffer_partition(e.m, bb, &how, &dist) == 0);
     for (int s = 0; s < STEPS; s++)
         stencil_step(&e, k, s % 2 ? ba : bb, s % 2 ? bb : ba);
-    fronta_buffer_t *last = STEPS % 2 ? bb : ba;
-    FM_REQUIRE(fronta_mpi_buffer_unpartition(e.m, ba) == 0);
-    FM_REQUIRE(fronta_mpi_buffer_unpartition(e.m, bb) == 0);
-    FM_REQUIRE(fronta_mpi_buffer_fetch(e.m, last, 0) == 0);
-    FM_REQUIRE(fronta_mpi_wait_all(e.m, FT_LIMIT) == 0);
-    long bad = 0;
-    if (fm_rank == 0) {
+    if (fm_rank == 0)
         stencil_model(ma, mb);
-        void *host = NULL;
-        FM_REQUIRE(fronta_buffer_acquire(last, FRONTA_ACCESS_IN, FT_LIMIT, &host) == 0);
-        for (size_t i = 0; i < SN; i++)
-            bad += ((uint64_t *)host)[i] != ma[i];
-        FM_REQUIRE(fronta_buffer_release(last) == 0);
-    }
-    MPI_Bcast(&bad, 1, MPI_LONG, 0, MPI_COMM_WORLD);
+    long bad = result_on_rank0(&e, ba, bb, STEPS % 2 ? bb : ba, ma, SN);
     uint64_t sends = sum_all(stats(&e).sends);
     env_down(&e);
     if (fm_rank == 0)
@@ -262,21 +272,9 @@ static void stencil2d_run(fronta_mpi_dist_kind_t kind)
         mine += fronta_mpi_buffer_owner(e.m, fronta_buffer_chunk(ba, i)) == fm_rank;
     for (int s = 0; s < STEPS2; s++)
         stencil5_step(&e, k, s % 2 ? ba : bb, s % 2 ? bb : ba);
-    fronta_buffer_t *last = STEPS2 % 2 ? bb : ba;
-    FM_REQUIRE(fronta_mpi_buffer_unpartition(e.m, ba) == 0);
-    FM_REQUIRE(fronta_mpi_buffer_unpartition(e.m, bb) == 0);
-    FM_REQUIRE(fronta_mpi_buffer_fetch(e.m, last, 0) == 0);
-    FM_REQUIRE(fronta_mpi_wait_all(e.m, FT_LIMIT) == 0);
-    long bad = 0;
-    if (fm_rank == 0) {
+    if (fm_rank == 0)
         stencil5_model(ma, mb);
-        void *host = NULL;
-        FM_REQUIRE(fronta_buffer_acquire(last, FRONTA_ACCESS_IN, FT_LIMIT, &host) == 0);
-        for (size_t i = 0; i < SR * SC; i++)
-            bad += ((uint64_t *)host)[i] != ma[i];
-        FM_REQUIRE(fronta_buffer_release(last) == 0);
-    }
-    MPI_Bcast(&bad, 1, MPI_LONG, 0, MPI_COMM_WORLD);
+    long bad = result_on_rank0(&e, ba, bb, STEPS2 % 2 ? bb : ba, ma, SR * SC);
     fronta_mpi_stats_t st = stats(&e);
     uint64_t sends = sum_all(st.sends), failed = sum_all(st.transfers_failed);
     env_down(&e);
