@@ -14,6 +14,18 @@
 
 /* ---- waking ---- */
 
+/* Whether w sleeps pinned to the calling thread's CPU (*cpu: -2 until
+ * looked up, so that a pool without homes never asks). */
+static int homed_here(fronta__worker *w, int *cpu)
+{
+    int home = atomic_load_explicit(&w->home_cpu, memory_order_relaxed);
+    if (home < 0)
+        return 0;
+    if (*cpu == -2)
+        *cpu = sched_getcpu();
+    return home == *cpu;
+}
+
 static void cpu_notify(void *data, int after_plain_store)
 {
     fronta_runtime_t *rt = data;
@@ -36,13 +48,13 @@ static void cpu_notify(void *data, int after_plain_store)
      * where one homed on an idle vCPU costs that vCPU's wake-up (100 us
      * and more on the VM; a map of 2^16 floats takes 40 us). The next
      * wake-up of a burst then goes to another CPU (park_worker). */
-    int cpu = sched_getcpu();
-    for (int pass = 0; pass < 2; pass++) {
+    int cpu = -2; /* this thread's CPU, asked for only if a worker has a home */
+    for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < rt->nworkers; i++) {
             fronta__worker *w = &rt->workers[i];
-            unsigned one = 1;
-            if (pass == 0 && atomic_load_explicit(&w->home_cpu, memory_order_relaxed) != cpu)
+            if (pass == 0 && !homed_here(w, &cpu))
                 continue;
+            unsigned one = 1;
             if (atomic_load_explicit(&w->parked, memory_order_seq_cst) == 1 &&
                 atomic_compare_exchange_strong_explicit(&w->parked, &one, 0,
                                                         memory_order_seq_cst,
@@ -51,9 +63,6 @@ static void cpu_notify(void *data, int after_plain_store)
                 return;
             }
         }
-        if (cpu < 0)
-            break;
-    }
 }
 
 /* A worker with nothing to do may have completed the last task someone's
